@@ -1,0 +1,166 @@
+//! The `bttc` command line: `init`, `import`, `db stats`.
+
+use bttc_chain::{Chain, ImportOptions, InitOutcome, import_rlp, init_genesis};
+use bttc_storage::{DatabaseEnv, DbOptions};
+use clap::{Parser, Subcommand};
+use eyre::WrapErr;
+use std::{path::PathBuf, process::ExitCode};
+
+#[derive(Debug, Parser)]
+#[command(name = "bttc", version, about = "A Rust node for a BTTC-style EVM sidechain")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write the genesis state and block into a new datadir.
+    Init {
+        /// Genesis file (geth format, optionally with a `config.bttc` section).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// Data directory.
+        #[arg(long)]
+        datadir: PathBuf,
+    },
+    /// Import a file of concatenated RLP blocks (as `geth export` writes) with full validation.
+    Import {
+        /// Data directory (initialised with `bttc init`).
+        #[arg(long)]
+        datadir: PathBuf,
+        /// Commit after this many blocks.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// The block file.
+        file: PathBuf,
+    },
+    /// Database tools.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Tables, entries and sizes.
+    Stats {
+        /// Data directory.
+        #[arg(long)]
+        datadir: PathBuf,
+    },
+}
+
+fn db_dir(datadir: &std::path::Path) -> PathBuf {
+    datadir.join("db")
+}
+
+fn open_existing(datadir: &std::path::Path, read_only: bool) -> eyre::Result<DatabaseEnv> {
+    let dir = db_dir(datadir);
+    if !dir.join("mdbx.dat").exists() {
+        eyre::bail!(
+            "no database in {}; run `bttc init --genesis <file> --datadir {}` first",
+            datadir.display(),
+            datadir.display()
+        );
+    }
+    Ok(DatabaseEnv::open(&dir, DbOptions { read_only, ..Default::default() })?)
+}
+
+fn run(cli: Cli) -> eyre::Result<()> {
+    match cli.command {
+        Command::Init { genesis, datadir } => {
+            let json = std::fs::read_to_string(&genesis)
+                .wrap_err_with(|| format!("cannot read genesis file {}", genesis.display()))?;
+            // Parse before creating anything, so a bad file leaves no empty datadir behind.
+            bttc_chainspec::ChainSpec::from_json(&json)
+                .wrap_err_with(|| format!("invalid genesis file {}", genesis.display()))?;
+            let db = DatabaseEnv::open(&db_dir(&datadir), DbOptions::default())?;
+            match init_genesis(&db, &json)? {
+                InitOutcome::Written { hash, state_root } => {
+                    println!("genesis written: hash {hash}, state root {state_root}");
+                }
+                InitOutcome::AlreadyInitialized { hash } => {
+                    println!("datadir already holds this genesis ({hash}); nothing to do");
+                }
+            }
+        }
+        Command::Import { datadir, batch, file } => {
+            let data =
+                std::fs::read(&file).wrap_err_with(|| format!("cannot read {}", file.display()))?;
+            let chain = Chain::open(open_existing(&datadir, false)?)?;
+            let opts = ImportOptions { batch_blocks: batch.max(1), ..Default::default() };
+            let summary = import_rlp(&chain, &data, &opts, |p| {
+                eprintln!(
+                    "import: {}/{} blocks, head #{}, {:.1} blocks/s, {:.1} Mgas/s",
+                    p.done,
+                    p.total,
+                    p.last_number,
+                    p.blocks_per_sec(),
+                    p.mgas_per_sec()
+                );
+            })?;
+            println!(
+                "imported {} blocks ({} already present) in {:.2}s: {:.1} blocks/s, {:.1} Mgas/s",
+                summary.progress.imported,
+                summary.skipped,
+                summary.progress.elapsed.as_secs_f64(),
+                summary.progress.blocks_per_sec(),
+                summary.progress.mgas_per_sec()
+            );
+            if let Some(rss) = peak_rss_kib() {
+                println!("peak RSS: {:.1} MiB", rss as f64 / 1024.0);
+            }
+            println!("head: #{} {}", summary.head.number, summary.head.hash);
+        }
+        Command::Db { command: DbCommand::Stats { datadir } } => {
+            let db = open_existing(&datadir, true)?;
+            let stats = db.stats()?;
+            println!("{:<24} {:>12} {:>14}", "table", "entries", "size");
+            let mut total = 0;
+            for s in &stats {
+                total += s.size_bytes;
+                println!("{:<24} {:>12} {:>14}", s.table.name(), s.entries, human(s.size_bytes));
+            }
+            println!("{:<24} {:>12} {:>14}", "total (pages)", "", human(total));
+            println!("{:<24} {:>12} {:>14}", "data file", "", human(db.file_size()));
+        }
+    }
+    Ok(())
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), in KiB.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn human(b: u64) -> String {
+    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < U.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 { format!("{b} B") } else { format!("{v:.1} {}", U[i]) }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Building a block on top of the head: the producer side of [`Chain::insert_block`].
+
+use crate::{BlockError, Chain, hashed_post_state};
+use alloy_consensus::{
+    EMPTY_OMMER_ROOT_HASH, Header, TxReceipt,
+    constants::EMPTY_ROOT_HASH,
+    proofs::{calculate_receipt_root, calculate_transaction_root},
+};
+use alloy_eips::{eip1559::BaseFeeParams, eip7685::EMPTY_REQUESTS_HASH};
+use alloy_hardforks::EthereumHardforks;
+use alloy_primitives::{Address, B256, Bloom, Bytes};
+use bttc_evm::{BlockHooks, execute_block};
+use bttc_primitives::{Block, BlockBody, Transaction};
+use bttc_storage::{Provider, PtrUnsync, TransactionKind};
+
+/// What the producer chooses for a new block.
+#[derive(Debug, Clone, Default)]
+pub struct BlockAttributes {
+    /// Block timestamp; must be after the parent's.
+    pub timestamp: u64,
+    /// Fee recipient.
+    pub beneficiary: Address,
+    /// Gas limit; the parent's when `None`.
+    pub gas_limit: Option<u64>,
+    /// Extra data (at most 32 bytes).
+    pub extra_data: Bytes,
+    /// `prevrandao` / mix hash.
+    pub prev_randao: B256,
+}
+
+impl<H: BlockHooks> Chain<H> {
+    /// Builds a block of `transactions` on top of the head of `provider`: executes them and
+    /// fills in every root. Nothing is written. Fails if a transaction is invalid.
+    pub fn build_block<K: TransactionKind<Access = PtrUnsync>>(
+        &self,
+        provider: &Provider<K>,
+        transactions: Vec<Transaction>,
+        attrs: &BlockAttributes,
+    ) -> Result<Block, BlockError> {
+        let spec = self.spec();
+        let head = provider.head()?.ok_or_else(|| {
+            BlockError::Storage(bttc_storage::StorageError::Inconsistent("no genesis".into()))
+        })?;
+        let parent = provider.header(head.number)?.ok_or_else(|| {
+            BlockError::Storage(bttc_storage::StorageError::Inconsistent(
+                "head header missing".into(),
+            ))
+        })?;
+        let number = parent.number + 1;
+        let ts = attrs.timestamp;
+        let london = spec.is_london_active_at_block(number);
+        let base_fee = london.then(|| {
+            if spec.is_london_active_at_block(parent.number) {
+                parent.next_block_base_fee(BaseFeeParams::ethereum()).unwrap_or_default()
+            } else {
+                alloy_eips::eip1559::INITIAL_BASE_FEE
+            }
+        });
+        let cancun = spec.is_cancun_active_at_timestamp(ts);
+        let excess_blob_gas = cancun.then(|| {
+            match (spec.blob_params_at(ts), spec.is_cancun_active_at_timestamp(parent.timestamp)) {
+                (Some(p), true) => p.next_block_excess_blob_gas_osaka(
+                    parent.excess_blob_gas.unwrap_or(0),
+                    parent.blob_gas_used.unwrap_or(0),
+                    parent.base_fee_per_gas.unwrap_or(0),
+                ),
+                _ => 0,
+            }
+        });
+        let shanghai = spec.is_shanghai_active_at_timestamp(ts);
+        let header = Header {
+            parent_hash: head.hash,
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            beneficiary: attrs.beneficiary,
+            transactions_root: calculate_transaction_root(&transactions),
+            number,
+            gas_limit: attrs.gas_limit.unwrap_or(parent.gas_limit),
+            timestamp: ts,
+            extra_data: attrs.extra_data.clone(),
+            mix_hash: attrs.prev_randao,
+            base_fee_per_gas: base_fee,
+            withdrawals_root: shanghai.then_some(EMPTY_ROOT_HASH),
+            excess_blob_gas,
+            blob_gas_used: cancun.then_some(0),
+            parent_beacon_block_root: cancun.then_some(B256::ZERO),
+            requests_hash: spec.is_prague_active_at_timestamp(ts).then_some(EMPTY_REQUESTS_HASH),
+            ..Default::default()
+        };
+        let mut block = Block {
+            header,
+            body: BlockBody {
+                transactions,
+                ommers: vec![],
+                withdrawals: shanghai.then(Default::default),
+            },
+        };
+        let senders = crate::insert::recover_senders(&block)?;
+        let outcome = execute_block(spec, provider, &block, &senders, self.hooks())?;
+        let (root, _) = bttc_trie::state_root(provider, &hashed_post_state(&outcome.changes))?;
+        let mut bloom = Bloom::ZERO;
+        for r in &outcome.receipts {
+            bloom |= r.bloom();
+        }
+        let h = &mut block.header;
+        h.state_root = root;
+        h.gas_used = outcome.gas_used;
+        h.receipts_root = calculate_receipt_root(&outcome.receipts);
+        h.logs_bloom = bloom;
+        if cancun {
+            h.blob_gas_used = Some(outcome.blob_gas_used);
+        }
+        if h.requests_hash.is_some() {
+            h.requests_hash = Some(outcome.requests.requests_hash());
+        }
+        Ok(block)
+    }
+}

@@ -1,0 +1,190 @@
+//! Importing a file of concatenated RLP blocks (`bttc import`).
+//!
+//! The whole file's framing is checked first, so a damaged file is refused before anything
+//! is written. Blocks are then decoded one at a time, inserted through
+//! [`Chain::insert_block`], and committed in batches (every `batch_blocks` blocks or
+//! `batch_interval`, whichever comes first). Blocks already in the database (same number
+//! and hash) are skipped, so an interrupted import continues where it stopped.
+
+use crate::{BlockError, Chain, ChainError};
+use bttc_evm::BlockHooks;
+use bttc_primitives::{BlockFileError, decode_block, scan_blocks};
+use std::time::{Duration, Instant};
+use tracing::info;
+
+/// How an import commits and reports.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Commit after this many blocks.
+    pub batch_blocks: usize,
+    /// Commit at least this often.
+    pub batch_interval: Duration,
+    /// Report progress at most this often.
+    pub progress_interval: Duration,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            batch_blocks: 1000,
+            batch_interval: Duration::from_secs(2),
+            progress_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Progress of a running import.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportProgress {
+    /// Blocks in the file.
+    pub total: usize,
+    /// Blocks processed (imported or already present).
+    pub done: usize,
+    /// Blocks imported in this run.
+    pub imported: usize,
+    /// Gas executed in this run.
+    pub gas: u64,
+    /// Time since the import started.
+    pub elapsed: Duration,
+    /// Number of the last block processed.
+    pub last_number: u64,
+}
+
+impl ImportProgress {
+    /// Blocks per second in this run.
+    pub fn blocks_per_sec(&self) -> f64 {
+        self.imported as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Million gas per second in this run.
+    pub fn mgas_per_sec(&self) -> f64 {
+        self.gas as f64 / 1e6 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Result of a finished import.
+#[derive(Debug, Clone)]
+pub struct ImportSummary {
+    /// Final counters.
+    pub progress: ImportProgress,
+    /// Blocks skipped because they were already stored.
+    pub skipped: usize,
+    /// Head after the import.
+    pub head: bttc_storage::StoredHead,
+}
+
+/// An import stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file is damaged; nothing was written.
+    #[error("{0} (nothing was imported)")]
+    File(#[from] BlockFileError),
+    /// A block was rejected; blocks before it were committed.
+    #[error(
+        "block #{index} (number {number}, hash {hash}) rejected: {source}; head stays at block {head_number}"
+    )]
+    Block {
+        /// Index of the block in the file.
+        index: usize,
+        /// Its number.
+        number: u64,
+        /// Its hash.
+        hash: alloy_primitives::B256,
+        /// Why.
+        source: Box<BlockError>,
+        /// Head after committing the blocks before it.
+        head_number: u64,
+    },
+    /// The database failed.
+    #[error("{0}")]
+    Chain(#[from] ChainError),
+}
+
+impl From<bttc_storage::StorageError> for ImportError {
+    fn from(e: bttc_storage::StorageError) -> Self {
+        Self::Chain(e.into())
+    }
+}
+
+/// Imports the blocks in `data` into `chain`.
+pub fn import_rlp<H: BlockHooks>(
+    chain: &Chain<H>,
+    data: &[u8],
+    opts: &ImportOptions,
+    mut on_progress: impl FnMut(&ImportProgress),
+) -> Result<ImportSummary, ImportError> {
+    let spans = scan_blocks(data)?;
+    // A malformed file must change nothing: decode every block once before writing.
+    for span in &spans {
+        decode_block(data, *span)?;
+    }
+    let start = Instant::now();
+    let mut progress = ImportProgress {
+        total: spans.len(),
+        done: 0,
+        imported: 0,
+        gas: 0,
+        elapsed: Duration::ZERO,
+        last_number: 0,
+    };
+    let mut skipped = 0;
+    let mut last_report = Instant::now();
+    let mut rw = chain.db().rw()?;
+    let mut in_batch = 0usize;
+    let mut batch_started = Instant::now();
+    for span in spans {
+        let block = decode_block(data, span)?;
+        let number = block.header.number;
+        let hash = block.header.hash_slow();
+        if rw.canonical_hash(number)? == Some(hash) {
+            skipped += 1;
+            progress.done += 1;
+            progress.last_number = number;
+            continue;
+        }
+        match chain.insert_block(&rw, &block) {
+            Ok(inserted) => {
+                progress.imported += 1;
+                progress.gas += inserted.gas_used;
+                in_batch += 1;
+            }
+            Err(source) => {
+                rw.commit()?;
+                let head_number = chain.head()?.number;
+                return Err(ImportError::Block {
+                    index: span.index,
+                    number,
+                    hash,
+                    source: Box::new(source),
+                    head_number,
+                });
+            }
+        }
+        progress.done += 1;
+        progress.last_number = number;
+        if in_batch >= opts.batch_blocks || batch_started.elapsed() >= opts.batch_interval {
+            rw.commit()?;
+            rw = chain.db().rw()?;
+            in_batch = 0;
+            batch_started = Instant::now();
+        }
+        if last_report.elapsed() >= opts.progress_interval {
+            progress.elapsed = start.elapsed();
+            on_progress(&progress);
+            info!(
+                target: "bttc::import",
+                done = progress.done,
+                total = progress.total,
+                number,
+                bps = format!("{:.1}", progress.blocks_per_sec()),
+                mgas_s = format!("{:.1}", progress.mgas_per_sec()),
+                "importing"
+            );
+            last_report = Instant::now();
+        }
+    }
+    rw.commit()?;
+    progress.elapsed = start.elapsed();
+    on_progress(&progress);
+    Ok(ImportSummary { progress, skipped, head: chain.head()? })
+}

@@ -1,0 +1,150 @@
+//! Executing one block.
+
+use crate::{BlockHooks, ExecutionError, StateProviderDatabase};
+use alloy_consensus::transaction::Recovered;
+use alloy_eips::eip7685::Requests;
+use alloy_eips::{
+    eip7002::WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS, eip7251::CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS,
+};
+use alloy_evm::{
+    Evm, EvmEnv, EvmFactory,
+    block::{BlockExecutor, BlockExecutorFactory},
+    eth::{
+        EthBlockExecutionCtx, EthBlockExecutorFactory, EthEvmFactory,
+        receipt_builder::AlloyReceiptBuilder,
+    },
+};
+use alloy_hardforks::EthereumHardforks;
+use alloy_primitives::{Address, B256};
+use bttc_chainspec::ChainSpec;
+use bttc_primitives::KECCAK_EMPTY;
+use bttc_primitives::{Account, Block, Receipt};
+use bttc_storage::{AccountChange, StateChanges, StateProvider};
+use revm::Database;
+use revm::database::{State, states::bundle_state::BundleRetention};
+use std::{borrow::Cow, sync::Arc};
+
+/// What executing a block produced.
+#[derive(Debug)]
+pub struct ExecutionOutcome {
+    /// One receipt per transaction.
+    pub receipts: Vec<Receipt>,
+    /// Gas used by the block.
+    pub gas_used: u64,
+    /// Blob gas used by the block.
+    pub blob_gas_used: u64,
+    /// EIP-7685 requests (empty before Prague).
+    pub requests: Requests,
+    /// State changes to commit.
+    pub changes: StateChanges,
+}
+
+/// Executes `block` (whose transactions were sent by `senders`) on top of `state`.
+pub fn execute_block<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
+    spec: &Arc<ChainSpec>,
+    state: S,
+    block: &Block,
+    senders: &[Address],
+    hooks: &H,
+) -> Result<ExecutionOutcome, ExecutionError> {
+    let txs = &block.body.transactions;
+    if txs.len() != senders.len() {
+        return Err(ExecutionError::SenderCount { txs: txs.len(), senders: senders.len() });
+    }
+    let header = &block.header;
+    let mut db = State::builder()
+        .with_database_ref(StateProviderDatabase(state))
+        .with_bundle_update()
+        .build();
+    let env = EvmEnv::for_eth_block(
+        header,
+        spec.as_ref(),
+        spec.chain_id(),
+        spec.blob_params_at(header.timestamp),
+    );
+    let factory = EthBlockExecutorFactory::new(
+        AlloyReceiptBuilder::default(),
+        spec.clone(),
+        EthEvmFactory::default(),
+    );
+    let ctx = EthBlockExecutionCtx {
+        parent_hash: header.parent_hash,
+        parent_beacon_block_root: header.parent_beacon_block_root,
+        ommers: &block.body.ommers,
+        withdrawals: block.body.withdrawals.as_ref().map(|w| Cow::Borrowed(w.as_slice())),
+        extra_data: header.extra_data.clone(),
+        tx_count_hint: Some(txs.len()),
+        slot_number: None,
+    };
+    let result = {
+        let evm = factory.evm_factory().create_evm(&mut db, env);
+        let mut executor = factory.create_executor(evm, ctx);
+        executor.apply_pre_execution_changes()?;
+        hooks
+            .before_transactions(executor.evm_mut())
+            .map_err(|reason| ExecutionError::Hook { hook: "before_transactions", reason })?;
+        for (tx, sender) in txs.iter().zip(senders) {
+            executor.execute_transaction(Recovered::new_unchecked(tx, *sender))?;
+        }
+        hooks
+            .after_transactions(executor.evm_mut())
+            .map_err(|reason| ExecutionError::Hook { hook: "after_transactions", reason })?;
+        if spec.is_prague_active_at_timestamp(header.timestamp) {
+            // EIP-7002 / EIP-7251: a block is invalid if a request contract has no code.
+            for address in
+                [WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS, CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS]
+            {
+                let code_hash = executor
+                    .evm_mut()
+                    .db_mut()
+                    .basic(address)
+                    .map_err(|e| ExecutionError::State(e.to_string()))?
+                    .map(|a| a.code_hash)
+                    .unwrap_or(KECCAK_EMPTY);
+                if code_hash == KECCAK_EMPTY {
+                    return Err(ExecutionError::SystemContractMissing { address });
+                }
+            }
+        }
+        let (_evm, result) = executor.finish()?;
+        result
+    };
+    db.merge_transitions(BundleRetention::PlainState);
+    let bundle = db.take_bundle();
+
+    let mut accounts: Vec<AccountChange> = bundle
+        .state
+        .into_iter()
+        .map(|(address, acc)| {
+            let wiped = acc.was_destroyed();
+            let storage = acc
+                .storage
+                .iter()
+                .filter(|(_, s)| wiped || s.is_changed())
+                .map(|(k, s)| (B256::from(*k), s.present_value))
+                .collect();
+            AccountChange {
+                address,
+                new: acc.info.map(|i| Account {
+                    nonce: i.nonce,
+                    balance: i.balance,
+                    code_hash: i.code_hash,
+                }),
+                wiped,
+                storage,
+            }
+        })
+        .collect();
+    accounts.sort_unstable_by_key(|a| a.address);
+    let mut codes: Vec<(B256, alloy_primitives::Bytes)> =
+        bundle.contracts.into_iter().map(|(h, c)| (h, c.original_bytes())).collect();
+    codes.sort_unstable_by_key(|c| c.0);
+
+    Ok(ExecutionOutcome {
+        receipts: result.receipts,
+        gas_used: result.gas_used,
+        blob_gas_used: result.blob_gas_used,
+        requests: result.requests,
+        changes: StateChanges { accounts, codes },
+    })
+}

@@ -1,0 +1,38 @@
+//! Core types shared by every bttc crate.
+//!
+//! bttc speaks Ethereum's formats on the wire and on disk: a block is an
+//! [`alloy_consensus::Block`] of [`TxEnvelope`] (transaction types 0-4), receipts are
+//! [`ReceiptEnvelope`]s. This crate pins those choices in one place ([`Block`],
+//! [`Transaction`], [`Receipt`]) and adds what alloy does not have:
+//!
+//! - [`Account`]: the plain state record (nonce, balance, code hash) with a compact,
+//!   versioned encoding used by storage and changesets;
+//! - [`system`]: the addresses of the bttc system contracts (`0x…1000` validator set,
+//!   `0x…1001` state receiver, `0x…1010` BTT wrapper), kept compatible with BTTC;
+//! - [`decode_blocks`]: a streaming reader for files of concatenated RLP blocks (the format
+//!   `geth export` writes) that names the failing block on error.
+//!
+//! Data flows from here upward: chainspec, storage, evm and chain all build on these types.
+
+mod account;
+mod rlp_file;
+pub mod system;
+
+pub use account::{Account, AccountDecodeError};
+pub use rlp_file::{BlockFileError, BlockSpan, decode_block, scan_blocks};
+
+pub use alloy_consensus::{
+    Header, ReceiptEnvelope, Sealable, Sealed, TxEnvelope, constants::KECCAK_EMPTY,
+};
+pub use alloy_primitives::{Address, B256, BlockHash, BlockNumber, Bytes, U256, keccak256};
+
+/// A transaction as it appears in a block.
+pub type Transaction = TxEnvelope;
+/// A block of bttc (and of any Ethereum-rules chain it can import).
+pub type Block = alloy_consensus::Block<Transaction>;
+/// The body of a [`Block`].
+pub type BlockBody = alloy_consensus::BlockBody<Transaction>;
+/// A receipt with its transaction type.
+pub type Receipt = ReceiptEnvelope;
+/// A header with its hash computed once.
+pub type SealedHeader = Sealed<Header>;
