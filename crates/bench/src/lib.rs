@@ -180,9 +180,19 @@ pub fn to_rlp(blocks: &[Block]) -> Vec<u8> {
 
 /// Executes the blocks' transactions with raw revm on an in-memory database seeded from the
 /// genesis (no state root, no storage): the baseline bttc's import is compared against.
-/// Returns the gas executed.
-pub fn revm_baseline(genesis_json: &str, blocks: &[Block]) -> eyre::Result<u64> {
-    use alloy_consensus::transaction::SignerRecoverable;
+/// What the raw revm baseline did.
+#[derive(Debug, Clone, Copy)]
+pub struct Baseline {
+    /// Gas executed.
+    pub gas: u64,
+    /// Time to recover all senders (same parallel recovery as bttc's import).
+    pub recover: std::time::Duration,
+    /// Time to execute all transactions in memory.
+    pub execute: std::time::Duration,
+}
+
+/// Returns the gas executed and the time recovery and execution took.
+pub fn revm_baseline(genesis_json: &str, blocks: &[Block]) -> eyre::Result<Baseline> {
     use alloy_evm::{Evm, EvmEnv, EvmFactory, FromRecoveredTx, eth::EthEvmFactory};
     use revm::{
         bytecode::Bytecode,
@@ -206,8 +216,15 @@ pub fn revm_baseline(genesis_json: &str, blocks: &[Block]) -> eyre::Result<u64> 
             db.insert_account_storage(*addr, (*k).into(), (*v).into())?;
         }
     }
+    // Senders are recovered the way bttc does (all cores) and timed separately, so the
+    // baseline can be reported with and without signature recovery.
+    let recover_start = std::time::Instant::now();
+    let senders: Vec<Vec<Address>> =
+        blocks.iter().map(bttc_chain::recover_senders).collect::<Result<_, _>>()?;
+    let recover = recover_start.elapsed();
+    let start = std::time::Instant::now();
     let mut gas = 0;
-    for block in blocks {
+    for (block, senders) in blocks.iter().zip(&senders) {
         let env = EvmEnv::for_eth_block(
             &block.header,
             &spec,
@@ -215,13 +232,12 @@ pub fn revm_baseline(genesis_json: &str, blocks: &[Block]) -> eyre::Result<u64> 
             spec.blob_params_at(block.header.timestamp),
         );
         let mut evm = EthEvmFactory::default().create_evm(&mut db, env);
-        for tx in &block.body.transactions {
-            let sender = tx.recover_signer()?;
+        for (tx, sender) in block.body.transactions.iter().zip(senders) {
             let res = evm
-                .transact_commit(TxEnv::from_recovered_tx(tx, sender))
+                .transact_commit(TxEnv::from_recovered_tx(tx, *sender))
                 .map_err(|e| eyre::eyre!("{e:?}"))?;
             gas += res.tx_gas_used();
         }
     }
-    Ok(gas)
+    Ok(Baseline { gas, recover, execute: start.elapsed() })
 }

@@ -48,6 +48,10 @@ pub struct ImportProgress {
     pub elapsed: Duration,
     /// Number of the last block processed.
     pub last_number: u64,
+    /// Time per stage, summed over the blocks imported in this run.
+    pub timings: crate::BlockTimings,
+    /// Time spent committing transactions.
+    pub commit: Duration,
 }
 
 impl ImportProgress {
@@ -126,64 +130,102 @@ pub fn import_rlp<H: BlockHooks>(
         gas: 0,
         elapsed: Duration::ZERO,
         last_number: 0,
+        timings: Default::default(),
+        commit: Duration::ZERO,
     };
     let mut skipped = 0;
     let mut last_report = Instant::now();
-    let mut rw = chain.db().rw()?;
+    // `None` only between a commit and the next transaction (MDBX allows one writer).
+    let mut rw = Some(chain.db().rw()?);
     let mut in_batch = 0usize;
     let mut batch_started = Instant::now();
-    for span in spans {
-        let block = decode_block(data, span)?;
-        let number = block.header.number;
-        let hash = block.header.hash_slow();
-        if rw.canonical_hash(number)? == Some(hash) {
-            skipped += 1;
+    // Blocks are decoded and their senders recovered ahead on other threads (signature
+    // recovery is the most expensive part of validation) while this thread executes.
+    let (sender, receiver) = std::sync::mpsc::sync_channel(64);
+    let outcome = std::thread::scope(|scope| -> Result<(), ImportError> {
+        scope.spawn(move || {
+            for span in spans {
+                let item = decode_block(data, span).map(|block| {
+                    let senders = crate::recover_senders(&block);
+                    (span, block, senders)
+                });
+                if sender.send(item).is_err() {
+                    break;
+                }
+            }
+        });
+        for item in receiver {
+            let (span, block, senders) = item?;
+            let number = block.header.number;
+            let hash = block.header.hash_slow();
+            let txn = match &rw {
+                Some(txn) => txn,
+                None => rw.insert(chain.db().rw()?),
+            };
+            if txn.canonical_hash(number)? == Some(hash) {
+                skipped += 1;
+                progress.done += 1;
+                progress.last_number = number;
+                continue;
+            }
+            let inserted =
+                senders.and_then(|senders| chain.insert_block_with_senders(txn, &block, &senders));
+            match inserted {
+                Ok(inserted) => {
+                    progress.imported += 1;
+                    progress.gas += inserted.gas_used;
+                    progress.timings += inserted.timings;
+                    in_batch += 1;
+                }
+                Err(source) => {
+                    // Commit the valid blocks before this one; the rejected block wrote nothing.
+                    if let Some(txn) = rw.take() {
+                        txn.commit()?;
+                    }
+                    let head_number = chain.head()?.number;
+                    return Err(ImportError::Block {
+                        index: span.index,
+                        number,
+                        hash,
+                        source: Box::new(source),
+                        head_number,
+                    });
+                }
+            }
             progress.done += 1;
             progress.last_number = number;
-            continue;
-        }
-        match chain.insert_block(&rw, &block) {
-            Ok(inserted) => {
-                progress.imported += 1;
-                progress.gas += inserted.gas_used;
-                in_batch += 1;
+            if in_batch >= opts.batch_blocks || batch_started.elapsed() >= opts.batch_interval {
+                let t = Instant::now();
+                if let Some(txn) = rw.take() {
+                    txn.commit()?;
+                }
+                progress.commit += t.elapsed();
+                in_batch = 0;
+                batch_started = Instant::now();
             }
-            Err(source) => {
-                rw.commit()?;
-                let head_number = chain.head()?.number;
-                return Err(ImportError::Block {
-                    index: span.index,
+            if last_report.elapsed() >= opts.progress_interval {
+                progress.elapsed = start.elapsed();
+                on_progress(&progress);
+                info!(
+                    target: "bttc::import",
+                    done = progress.done,
+                    total = progress.total,
                     number,
-                    hash,
-                    source: Box::new(source),
-                    head_number,
-                });
+                    bps = format!("{:.1}", progress.blocks_per_sec()),
+                    mgas_s = format!("{:.1}", progress.mgas_per_sec()),
+                    "importing"
+                );
+                last_report = Instant::now();
             }
         }
-        progress.done += 1;
-        progress.last_number = number;
-        if in_batch >= opts.batch_blocks || batch_started.elapsed() >= opts.batch_interval {
-            rw.commit()?;
-            rw = chain.db().rw()?;
-            in_batch = 0;
-            batch_started = Instant::now();
-        }
-        if last_report.elapsed() >= opts.progress_interval {
-            progress.elapsed = start.elapsed();
-            on_progress(&progress);
-            info!(
-                target: "bttc::import",
-                done = progress.done,
-                total = progress.total,
-                number,
-                bps = format!("{:.1}", progress.blocks_per_sec()),
-                mgas_s = format!("{:.1}", progress.mgas_per_sec()),
-                "importing"
-            );
-            last_report = Instant::now();
-        }
+        Ok(())
+    });
+    outcome?;
+    let t = Instant::now();
+    if let Some(txn) = rw.take() {
+        txn.commit()?;
     }
-    rw.commit()?;
+    progress.commit += t.elapsed();
     progress.elapsed = start.elapsed();
     on_progress(&progress);
     Ok(ImportSummary { progress, skipped, head: chain.head()? })

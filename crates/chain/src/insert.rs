@@ -10,7 +10,10 @@ use bttc_evm::{BlockHooks, ExecutionOutcome, NoHooks, execute_block};
 use bttc_primitives::Block;
 use bttc_storage::{DatabaseEnv, Provider, Rw, StateChanges, StoredHead};
 use bttc_trie::{HashedAccount, HashedPostState, HashedStorage};
-use std::sync::Arc;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 use tracing::debug;
 
 /// A block that passed every check and was written (not yet committed).
@@ -24,6 +27,30 @@ pub struct InsertedBlock {
     pub gas_used: u64,
     /// Number of transactions.
     pub tx_count: usize,
+    /// Where the time went.
+    pub timings: BlockTimings,
+}
+
+/// Time spent in each stage of inserting one block.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BlockTimings {
+    /// Header and body checks plus sender recovery.
+    pub validate: Duration,
+    /// EVM execution and result checks.
+    pub execute: Duration,
+    /// Incremental state root.
+    pub state_root: Duration,
+    /// Writing block, state, history and trie nodes into the transaction.
+    pub write: Duration,
+}
+
+impl std::ops::AddAssign for BlockTimings {
+    fn add_assign(&mut self, o: Self) {
+        self.validate += o.validate;
+        self.execute += o.execute;
+        self.state_root += o.state_root;
+        self.write += o.write;
+    }
 }
 
 /// The chain: a database, the spec of the chain it holds, and the hooks its blocks run.
@@ -82,31 +109,56 @@ impl<H: BlockHooks> Chain<H> {
         rw: &Provider<Rw>,
         block: &Block,
     ) -> Result<InsertedBlock, BlockError> {
+        let t = Instant::now();
+        let senders = recover_senders(block)?;
+        let mut inserted = self.insert_block_with_senders(rw, block, &senders)?;
+        inserted.timings.validate += t.elapsed();
+        Ok(inserted)
+    }
+
+    /// [`Chain::insert_block`] with the senders already recovered (import recovers them
+    /// ahead, on other cores, while earlier blocks execute). `senders` must be what
+    /// [`recover_senders`] returns for this block.
+    pub fn insert_block_with_senders(
+        &self,
+        rw: &Provider<Rw>,
+        block: &Block,
+        senders: &[Address],
+    ) -> Result<InsertedBlock, BlockError> {
+        let mut timings = BlockTimings::default();
+        let t = Instant::now();
         let header = &block.header;
         let hash = header.hash_slow();
         let parent = self.parent_of(rw, header)?;
         validate::validate_header(&self.spec, header, &parent)?;
         validate::validate_body(&self.spec, block)?;
-        let senders = recover_senders(block)?;
+        timings.validate = t.elapsed();
 
-        let outcome = execute_block(&self.spec, rw, block, &senders, &self.hooks)?;
+        let t = Instant::now();
+        let outcome = execute_block(&self.spec, rw, block, senders, &self.hooks)?;
         check_outcome(&self.spec, header, &outcome)?;
+        timings.execute = t.elapsed();
 
+        let t = Instant::now();
         let hashed = hashed_post_state(&outcome.changes);
         let (root, trie_updates) = bttc_trie::state_root(rw, &hashed)?;
         if root != header.state_root {
             return Err(BlockError::StateRoot { got: root, expected: header.state_root });
         }
+        timings.state_root = t.elapsed();
 
-        rw.write_block(block, hash, &senders, &outcome.receipts)?;
+        let t = Instant::now();
+        rw.write_block(block, hash, senders, &outcome.receipts)?;
         rw.write_state(header.number, &outcome.changes)?;
         rw.write_trie(&trie_updates)?;
+        timings.write = t.elapsed();
         debug!(target: "bttc::chain", number = header.number, %hash, gas = outcome.gas_used, "block inserted");
         Ok(InsertedBlock {
             number: header.number,
             hash,
             gas_used: outcome.gas_used,
             tx_count: block.body.transactions.len(),
+            timings,
         })
     }
 
@@ -138,7 +190,7 @@ impl<H: BlockHooks> Chain<H> {
 }
 
 /// Recovers every sender, in parallel for larger blocks.
-pub(crate) fn recover_senders(block: &Block) -> Result<Vec<Address>, BlockError> {
+pub fn recover_senders(block: &Block) -> Result<Vec<Address>, BlockError> {
     use rayon::prelude::*;
     let recover = |(index, tx): (usize, &bttc_primitives::Transaction)| {
         tx.recover_signer().map_err(|e| BlockError::Signature {

@@ -33,4 +33,4 @@ pub use builder::BlockAttributes;
 pub use error::{BlockError, ChainError};
 pub use genesis::{InitOutcome, init_genesis};
 pub use import::{ImportError, ImportOptions, ImportProgress, ImportSummary, import_rlp};
-pub use insert::{Chain, InsertedBlock, hashed_post_state};
+pub use insert::{BlockTimings, Chain, InsertedBlock, hashed_post_state, recover_senders};
