@@ -1,10 +1,11 @@
 //! Writing the genesis state and block (`bttc init`).
 
 use crate::{ChainError, hashed_post_state};
+use alloy_primitives::U256;
 use alloy_primitives::{B256, keccak256};
 use bttc_chainspec::ChainSpec;
 use bttc_primitives::{Account, Block, KECCAK_EMPTY};
-use bttc_storage::{AccountChange, DatabaseEnv, StateChanges};
+use bttc_storage::{AccountChange, DatabaseEnv, StateChanges, StorageChange};
 use bttc_trie::MemTrieStore;
 use tracing::info;
 
@@ -42,10 +43,15 @@ pub fn genesis_state(spec: &ChainSpec) -> StateChanges {
             .iter()
             .flatten()
             .filter(|(_, v)| !v.is_zero())
-            .map(|(k, v)| (*k, (*v).into()))
+            .map(|(k, v)| StorageChange {
+                slot: *k,
+                original: Some(U256::ZERO),
+                value: (*v).into(),
+            })
             .collect();
         changes.accounts.push(AccountChange {
             address: *address,
+            original: Some(None),
             new: Some(Account { nonce: acc.nonce.unwrap_or(0), balance: acc.balance, code_hash }),
             wiped: false,
             storage,

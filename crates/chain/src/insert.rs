@@ -265,7 +265,7 @@ pub fn hashed_post_state(changes: &StateChanges) -> HashedPostState {
                 hashed,
                 HashedStorage {
                     wiped: ch.wiped,
-                    slots: ch.storage.iter().map(|(k, v)| (keccak256(k), *v)).collect(),
+                    slots: ch.storage.iter().map(|c| (keccak256(c.slot), c.value)).collect(),
                 },
             );
         }

@@ -37,11 +37,11 @@ pub fn full_state_root<K: TransactionKind<Access = PtrUnsync>>(
                 Some((_, s)) if !ch.wiped => s,
                 _ => BTreeMap::new(),
             };
-            for (k, v) in &ch.storage {
-                if v.is_zero() {
-                    storage.remove(k);
+            for c in &ch.storage {
+                if c.value.is_zero() {
+                    storage.remove(&c.slot);
                 } else {
-                    storage.insert(*k, *v);
+                    storage.insert(c.slot, c.value);
                 }
             }
             accounts.insert(ch.address, (new, storage));

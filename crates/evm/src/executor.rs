@@ -19,9 +19,9 @@ use alloy_primitives::{Address, B256};
 use bttc_chainspec::ChainSpec;
 use bttc_primitives::KECCAK_EMPTY;
 use bttc_primitives::{Account, Block, Receipt};
-use bttc_storage::{AccountChange, StateChanges, StateProvider};
-use revm::Database;
+use bttc_storage::{AccountChange, StateChanges, StateProvider, StorageChange};
 use revm::database::{State, states::bundle_state::BundleRetention};
+use revm::{Database, state::AccountInfo};
 use std::{borrow::Cow, sync::Arc};
 
 /// What executing a block produced.
@@ -121,15 +121,21 @@ pub fn execute_block<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
                 .storage
                 .iter()
                 .filter(|(_, s)| wiped || s.is_changed())
-                .map(|(k, s)| (B256::from(*k), s.present_value))
+                .map(|(k, s)| StorageChange {
+                    slot: B256::from(*k),
+                    original: Some(s.previous_or_original_value),
+                    value: s.present_value,
+                })
                 .collect();
+            let to_account = |i: &AccountInfo| Account {
+                nonce: i.nonce,
+                balance: i.balance,
+                code_hash: i.code_hash,
+            };
             AccountChange {
                 address,
-                new: acc.info.map(|i| Account {
-                    nonce: i.nonce,
-                    balance: i.balance,
-                    code_hash: i.code_hash,
-                }),
+                original: Some(acc.original_info.as_ref().map(to_account)),
+                new: acc.info.as_ref().map(to_account),
                 wiped,
                 storage,
             }

@@ -45,7 +45,7 @@ pub use env::{DatabaseEnv, DbOptions, TableStats};
 pub use error::{StorageError, StorageResult};
 pub use history::HistoricalState;
 pub use provider::{
-    AccountChange, BlockIndices, Provider, StateChanges, StateProvider, StoredHead,
+    AccountChange, BlockIndices, Provider, StateChanges, StateProvider, StorageChange, StoredHead,
 };
 pub use tables::Table;
 

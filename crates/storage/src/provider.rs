@@ -78,12 +78,27 @@ pub struct StateChanges {
 pub struct AccountChange {
     /// The account.
     pub address: Address,
+    /// The account before the block, when the producer of the change knows it (the executor
+    /// does); `None` means unknown, and it is read from the database.
+    pub original: Option<Option<Account>>,
     /// The account after the block; `None` if it does not exist afterwards.
     pub new: Option<Account>,
     /// Its storage was cleared (self-destruct or re-creation) before `storage` applies.
     pub wiped: bool,
-    /// Slot → new value (zero deletes).
-    pub storage: Vec<(B256, U256)>,
+    /// Changed slots (a zero value deletes).
+    pub storage: Vec<StorageChange>,
+}
+
+/// The change of one storage slot in one block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageChange {
+    /// The slot.
+    pub slot: B256,
+    /// Its value before the block, when known (read from the database otherwise). Ignored
+    /// for accounts whose storage is wiped: the database holds the truth then.
+    pub original: Option<U256>,
+    /// Its value after the block.
+    pub value: U256,
 }
 
 /// Read access to state, the seam the executor reads through.
@@ -507,7 +522,10 @@ impl<K: TransactionKind<Access = PtrUnsync> + WriteMarker> Provider<K> {
         }
         for ch in &changes.accounts {
             let addr = ch.address.as_slice();
-            let old = self.account(&ch.address)?;
+            let old = match ch.original {
+                Some(original) => original,
+                None => self.account(&ch.address)?,
+            };
             let mut wiped_old = BTreeMap::new();
             if ch.wiped {
                 for (k, v) in self.del_prefix(Table::PlainStorageState, addr)? {
@@ -543,13 +561,16 @@ impl<K: TransactionKind<Access = PtrUnsync> + WriteMarker> Provider<K> {
             for (slot, old_v) in &wiped_old {
                 slot_changes.insert(*slot, (*old_v, U256::ZERO));
             }
-            for (slot, new_v) in &ch.storage {
+            for change in &ch.storage {
                 let old_v = if ch.wiped {
-                    wiped_old.get(slot).copied().unwrap_or_default()
+                    wiped_old.get(&change.slot).copied().unwrap_or_default()
                 } else {
-                    self.storage(&ch.address, slot)?
+                    match change.original {
+                        Some(v) => v,
+                        None => self.storage(&ch.address, &change.slot)?,
+                    }
                 };
-                slot_changes.insert(*slot, (old_v, *new_v));
+                slot_changes.insert(change.slot, (old_v, change.value));
             }
             for (slot, (old_v, new_v)) in slot_changes {
                 if old_v == new_v {

@@ -3,7 +3,7 @@
 use alloy_primitives::{Address, B256, Bytes, U256, address};
 use bttc_storage::{
     Account, AccountChange, DatabaseEnv, DbOptions, HistoricalState, StateChanges, StateProvider,
-    Table,
+    StorageChange, Table,
 };
 
 const A: Address = address!("00000000000000000000000000000000000000aa");
@@ -25,9 +25,13 @@ fn change(
 ) -> AccountChange {
     AccountChange {
         address,
+        original: None,
         new,
         wiped,
-        storage: storage.iter().map(|(k, v)| (slot(*k), U256::from(*v))).collect(),
+        storage: storage
+            .iter()
+            .map(|(k, v)| StorageChange { slot: slot(*k), original: None, value: U256::from(*v) })
+            .collect(),
     }
 }
 
