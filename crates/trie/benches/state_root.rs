@@ -6,7 +6,9 @@
 #![allow(missing_docs)]
 
 use alloy_primitives::{B256, U256, keccak256};
-use bttc_trie::{HashedAccount, HashedPostState, HashedStorage, MemTrieStore, state_root};
+use bttc_trie::{
+    HashedAccount, HashedPostState, HashedStorage, MemTrieStore, state_root, state_root_parallel,
+};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 fn account(i: u64) -> HashedAccount {
@@ -55,7 +57,9 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("state_root_200_accounts");
     group.sample_size(20);
     for n in [10_000u64, 1_000_000] {
+        let started = std::time::Instant::now();
         let store = populated(n);
+        eprintln!("{n} accounts: {} nodes stored in {:?}", store.len(), started.elapsed());
         let mut round = 0;
         group.bench_function(format!("{n}_accounts"), |b| {
             b.iter_batched(
@@ -64,6 +68,16 @@ fn bench(c: &mut Criterion) {
                     block(n, round)
                 },
                 |state| state_root(&store, &state).expect("root"),
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function(format!("{n}_accounts_2_threads"), |b| {
+            b.iter_batched(
+                || {
+                    round += 1;
+                    block(n, round)
+                },
+                |state| state_root_parallel(&store, &state, 2).expect("root"),
                 BatchSize::SmallInput,
             )
         });

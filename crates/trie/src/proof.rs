@@ -29,7 +29,7 @@ fn proof<S: TrieStore>(
                 owner: owner.map_or_else(|| "account trie".into(), |o| o.to_string()),
             });
         };
-        let node = decode_stored(&bytes).map_err(|reason| TrieError::Corrupt {
+        let node = decode_stored(&bytes, path.len()).map_err(|reason| TrieError::Corrupt {
             path: path_hex(&path),
             owner: owner.map_or_else(|| "account trie".into(), |o| o.to_string()),
             reason,

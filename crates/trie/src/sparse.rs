@@ -1,30 +1,39 @@
-//! The partial in-memory trie and the root computation.
+//! The partial in-memory trie: the update algorithm.
+//!
+//! A [`PartialTrie`] starts as the stored root node with its children as stubs (references
+//! only). Reads and updates resolve stubs on their way down, loading each node at most once;
+//! [`PartialTrie::commit`] re-encodes what was loaded or created, and emits deletions for
+//! loaded paths that no longer hold a node (a collapsed branch's sibling that moved up, a
+//! removed leaf, ...). Subtrees that were never loaded keep their paths, so they stay valid.
 
 use crate::{
-    EMPTY_ROOT_HASH, HashedPostState, TrieError, TrieStore, TrieUpdates,
+    EMPTY_ROOT_HASH, TrieError, TrieStore,
     nibbles::{common_prefix, path_hex, unpack},
     node::{
-        Node, decode_stored, empty_children, reference, rlp_branch, rlp_ext, rlp_leaf,
-        store_branch, store_ext, store_leaf,
+        Node, NodeRef, decode_stored, empty_children, rlp_branch, rlp_ext, rlp_leaf, store_branch,
+        store_ext, store_leaf,
     },
 };
-use alloy_primitives::{B256, keccak256};
-use alloy_rlp::Decodable;
-use alloy_trie::TrieAccount;
-use std::collections::{BTreeMap, BTreeSet};
+use alloy_primitives::B256;
+use std::collections::{BTreeMap, btree_map::Entry};
+
+/// Node writes of one trie: path → `Some(stored node)` or `None` (delete).
+pub(crate) type NodeWrites = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// One trie (the account trie or one storage trie) partially loaded from a store.
 pub(crate) struct PartialTrie<'s, S: TrieStore> {
     store: &'s S,
     owner: Option<B256>,
     root: Node,
-    loaded: BTreeSet<Vec<u8>>,
+    /// Paths and stored bytes of the nodes loaded from the store (each at most once: a
+    /// loaded node replaces its stub).
+    loaded: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl<'s, S: TrieStore> PartialTrie<'s, S> {
     /// Opens the trie at its stored root, or empty.
     pub(crate) fn open(store: &'s S, owner: Option<B256>, empty: bool) -> Result<Self, TrieError> {
-        let mut t = Self { store, owner, root: Node::Empty, loaded: BTreeSet::new() };
+        let mut t = Self { store, owner, root: Node::Empty, loaded: Vec::new() };
         if !empty && let Some(node) = t.load(&[])? {
             t.root = node;
         }
@@ -41,12 +50,12 @@ impl<'s, S: TrieStore> PartialTrie<'s, S> {
             Some(o) => self.store.storage_node(o, path)?,
         };
         let Some(bytes) = bytes else { return Ok(None) };
-        let node = decode_stored(&bytes).map_err(|reason| TrieError::Corrupt {
+        let node = decode_stored(&bytes, path.len()).map_err(|reason| TrieError::Corrupt {
             path: path_hex(path),
             owner: self.owner_str(),
             reason,
         })?;
-        self.loaded.insert(path.to_vec());
+        self.loaded.push((path.to_vec(), bytes));
         Ok(Some(node))
     }
 
@@ -219,136 +228,60 @@ impl<'s, S: TrieStore> PartialTrie<'s, S> {
         Ok(())
     }
 
+    /// Number of nodes loaded from the store so far.
+    pub(crate) fn loads(&self) -> usize {
+        self.loaded.len()
+    }
+
     /// Encodes, stores and hashes every loaded or new node; returns the root hash and
-    /// `path → Some(node) | None` writes.
-    pub(crate) fn commit(mut self) -> (B256, BTreeMap<Vec<u8>, Option<Vec<u8>>>) {
+    /// `path → Some(node) | None` writes (unchanged loaded nodes are not rewritten).
+    pub(crate) fn commit(mut self) -> (B256, NodeWrites) {
         let mut writes = BTreeMap::new();
         let root = std::mem::replace(&mut self.root, Node::Empty);
         let hash = match Self::commit_node(root, &mut Vec::with_capacity(64), &mut writes) {
             None => EMPTY_ROOT_HASH,
-            Some((_, rlp)) => keccak256(&rlp),
+            Some(r) => r.hash(),
         };
-        for path in std::mem::take(&mut self.loaded) {
-            writes.entry(path).or_insert(None);
+        for (path, old) in std::mem::take(&mut self.loaded) {
+            match writes.entry(path) {
+                // Gone from this path: delete it.
+                Entry::Vacant(e) => {
+                    e.insert(None);
+                }
+                // Re-encoded to the same bytes: nothing to write.
+                Entry::Occupied(e) if e.get().as_deref() == Some(old.as_slice()) => {
+                    e.remove();
+                }
+                Entry::Occupied(_) => {}
+            }
         }
         (hash, writes)
     }
 
-    /// Returns (reference, rlp) of the committed node.
-    fn commit_node(
-        node: Node,
-        path: &mut Vec<u8>,
-        writes: &mut BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    ) -> Option<(Vec<u8>, Vec<u8>)> {
+    /// Returns the reference to the committed node.
+    fn commit_node(node: Node, path: &mut Vec<u8>, writes: &mut NodeWrites) -> Option<NodeRef> {
         let (stored, rlp) = match node {
             Node::Empty => return None,
-            Node::Stub(r) => return Some((r, Vec::new())),
+            Node::Stub(r) => return Some(r),
             Node::Leaf(k, v) => (store_leaf(&k, &v), rlp_leaf(&k, &v)),
             Node::Ext(k, child) => {
                 let n = k.len();
                 path.extend_from_slice(&k);
-                let (cref, _) = Self::commit_node(*child, path, writes)?;
+                let cref = Self::commit_node(*child, path, writes)?;
                 path.truncate(path.len() - n);
                 (store_ext(&k, &cref), rlp_ext(&k, &cref))
             }
             Node::Branch(children) => {
-                let mut refs: [Option<Vec<u8>>; 16] = Default::default();
+                let mut refs = [None; 16];
                 for (i, child) in children.into_iter().enumerate() {
                     path.push(i as u8);
-                    refs[i] = Self::commit_node(child, path, writes).map(|(r, _)| r);
+                    refs[i] = Self::commit_node(child, path, writes);
                     path.pop();
                 }
                 (store_branch(&refs), rlp_branch(&refs))
             }
         };
         writes.insert(path.clone(), Some(stored));
-        Some((reference(rlp.clone()), rlp))
+        Some(NodeRef::of_rlp(&rlp))
     }
-}
-
-fn decode_account(key: &B256, leaf: &[u8]) -> Result<TrieAccount, TrieError> {
-    TrieAccount::decode(&mut &leaf[..])
-        .map_err(|e| TrieError::BadAccountLeaf { key: key.to_string(), reason: e.to_string() })
-}
-
-/// Computes the state root after applying `state` on top of what `store` holds. Does not
-/// write: the returned updates must be applied by the caller.
-pub fn state_root<S: TrieStore>(
-    store: &S,
-    state: &HashedPostState,
-) -> Result<(B256, TrieUpdates), TrieError> {
-    let mut updates = TrieUpdates::default();
-    let mut accounts = PartialTrie::open(store, None, false)?;
-
-    let mut new_storage_roots = BTreeMap::new();
-    for (owner, storage) in &state.storages {
-        if matches!(state.accounts.get(owner), Some(None)) {
-            continue; // destroyed: its storage is wiped below
-        }
-        if storage.wiped {
-            updates.wiped_storages.insert(*owner);
-        }
-        let mut trie = PartialTrie::open(store, Some(*owner), storage.wiped)?;
-        for (slot, value) in &storage.slots {
-            let v = (!value.is_zero()).then(|| alloy_rlp::encode(value));
-            trie.update(slot, v)?;
-        }
-        let (root, writes) = trie.commit();
-        for (path, node) in writes {
-            // After a wipe, deletes of old paths are covered by the wipe itself.
-            if storage.wiped && node.is_none() {
-                continue;
-            }
-            updates.storage_nodes.insert((*owner, path), node);
-        }
-        new_storage_roots.insert(*owner, root);
-    }
-
-    let keys: BTreeSet<&B256> = state.accounts.keys().chain(state.storages.keys()).collect();
-    for key in keys {
-        match state.accounts.get(key) {
-            Some(None) => {
-                updates.wiped_storages.insert(*key);
-                accounts.update(key, None)?;
-            }
-            info => {
-                let old = accounts.get(key)?.map(|leaf| decode_account(key, &leaf)).transpose()?;
-                let storage_root = new_storage_roots
-                    .get(key)
-                    .copied()
-                    .or(old.map(|a| a.storage_root))
-                    .unwrap_or(EMPTY_ROOT_HASH);
-                let new = match (info, old) {
-                    (Some(Some(a)), _) => TrieAccount {
-                        nonce: a.nonce,
-                        balance: a.balance,
-                        storage_root,
-                        code_hash: a.code_hash,
-                    },
-                    (_, Some(o)) => TrieAccount { storage_root, ..o },
-                    // Storage changes for an account that does not exist and is not created:
-                    // nothing to commit to (cannot happen with a consistent executor).
-                    (_, None) => continue,
-                };
-                accounts.update(key, Some(alloy_rlp::encode(new)))?;
-            }
-        }
-    }
-    let (root, writes) = accounts.commit();
-    updates.account_nodes = writes;
-    Ok((root, updates))
-}
-
-/// The root currently stored (`EMPTY_ROOT_HASH` for an empty store).
-pub fn stored_root<S: TrieStore>(store: &S) -> Result<B256, TrieError> {
-    Ok(PartialTrie::open(store, None, false)?.commit().0)
-}
-
-/// The stored storage root of an account (`EMPTY_ROOT_HASH` if absent).
-pub fn storage_root<S: TrieStore>(store: &S, hashed_address: B256) -> Result<B256, TrieError> {
-    let mut accounts = PartialTrie::open(store, None, false)?;
-    Ok(match accounts.get(&hashed_address)? {
-        Some(leaf) => decode_account(&hashed_address, &leaf)?.storage_root,
-        None => EMPTY_ROOT_HASH,
-    })
 }

@@ -1,191 +1,35 @@
 //! The incremental trie against alloy-trie's from-scratch `HashBuilder`, over random
 //! batches of inserts, updates and deletes, with checks that no stale node is left behind.
 
+mod common;
+
 use alloy_primitives::{B256, U256, keccak256};
-use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, Nibbles, TrieAccount, proof::verify_proof};
+use alloy_trie::{EMPTY_ROOT_HASH, Nibbles, TrieAccount, proof::verify_proof};
 use bttc_trie::{
-    HashedAccount, HashedPostState, HashedStorage, MemTrieStore, TrieStore, account_proof,
-    state_root, storage_proof, storage_root, stored_root,
+    HashedPostState, HashedStorage, MemTrieStore, account_proof, state_root, state_root_parallel,
+    storage_proof, storage_root, stored_root,
 };
+use common::{Keys, Model, acct, assert_no_garbage, random_batch, storage_root_of};
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use std::collections::{BTreeMap, BTreeSet};
-
-#[derive(Default, Clone)]
-struct Model {
-    accounts: BTreeMap<B256, (HashedAccount, BTreeMap<B256, U256>)>,
-}
-
-fn root_of(leaves: impl IntoIterator<Item = (B256, Vec<u8>)>) -> B256 {
-    let mut hb = HashBuilder::default();
-    let mut any = false;
-    for (k, v) in leaves {
-        hb.add_leaf(Nibbles::unpack(k), &v);
-        any = true;
-    }
-    if any { hb.root() } else { EMPTY_ROOT_HASH }
-}
-
-fn storage_root_of(slots: &BTreeMap<B256, U256>) -> B256 {
-    root_of(slots.iter().map(|(k, v)| (*k, alloy_rlp::encode(v))))
-}
-
-impl Model {
-    fn root(&self) -> B256 {
-        root_of(self.accounts.iter().map(|(k, (a, s))| {
-            let acc = TrieAccount {
-                nonce: a.nonce,
-                balance: a.balance,
-                storage_root: storage_root_of(s),
-                code_hash: a.code_hash,
-            };
-            (*k, alloy_rlp::encode(acc))
-        }))
-    }
-
-    fn apply(&mut self, state: &HashedPostState) {
-        for (k, s) in &state.storages {
-            if let Some((_, slots)) = self.accounts.get_mut(k) {
-                if s.wiped {
-                    slots.clear();
-                }
-                for (slot, v) in &s.slots {
-                    if v.is_zero() {
-                        slots.remove(slot);
-                    } else {
-                        slots.insert(*slot, *v);
-                    }
-                }
-            } else if let Some(Some(a)) = state.accounts.get(k) {
-                let slots =
-                    s.slots.iter().filter(|(_, v)| !v.is_zero()).map(|(k, v)| (*k, *v)).collect();
-                self.accounts.insert(*k, (*a, slots));
-            }
-        }
-        for (k, a) in &state.accounts {
-            match a {
-                None => {
-                    self.accounts.remove(k);
-                }
-                Some(a) => {
-                    self.accounts.entry(*k).or_insert_with(|| (*a, BTreeMap::new())).0 = *a;
-                }
-            }
-        }
-    }
-}
-
-/// Walks the stored tries from their roots and returns every reachable path.
-type StoragePaths = BTreeSet<(B256, Vec<u8>)>;
-
-fn reachable(store: &MemTrieStore) -> (BTreeSet<Vec<u8>>, StoragePaths) {
-    let mut acc = BTreeSet::new();
-    let mut st = BTreeSet::new();
-    let owners: BTreeSet<B256> = store.storages.keys().map(|(o, _)| *o).collect();
-    walk(&|p| store.account_node(p).unwrap(), &mut Vec::new(), &mut |p| {
-        acc.insert(p.to_vec());
-    });
-    for o in owners {
-        walk(&|p| store.storage_node(&o, p).unwrap(), &mut Vec::new(), &mut |p| {
-            st.insert((o, p.to_vec()));
-        });
-    }
-    (acc, st)
-}
-
-fn walk(get: &dyn Fn(&[u8]) -> Option<Vec<u8>>, path: &mut Vec<u8>, seen: &mut dyn FnMut(&[u8])) {
-    let Some(node) = get(path) else { return };
-    seen(path);
-    match node[0] {
-        0 => {}
-        1 => {
-            let len = node[1] as usize;
-            let key = node[2..2 + len].to_vec();
-            path.extend_from_slice(&key);
-            walk(get, path, seen);
-            path.truncate(path.len() - len);
-        }
-        2 => {
-            let mask = u16::from_be_bytes([node[1], node[2]]);
-            for i in 0..16u8 {
-                if mask & (1 << i) != 0 {
-                    path.push(i);
-                    walk(get, path, seen);
-                    path.pop();
-                }
-            }
-        }
-        t => panic!("unknown tag {t}"),
-    }
-}
-
-fn assert_no_garbage(store: &MemTrieStore) {
-    let (acc, st) = reachable(store);
-    let stored_acc: BTreeSet<Vec<u8>> = store.accounts.keys().cloned().collect();
-    assert_eq!(acc, stored_acc, "account trie holds unreachable nodes");
-    let stored_st: BTreeSet<(B256, Vec<u8>)> = store.storages.keys().cloned().collect();
-    assert_eq!(st, stored_st, "storage tries hold unreachable nodes");
-}
-
-fn key(rng: &mut StdRng, pool: &[B256]) -> B256 {
-    if !pool.is_empty() && rng.random_bool(0.5) {
-        pool[rng.random_range(0..pool.len())]
-    } else {
-        B256::from(rng.random::<[u8; 32]>())
-    }
-}
-
-fn random_batch(rng: &mut StdRng, model: &Model, size: usize) -> HashedPostState {
-    let existing: Vec<B256> = model.accounts.keys().copied().collect();
-    let mut state = HashedPostState::default();
-    for _ in 0..size {
-        let k = key(rng, &existing);
-        let roll = rng.random_range(0..10);
-        if roll == 0 && model.accounts.contains_key(&k) {
-            state.accounts.insert(k, None);
-            state.storages.remove(&k);
-            continue;
-        }
-        let acc = HashedAccount {
-            nonce: rng.random_range(0..4),
-            balance: U256::from(rng.random_range(0..1000u64)),
-            code_hash: keccak256([rng.random_range(0..3u8)]),
-        };
-        state.accounts.insert(k, Some(acc));
-        if roll < 6 {
-            let slot_pool: Vec<B256> = model
-                .accounts
-                .get(&k)
-                .map(|(_, s)| s.keys().copied().collect())
-                .unwrap_or_default();
-            let mut st =
-                HashedStorage { wiped: roll == 1 && rng.random_bool(0.5), ..Default::default() };
-            for _ in 0..rng.random_range(1..8) {
-                let v = if rng.random_bool(0.3) {
-                    U256::ZERO
-                } else {
-                    U256::from(rng.random_range(1..5u64))
-                };
-                st.slots.insert(key(rng, &slot_pool), v);
-            }
-            state.storages.insert(k, st);
-        }
-    }
-    state
-}
-
 #[test]
 fn random_batches_match_hash_builder_and_leave_no_garbage() {
-    for seed in 0..12u64 {
+    for seed in 0..16u64 {
+        let keys = if seed.is_multiple_of(2) { Keys::Uniform } else { Keys::Clustered };
         let mut rng = StdRng::seed_from_u64(seed);
         let mut store = MemTrieStore::default();
         let mut model = Model::default();
         for round in 0..25 {
             let size = 1 + rng.random_range(0..30);
-            let state = random_batch(&mut rng, &model, size);
+            let state = random_batch(&mut rng, &model, size, keys);
             let (root, updates) = state_root(&store, &state).unwrap();
+            let (proot, pupdates) = state_root_parallel(&store, &state, 3).unwrap();
+            assert_eq!(proot, root, "parallel root");
+            assert_eq!(pupdates.account_nodes, updates.account_nodes);
+            assert_eq!(pupdates.storage_nodes, updates.storage_nodes);
+            assert_eq!(pupdates.wiped_storages, updates.wiped_storages);
             store.apply(&updates);
             model.apply(&state);
-            assert_eq!(root, model.root(), "seed {seed} round {round}");
+            assert_eq!(root, model.root(), "seed {seed} round {round} ({keys:?})");
             assert_eq!(stored_root(&store).unwrap(), root);
             assert_no_garbage(&store);
         }
@@ -203,10 +47,6 @@ fn random_batches_match_hash_builder_and_leave_no_garbage() {
             store.len()
         );
     }
-}
-
-fn acct(n: u64) -> HashedAccount {
-    HashedAccount { nonce: n, balance: U256::from(n), code_hash: keccak256([]) }
 }
 
 #[test]
@@ -268,40 +108,53 @@ fn edge_cases_shared_prefixes_inline_nodes_and_collapse() {
 
 #[test]
 fn proofs_verify_for_present_and_absent_keys() {
-    let mut rng = StdRng::seed_from_u64(99);
-    let mut store = MemTrieStore::default();
-    let mut model = Model::default();
-    for _ in 0..5 {
-        let state = random_batch(&mut rng, &model, 40);
-        let (_, u) = state_root(&store, &state).unwrap();
-        store.apply(&u);
-        model.apply(&state);
-    }
-    let root = model.root();
-    for (k, (a, slots)) in model.accounts.iter().take(20) {
-        let proof = account_proof(&store, *k).unwrap();
-        let sroot = storage_root_of(slots);
-        let leaf = alloy_rlp::encode(TrieAccount {
-            nonce: a.nonce,
-            balance: a.balance,
-            storage_root: sroot,
-            code_hash: a.code_hash,
-        });
-        verify_proof(root, Nibbles::unpack(k), Some(leaf), &proof).unwrap();
-        for (s, v) in slots.iter().take(3) {
-            let p = storage_proof(&store, *k, *s).unwrap();
-            verify_proof(sroot, Nibbles::unpack(s), Some(alloy_rlp::encode(v)), &p).unwrap();
+    for (seed, keys) in [(99, Keys::Uniform), (98, Keys::Clustered)] {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut store = MemTrieStore::default();
+        let mut model = Model::default();
+        for _ in 0..5 {
+            let state = random_batch(&mut rng, &model, 40, keys);
+            let (_, u) = state_root(&store, &state).unwrap();
+            store.apply(&u);
+            model.apply(&state);
         }
-        let absent = B256::repeat_byte(0x5a);
-        if !slots.contains_key(&absent) {
-            let p = storage_proof(&store, *k, absent).unwrap();
-            verify_proof(sroot, Nibbles::unpack(absent), None, &p).unwrap();
+        let root = model.root();
+        for (k, (a, slots)) in model.accounts.iter().take(30) {
+            let proof = account_proof(&store, *k).unwrap();
+            let sroot = storage_root_of(slots);
+            assert_eq!(storage_root(&store, *k).unwrap(), sroot);
+            let leaf = alloy_rlp::encode(TrieAccount {
+                nonce: a.nonce,
+                balance: a.balance,
+                storage_root: sroot,
+                code_hash: a.code_hash,
+            });
+            verify_proof(root, Nibbles::unpack(k), Some(leaf.clone()), &proof).unwrap();
+            // A wrong value must not verify.
+            let mut wrong = leaf;
+            *wrong.last_mut().unwrap() ^= 1;
+            assert!(verify_proof(root, Nibbles::unpack(k), Some(wrong), &proof).is_err());
+            for (s, v) in slots {
+                let p = storage_proof(&store, *k, *s).unwrap();
+                verify_proof(sroot, Nibbles::unpack(s), Some(alloy_rlp::encode(v)), &p).unwrap();
+            }
+            for _ in 0..4 {
+                let absent = common::fresh_key(&mut rng, keys);
+                if !slots.contains_key(&absent) {
+                    let p = storage_proof(&store, *k, absent).unwrap();
+                    verify_proof(sroot, Nibbles::unpack(absent), None, &p).unwrap();
+                }
+            }
+        }
+        for _ in 0..20 {
+            let absent = common::fresh_key(&mut rng, keys);
+            if !model.accounts.contains_key(&absent) {
+                let proof = account_proof(&store, absent).unwrap();
+                verify_proof(root, Nibbles::unpack(absent), None, &proof).unwrap();
+            }
         }
     }
-    let absent = B256::repeat_byte(0x77);
-    let proof = account_proof(&store, absent).unwrap();
-    verify_proof(root, Nibbles::unpack(absent), None, &proof).unwrap();
-    assert!(account_proof(&MemTrieStore::default(), absent).unwrap().is_empty());
+    assert!(account_proof(&MemTrieStore::default(), B256::ZERO).unwrap().is_empty());
 }
 
 #[test]
