@@ -5,6 +5,8 @@
 //! builder and insertion path (so every root is right) and returns the blocks, which
 //! benchmarks then re-import or hand to raw revm for comparison ([`revm_baseline`]).
 
+pub mod root;
+
 use alloy_consensus::{SignableTransaction, TxEip1559};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};
 use alloy_signer::SignerSync;

@@ -63,6 +63,10 @@ impl DatabaseEnv {
         std::fs::create_dir_all(dir)
             .map_err(|source| StorageError::Io { path: dir.display().to_string(), source })?;
         let mut builder = Environment::builder();
+        if !opts.read_only {
+            // Write straight into the memory map: no separate dirty-page buffers.
+            builder.write_map();
+        }
         builder
             .set_max_dbs(Table::ALL.len() + 4)
             .set_max_readers(4096)

@@ -67,7 +67,7 @@ impl BlockIndices {
 /// database when the changes are written, so they always match what was stored.
 #[derive(Debug, Default, Clone)]
 pub struct StateChanges {
-    /// Changed accounts, sorted by address.
+    /// Changed accounts (any order; written in address order).
     pub accounts: Vec<AccountChange>,
     /// Code deployed in this block: code hash → bytecode.
     pub codes: Vec<(B256, Bytes)>,
@@ -420,6 +420,12 @@ impl<K: TransactionKind<Access = PtrUnsync> + WriteMarker> Provider<K> {
         Ok(self.tx.put(self.tables.get(t), key, value, WriteFlags::empty())?)
     }
 
+    /// Puts a key greater than every key in the table (block- and transaction-numbered
+    /// tables): MDBX skips the search. Fails if the key is not the greatest.
+    fn append(&self, t: Table, key: &[u8], value: &[u8]) -> StorageResult<()> {
+        Ok(self.tx.append(self.tables.get(t), key, value)?)
+    }
+
     fn del(&self, t: Table, key: &[u8]) -> StorageResult<()> {
         self.tx.del(self.tables.get(t), key, None)?;
         Ok(())
@@ -476,13 +482,13 @@ impl<K: TransactionKind<Access = PtrUnsync> + WriteMarker> Provider<K> {
         let key = num_key(number);
         let mut buf = Vec::with_capacity(600);
         block.header.encode(&mut buf);
-        self.put(Table::Headers, &key, &buf)?;
-        self.put(Table::CanonicalHashes, &key, hash.as_slice())?;
+        self.append(Table::Headers, &key, &buf)?;
+        self.append(Table::CanonicalHashes, &key, hash.as_slice())?;
         self.put(Table::HeaderNumbers, hash.as_slice(), &key)?;
         let mut idx = [0u8; 16];
         idx[..8].copy_from_slice(&first_tx.to_be_bytes());
         idx[8..].copy_from_slice(&(txs.len() as u64).to_be_bytes());
-        self.put(Table::BlockBodyIndices, &key, &idx)?;
+        self.append(Table::BlockBodyIndices, &key, &idx)?;
         if !block.body.ommers.is_empty() {
             buf.clear();
             block.body.ommers.encode(&mut buf);
@@ -497,15 +503,15 @@ impl<K: TransactionKind<Access = PtrUnsync> + WriteMarker> Provider<K> {
             let n = num_key(first_tx + i as u64);
             buf.clear();
             tx.encode_2718(&mut buf);
-            self.put(Table::Transactions, &n, &buf)?;
+            self.append(Table::Transactions, &n, &buf)?;
             self.put(Table::TransactionHashNumbers, tx.tx_hash().as_slice(), &n)?;
-            self.put(Table::TransactionSenders, &n, sender.as_slice())?;
+            self.append(Table::TransactionSenders, &n, sender.as_slice())?;
             buf.clear();
             receipt.encode_2718(&mut buf);
-            self.put(Table::Receipts, &n, &buf)?;
+            self.append(Table::Receipts, &n, &buf)?;
         }
         if !txs.is_empty() {
-            self.put(Table::TransactionBlocks, &num_key(first_tx + txs.len() as u64 - 1), &key)?;
+            self.append(Table::TransactionBlocks, &num_key(first_tx + txs.len() as u64 - 1), &key)?;
         }
         let mut head = [0u8; 40];
         head[..8].copy_from_slice(&key);
@@ -520,7 +526,10 @@ impl<K: TransactionKind<Access = PtrUnsync> + WriteMarker> Provider<K> {
         for (hash, code) in &changes.codes {
             self.put(Table::Bytecodes, hash.as_slice(), code)?;
         }
-        for ch in &changes.accounts {
+        // Changesets are appended in key order (block, address, slot).
+        let mut ordered: Vec<&AccountChange> = changes.accounts.iter().collect();
+        ordered.sort_unstable_by_key(|c| c.address);
+        for ch in ordered {
             let addr = ch.address.as_slice();
             let old = match ch.original {
                 Some(original) => original,
@@ -547,7 +556,7 @@ impl<K: TransactionKind<Access = PtrUnsync> + WriteMarker> Provider<K> {
                     }
                     None => val.push(0),
                 }
-                self.put(Table::AccountChangeSets, &cs_key, &val)?;
+                self.append(Table::AccountChangeSets, &cs_key, &val)?;
                 let mut h = Vec::with_capacity(28);
                 h.extend_from_slice(addr);
                 h.extend_from_slice(&block);
@@ -587,7 +596,7 @@ impl<K: TransactionKind<Access = PtrUnsync> + WriteMarker> Provider<K> {
                 let mut cs_key = Vec::with_capacity(60);
                 cs_key.extend_from_slice(&block);
                 cs_key.extend_from_slice(&skey);
-                self.put(Table::StorageChangeSets, &cs_key, &encode_u256(&old_v))?;
+                self.append(Table::StorageChangeSets, &cs_key, &encode_u256(&old_v))?;
                 let mut h = Vec::with_capacity(60);
                 h.extend_from_slice(&skey);
                 h.extend_from_slice(&block);

@@ -34,6 +34,26 @@ fn main() -> eyre::Result<()> {
         txs_per_block: arg(&args, "--txs", 200),
     };
     let scratch = tempfile::tempdir()?;
+    if cmd == "root" {
+        let touched = arg(&args, "--touched", 200u64);
+        let slots = arg(&args, "--slots", 4u64);
+        let blocks = arg(&args, "--rounds", 30u64);
+        let mut results = Vec::new();
+        for accounts in [arg(&args, "--small", 10_000u64), arg(&args, "--large", 1_000_000u64)] {
+            eprintln!("building a state of {accounts} accounts in MDBX ...");
+            let t = Instant::now();
+            let dir = scratch.path().join(format!("root-{accounts}"));
+            let per_block = bttc_bench::root::root_cost(&dir, accounts, touched, slots, blocks)?;
+            eprintln!("  built and measured in {:.1}s", t.elapsed().as_secs_f64());
+            println!(
+                "state root, {touched} accounts x {slots} slots touched, {accounts} accounts in state: {:.2} ms/block",
+                per_block.as_secs_f64() * 1e3
+            );
+            results.push(per_block.as_secs_f64());
+        }
+        println!("ratio large/small: {:.2}", results[1] / results[0]);
+        return Ok(());
+    }
     eprintln!("generating {shape:?} ...");
     let gen_start = Instant::now();
     let generated = generate(&shape, &scratch.path().join("gen"))?;
@@ -87,7 +107,7 @@ fn main() -> eyre::Result<()> {
             );
         }
         _ => eyre::bail!(
-            "usage: bttc-bench exec|gen --workload eth|erc20 --blocks N --txs M [--senders S] [--out DIR]"
+            "usage: bttc-bench exec|gen --workload eth|erc20 --blocks N --txs M [--senders S] [--out DIR] | root [--small N --large N --touched N --slots N --rounds N]"
         ),
     }
     Ok(())
