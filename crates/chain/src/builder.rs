@@ -6,7 +6,7 @@ use alloy_consensus::{
     constants::EMPTY_ROOT_HASH,
     proofs::{calculate_receipt_root, calculate_transaction_root},
 };
-use alloy_eips::{eip1559::BaseFeeParams, eip7685::EMPTY_REQUESTS_HASH};
+use alloy_eips::eip7685::EMPTY_REQUESTS_HASH;
 use alloy_hardforks::EthereumHardforks;
 use alloy_primitives::{Address, B256, Bloom, Bytes};
 use bttc_evm::{BlockHooks, execute_block};
@@ -48,25 +48,9 @@ impl<H: BlockHooks> Chain<H> {
         })?;
         let number = parent.number + 1;
         let ts = attrs.timestamp;
-        let london = spec.is_london_active_at_block(number);
-        let base_fee = london.then(|| {
-            if spec.is_london_active_at_block(parent.number) {
-                parent.next_block_base_fee(BaseFeeParams::ethereum()).unwrap_or_default()
-            } else {
-                alloy_eips::eip1559::INITIAL_BASE_FEE
-            }
-        });
+        let base_fee = crate::validate::expected_base_fee(spec, &parent, number);
         let cancun = spec.is_cancun_active_at_timestamp(ts);
-        let excess_blob_gas = cancun.then(|| {
-            match (spec.blob_params_at(ts), spec.is_cancun_active_at_timestamp(parent.timestamp)) {
-                (Some(p), true) => p.next_block_excess_blob_gas_osaka(
-                    parent.excess_blob_gas.unwrap_or(0),
-                    parent.blob_gas_used.unwrap_or(0),
-                    parent.base_fee_per_gas.unwrap_or(0),
-                ),
-                _ => 0,
-            }
-        });
+        let excess_blob_gas = crate::validate::expected_excess_blob_gas(spec, &parent, ts);
         let shanghai = spec.is_shanghai_active_at_timestamp(ts);
         let header = Header {
             parent_hash: head.hash,

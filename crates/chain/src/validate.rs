@@ -58,17 +58,7 @@ pub fn validate_header(
     validate_gas_limit(spec, header, parent)?;
 
     // EIP-1559 base fee.
-    if spec.is_london_active_at_block(number) {
-        let expected = if spec
-            .ethereum_fork_activation(alloy_hardforks::EthereumHardfork::London)
-            .transitions_at_block(number)
-        {
-            INITIAL_BASE_FEE
-        } else {
-            parent.next_block_base_fee(BaseFeeParams::ethereum()).ok_or_else(|| {
-                BlockError::header("parent baseFeePerGas", "missing", "present after London")
-            })?
-        };
+    if let Some(expected) = expected_base_fee(spec, parent, number) {
         match header.base_fee_per_gas {
             Some(got) if got == expected => {}
             got => return Err(BlockError::header("baseFeePerGas", fmt_opt(got), expected)),
@@ -118,15 +108,7 @@ pub fn validate_header(
         let params = spec.blob_params_at(ts).ok_or_else(|| {
             BlockError::header("blob schedule", "none", "blob parameters for an active Cancun")
         })?;
-        let expected = if spec.is_cancun_active_at_timestamp(parent.timestamp) {
-            params.next_block_excess_blob_gas_osaka(
-                parent.excess_blob_gas.unwrap_or(0),
-                parent.blob_gas_used.unwrap_or(0),
-                parent.base_fee_per_gas.unwrap_or(0),
-            )
-        } else {
-            0
-        };
+        let expected = expected_excess_blob_gas(spec, parent, ts).unwrap_or_default();
         let got = header.excess_blob_gas.unwrap_or_default();
         if got != expected {
             return Err(BlockError::header("excessBlobGas", got, expected));
@@ -148,6 +130,38 @@ pub fn validate_header(
         }
     }
     Ok(())
+}
+
+/// The base fee a block `number` on top of `parent` must carry: `None` before London,
+/// the initial base fee at the London block, the EIP-1559 update rule after it.
+pub fn expected_base_fee(spec: &ChainSpec, parent: &Header, number: u64) -> Option<u64> {
+    if !spec.is_london_active_at_block(number) {
+        return None;
+    }
+    if spec
+        .ethereum_fork_activation(alloy_hardforks::EthereumHardfork::London)
+        .transitions_at_block(number)
+    {
+        return Some(INITIAL_BASE_FEE);
+    }
+    Some(parent.next_block_base_fee(BaseFeeParams::ethereum()).unwrap_or(INITIAL_BASE_FEE))
+}
+
+/// The excess blob gas a block at `timestamp` on top of `parent` must carry: `None` before
+/// Cancun, 0 in the first Cancun block, the EIP-4844/7918 update rule after it.
+pub fn expected_excess_blob_gas(spec: &ChainSpec, parent: &Header, timestamp: u64) -> Option<u64> {
+    if !spec.is_cancun_active_at_timestamp(timestamp) {
+        return None;
+    }
+    let params = spec.blob_params_at(timestamp)?;
+    if !spec.is_cancun_active_at_timestamp(parent.timestamp) {
+        return Some(0);
+    }
+    Some(params.next_block_excess_blob_gas_osaka(
+        parent.excess_blob_gas.unwrap_or(0),
+        parent.blob_gas_used.unwrap_or(0),
+        parent.base_fee_per_gas.unwrap_or(0),
+    ))
 }
 
 fn validate_gas_limit(
