@@ -258,6 +258,30 @@ mod tests {
     }
 
     #[test]
+    fn osaka_and_bpo_forks_change_blob_parameters() {
+        let json = r#"{"config": {"chainId": 7, "londonBlock": 0, "mergeNetsplitBlock": 0,
+            "shanghaiTime": 0, "cancunTime": 0, "pragueTime": 0, "osakaTime": 100,
+            "bpo1Time": 200, "bpo2Time": 300,
+            "blobSchedule": {
+              "cancun": {"target": 3, "max": 6, "baseFeeUpdateFraction": 3338477},
+              "prague": {"target": 6, "max": 9, "baseFeeUpdateFraction": 5007716},
+              "osaka": {"target": 6, "max": 9, "baseFeeUpdateFraction": 5007716},
+              "bpo1": {"target": 10, "max": 15, "baseFeeUpdateFraction": 8346193},
+              "bpo2": {"target": 14, "max": 21, "baseFeeUpdateFraction": 11684671}}},
+            "gasLimit": "0x1c9c380", "difficulty": "0x0", "alloc": {}}"#;
+        let spec = ChainSpec::from_json(json).unwrap();
+        assert_eq!(spec.spec_id(1, 99), SpecId::PRAGUE);
+        assert_eq!(spec.spec_id(1, 100), SpecId::OSAKA);
+        assert_eq!(spec.blob_params_at(50).unwrap().max_blob_count, 9);
+        assert_eq!(spec.blob_params_at(150).unwrap().max_blob_count, 9);
+        assert_eq!(spec.blob_params_at(250).unwrap().max_blob_count, 15);
+        assert_eq!(spec.blob_params_at(300).unwrap().max_blob_count, 21);
+        assert_eq!(spec.blob_params_at(300).unwrap().target_blob_count, 14);
+        // Osaka caps blobs per transaction (EIP-7594).
+        assert_eq!(spec.blob_params_at(250).unwrap().max_blobs_per_tx, 6);
+    }
+
+    #[test]
     fn pre_merge_chain_by_block_numbers() {
         let json = r#"{"config": {"chainId": 1, "homesteadBlock": 5, "eip150Block": 10,
             "eip155Block": 10, "eip158Block": 10, "byzantiumBlock": 20},
