@@ -1,5 +1,9 @@
 //! The `bttc` command line: `init`, `import`, `db stats`.
 
+/// mimalloc: the node allocates many small trie nodes and buffers per block.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use bttc_chain::{Chain, ImportOptions, InitOutcome, import_rlp, init_genesis};
 use bttc_storage::{DatabaseEnv, DbOptions};
 use clap::{Parser, Subcommand};

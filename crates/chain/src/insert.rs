@@ -40,8 +40,12 @@ pub struct BlockTimings {
     pub execute: Duration,
     /// Incremental state root.
     pub state_root: Duration,
-    /// Writing block, state, history and trie nodes into the transaction.
-    pub write: Duration,
+    /// Writing header, body, transactions, senders, receipts and lookups.
+    pub write_block: Duration,
+    /// Writing plain state, changesets and history indices.
+    pub write_state: Duration,
+    /// Writing trie nodes.
+    pub write_trie: Duration,
 }
 
 impl std::ops::AddAssign for BlockTimings {
@@ -49,7 +53,9 @@ impl std::ops::AddAssign for BlockTimings {
         self.validate += o.validate;
         self.execute += o.execute;
         self.state_root += o.state_root;
-        self.write += o.write;
+        self.write_block += o.write_block;
+        self.write_state += o.write_state;
+        self.write_trie += o.write_trie;
     }
 }
 
@@ -149,9 +155,13 @@ impl<H: BlockHooks> Chain<H> {
 
         let t = Instant::now();
         rw.write_block(block, hash, senders, &outcome.receipts)?;
+        timings.write_block = t.elapsed();
+        let t = Instant::now();
         rw.write_state(header.number, &outcome.changes)?;
+        timings.write_state = t.elapsed();
+        let t = Instant::now();
         rw.write_trie(&trie_updates)?;
-        timings.write = t.elapsed();
+        timings.write_trie = t.elapsed();
         debug!(target: "bttc::chain", number = header.number, %hash, gas = outcome.gas_used, "block inserted");
         Ok(InsertedBlock {
             number: header.number,

@@ -7,6 +7,10 @@
 //! - `bttc-bench gen --workload eth|erc20 --blocks N --txs M --out DIR`: writes
 //!   `DIR/genesis.json` and `DIR/chain.rlp` for `bttc init` / `bttc import`.
 
+/// The same allocator as the `bttc` binary, so the comparison measures the same code.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use bttc_bench::{SyntheticChain, Workload, generate, revm_baseline, to_rlp};
 use bttc_chain::{Chain, ImportOptions, import_rlp, init_genesis};
 use bttc_storage::{DatabaseEnv, DbOptions};
@@ -81,11 +85,13 @@ fn main() -> eyre::Result<()> {
             let gas = summary.progress.gas;
             let tm = summary.progress.timings;
             eprintln!(
-                "bttc import stages: validate+recover {:.2}s, execute {:.2}s, state root {:.2}s, write {:.2}s, commit {:.2}s",
+                "bttc import stages: validate+recover {:.2}s, execute {:.2}s, state root {:.2}s, write block {:.2}s, write state {:.2}s, write trie {:.2}s, commit {:.2}s",
                 tm.validate.as_secs_f64(),
                 tm.execute.as_secs_f64(),
                 tm.state_root.as_secs_f64(),
-                tm.write.as_secs_f64(),
+                tm.write_block.as_secs_f64(),
+                tm.write_state.as_secs_f64(),
+                tm.write_trie.as_secs_f64(),
                 summary.progress.commit.as_secs_f64()
             );
 
