@@ -9,7 +9,7 @@ use alloy_consensus::{
 use alloy_eips::eip7685::EMPTY_REQUESTS_HASH;
 use alloy_hardforks::EthereumHardforks;
 use alloy_primitives::{Address, B256, Bloom, Bytes};
-use bttc_evm::{BlockHooks, execute_block};
+use bttc_evm::{BlockHooks, TxPolicy, execute_block_with};
 use bttc_primitives::{Block, BlockBody, Transaction};
 use bttc_storage::{Provider, PtrUnsync, TransactionKind};
 
@@ -37,6 +37,29 @@ impl<H: BlockHooks> Chain<H> {
         transactions: Vec<Transaction>,
         attrs: &BlockAttributes,
     ) -> Result<Block, BlockError> {
+        let built =
+            self.build_block_with(provider, transactions, attrs, TxPolicy::AllMustSucceed)?;
+        Ok(built.block)
+    }
+
+    /// Builds a block from candidate transactions in the given order, leaving out those that
+    /// cannot be executed (bad nonce, unaffordable, no gas left): the block producer's path.
+    pub fn build_block_from_candidates<K: TransactionKind<Access = PtrUnsync>>(
+        &self,
+        provider: &Provider<K>,
+        candidates: Vec<Transaction>,
+        attrs: &BlockAttributes,
+    ) -> Result<BuiltBlock, BlockError> {
+        self.build_block_with(provider, candidates, attrs, TxPolicy::SkipInvalid)
+    }
+
+    fn build_block_with<K: TransactionKind<Access = PtrUnsync>>(
+        &self,
+        provider: &Provider<K>,
+        transactions: Vec<Transaction>,
+        attrs: &BlockAttributes,
+        policy: TxPolicy,
+    ) -> Result<BuiltBlock, BlockError> {
         let spec = self.spec();
         let head = provider.head()?.ok_or_else(|| {
             BlockError::Storage(bttc_storage::StorageError::Inconsistent("no genesis".into()))
@@ -79,7 +102,15 @@ impl<H: BlockHooks> Chain<H> {
             },
         };
         let senders = crate::insert::recover_senders(&block)?;
-        let outcome = execute_block(spec, provider, &block, &senders, self.hooks())?;
+        let (outcome, skipped) =
+            execute_block_with(spec, provider, &block, &senders, self.hooks(), policy)?;
+        let mut rejected = Vec::with_capacity(skipped.len());
+        for (i, reason) in skipped.into_iter().rev() {
+            let tx = block.body.transactions.remove(i);
+            rejected.push((*tx.tx_hash(), reason));
+        }
+        rejected.reverse();
+        block.header.transactions_root = calculate_transaction_root(&block.body.transactions);
         let (root, _) = bttc_trie::state_root(provider, &hashed_post_state(&outcome.changes))?;
         let mut bloom = Bloom::ZERO;
         for r in &outcome.receipts {
@@ -96,6 +127,15 @@ impl<H: BlockHooks> Chain<H> {
         if h.requests_hash.is_some() {
             h.requests_hash = Some(outcome.requests.requests_hash());
         }
-        Ok(block)
+        Ok(BuiltBlock { block, rejected })
     }
+}
+
+/// A block built from candidates, and the candidates left out.
+#[derive(Debug, Clone)]
+pub struct BuiltBlock {
+    /// The block, every root filled in.
+    pub block: Block,
+    /// Candidates that could not be executed: hash and reason.
+    pub rejected: Vec<(alloy_primitives::B256, String)>,
 }

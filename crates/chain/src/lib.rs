@@ -29,7 +29,7 @@ mod insert;
 pub mod validate;
 pub mod verify;
 
-pub use builder::BlockAttributes;
+pub use builder::{BlockAttributes, BuiltBlock};
 pub use error::{BlockError, ChainError};
 pub use genesis::{InitOutcome, init_genesis};
 pub use import::{ImportError, ImportOptions, ImportProgress, ImportSummary, import_rlp};

@@ -39,6 +39,16 @@ pub struct ExecutionOutcome {
     pub changes: StateChanges,
 }
 
+/// What to do with a transaction that cannot be executed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxPolicy {
+    /// Validating a block: any invalid transaction makes the block invalid.
+    AllMustSucceed,
+    /// Building a block: leave invalid transactions (bad nonce, unaffordable, no gas left in
+    /// the block) out and go on.
+    SkipInvalid,
+}
+
 /// Executes `block` (whose transactions were sent by `senders`) on top of `state`.
 pub fn execute_block<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
     spec: &Arc<ChainSpec>,
@@ -47,6 +57,20 @@ pub fn execute_block<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
     senders: &[Address],
     hooks: &H,
 ) -> Result<ExecutionOutcome, ExecutionError> {
+    execute_block_with(spec, state, block, senders, hooks, TxPolicy::AllMustSucceed).map(|(o, _)| o)
+}
+
+/// [`execute_block`] with a choice of what invalid transactions do. Returns the outcome and,
+/// for each transaction left out under [`TxPolicy::SkipInvalid`], its index and the reason.
+pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
+    spec: &Arc<ChainSpec>,
+    state: S,
+    block: &Block,
+    senders: &[Address],
+    hooks: &H,
+    policy: TxPolicy,
+) -> Result<(ExecutionOutcome, Vec<(usize, String)>), ExecutionError> {
+    let mut skipped = Vec::new();
     let txs = &block.body.transactions;
     if txs.len() != senders.len() {
         return Err(ExecutionError::SenderCount { txs: txs.len(), senders: senders.len() });
@@ -83,8 +107,14 @@ pub fn execute_block<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
         hooks
             .before_transactions(executor.evm_mut())
             .map_err(|reason| ExecutionError::Hook { hook: "before_transactions", reason })?;
-        for (tx, sender) in txs.iter().zip(senders) {
-            executor.execute_transaction(Recovered::new_unchecked(tx, *sender))?;
+        for (i, (tx, sender)) in txs.iter().zip(senders).enumerate() {
+            match executor.execute_transaction(Recovered::new_unchecked(tx, *sender)) {
+                Ok(_) => {}
+                Err(e) if policy == TxPolicy::SkipInvalid && e.as_validation().is_some() => {
+                    skipped.push((i, e.to_string()));
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         hooks
             .after_transactions(executor.evm_mut())
@@ -146,11 +176,12 @@ pub fn execute_block<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
         bundle.contracts.into_iter().map(|(h, c)| (h, c.original_bytes())).collect();
     codes.sort_unstable_by_key(|c| c.0);
 
-    Ok(ExecutionOutcome {
+    let outcome = ExecutionOutcome {
         receipts: result.receipts,
         gas_used: result.gas_used,
         blob_gas_used: result.blob_gas_used,
         requests: result.requests,
         changes: StateChanges { accounts, codes },
-    })
+    };
+    Ok((outcome, skipped))
 }

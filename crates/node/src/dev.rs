@@ -1,0 +1,66 @@
+//! Dev accounts and the dev genesis.
+
+use alloy_primitives::{Address, B256, U256};
+use alloy_signer_local::{MnemonicBuilder, coins_bip39::English};
+
+/// The test mnemonic every Ethereum dev tool uses (anvil, hardhat, foundry).
+pub const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
+
+/// Default chain id of a dev chain. Not BTTC mainnet (199) or testnet (1029).
+pub const DEV_CHAIN_ID: u64 = 31_337_199;
+
+/// A prefunded dev account.
+#[derive(Debug, Clone)]
+pub struct DevAccount {
+    /// Its address.
+    pub address: Address,
+    /// Its private key (dev only: printed at start, like anvil does).
+    pub private_key: B256,
+}
+
+/// The first `n` accounts of [`DEV_MNEMONIC`] (BIP-44 path `m/44'/60'/0'/0/i`).
+pub fn dev_accounts(n: u32) -> Vec<DevAccount> {
+    (0..n)
+        .map(|i| {
+            let signer = MnemonicBuilder::<English>::default()
+                .phrase(DEV_MNEMONIC)
+                .index(i)
+                .expect("valid derivation index")
+                .build()
+                .expect("the dev mnemonic is valid");
+            DevAccount {
+                address: signer.address(),
+                private_key: B256::from_slice(&signer.to_bytes()[..]),
+            }
+        })
+        .collect()
+}
+
+/// A dev genesis: `chain_id` (refused if it is BTTC's 199 or 1029), the accounts funded with
+/// `balance` wei each, a 30M gas limit, every fork through Prague at genesis.
+pub fn dev_genesis(
+    chain_id: u64,
+    accounts: &[DevAccount],
+    balance: U256,
+) -> Result<String, String> {
+    if chain_id == 199 || chain_id == 1029 {
+        return Err(format!(
+            "chain id {chain_id} belongs to a BTTC network; pick another for a dev chain"
+        ));
+    }
+    let mut alloc: Vec<String> = accounts
+        .iter()
+        .map(|a| format!(r#""{}": {{"balance": "{balance:#x}"}}"#, a.address))
+        .collect();
+    alloc.extend(bttc_chainspec::system_predeploys_alloc_json());
+    Ok(format!(
+        r#"{{"config": {{"chainId": {chain_id}, "homesteadBlock": 0, "eip150Block": 0, "eip155Block": 0,
+        "eip158Block": 0, "byzantiumBlock": 0, "constantinopleBlock": 0, "petersburgBlock": 0,
+        "istanbulBlock": 0, "berlinBlock": 0, "londonBlock": 0, "mergeNetsplitBlock": 0,
+        "terminalTotalDifficulty": 0, "shanghaiTime": 0, "cancunTime": 0, "pragueTime": 0,
+        "bttc": {{"blockTimeMs": 1000, "checkpointInterval": 32, "unbondingPeriod": 64}}}},
+        "gasLimit": "0x1c9c380", "difficulty": "0x0", "timestamp": "0x0", "baseFeePerGas": "0x3b9aca00",
+        "alloc": {{ {} }} }}"#,
+        alloc.join(",")
+    ))
+}

@@ -1,0 +1,107 @@
+//! The dev-mode block producer.
+
+use alloy_primitives::{Address, B256};
+use bttc_chain::{BlockAttributes, BlockError, Chain, ChainError, validate::expected_base_fee};
+use bttc_storage::StorageError;
+use bttc_txpool::{TxPool, ValidationContext};
+use std::sync::Arc;
+use tracing::info;
+
+/// A block could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum ProducerError {
+    /// The block failed (a bug if it happens: the producer built it itself).
+    #[error("block: {0}")]
+    Block(#[from] BlockError),
+    /// The chain could not be read.
+    #[error("chain: {0}")]
+    Chain(#[from] ChainError),
+    /// Storage failed.
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+}
+
+/// A block the producer committed.
+#[derive(Debug, Clone)]
+pub struct MinedBlock {
+    /// Number.
+    pub number: u64,
+    /// Hash.
+    pub hash: B256,
+    /// Hashes of the transactions included.
+    pub included: Vec<B256>,
+    /// Pool transactions that could not be executed and were dropped, with the reason.
+    pub rejected: Vec<(B256, String)>,
+}
+
+/// Builds, inserts and commits blocks from the pool.
+#[derive(Debug)]
+pub struct DevProducer {
+    chain: Chain,
+    pool: Arc<TxPool>,
+    beneficiary: Address,
+}
+
+impl DevProducer {
+    /// A producer over `chain` taking transactions from `pool`; fees go to `beneficiary`.
+    pub const fn new(chain: Chain, pool: Arc<TxPool>, beneficiary: Address) -> Self {
+        Self { chain, pool, beneficiary }
+    }
+
+    /// The chain.
+    pub const fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    /// What the pool validates against for the next block.
+    pub fn validation_context(&self) -> Result<ValidationContext, ProducerError> {
+        let head = self.chain.head()?;
+        let ro = self.chain.db().ro()?;
+        let parent = ro.header(head.number)?.ok_or_else(|| {
+            StorageError::Inconsistent(format!("head header {} missing", head.number))
+        })?;
+        let spec = self.chain.spec();
+        Ok(ValidationContext {
+            chain_id: spec.chain_id(),
+            spec: spec.spec_id(head.number + 1, parent.timestamp + 1),
+            block_gas_limit: parent.gas_limit,
+            blobs_allowed: !spec.is_bttc(),
+            min_priority_fee: 1,
+            max_tx_size: 128 * 1024,
+        })
+    }
+
+    /// Produces one block at `timestamp` (moved past the parent's if needed) with the best
+    /// executable pool transactions, and commits it. Empty blocks are allowed.
+    pub fn mine(&self, timestamp: u64) -> Result<MinedBlock, ProducerError> {
+        let rw = self.chain.db().rw()?;
+        let head = rw.head()?.ok_or_else(|| StorageError::Inconsistent("no genesis".into()))?;
+        let parent = rw.header(head.number)?.ok_or_else(|| {
+            StorageError::Inconsistent(format!("head header {} missing", head.number))
+        })?;
+        let base_fee = expected_base_fee(self.chain.spec(), &parent, head.number + 1).unwrap_or(0);
+        let candidates: Vec<_> =
+            self.pool.best_transactions(base_fee).iter().map(|p| p.tx.clone()).collect();
+        let attrs = BlockAttributes {
+            timestamp: timestamp.max(parent.timestamp + 1),
+            beneficiary: self.beneficiary,
+            ..Default::default()
+        };
+        let built = self.chain.build_block_from_candidates(&rw, candidates, &attrs)?;
+        let inserted = self.chain.insert_block(&rw, &built.block)?;
+        rw.commit()?;
+        for (hash, _) in &built.rejected {
+            self.pool.remove(hash);
+        }
+        self.pool.on_new_block(&self.chain.db().ro()?);
+        let included: Vec<B256> =
+            built.block.body.transactions.iter().map(|t| *t.tx_hash()).collect();
+        info!(target: "bttc::dev", number = inserted.number, hash = %inserted.hash, txs = included.len(), "mined block");
+        Ok(MinedBlock {
+            number: inserted.number,
+            hash: inserted.hash,
+            included,
+            rejected: built.rejected,
+        })
+    }
+}

@@ -1,0 +1,96 @@
+//! Dev mode without the network: dev accounts, genesis, pool and producer on a real MDBX
+//! datadir.
+
+use alloy_consensus::{SignableTransaction, TxEip1559};
+use alloy_primitives::{Address, Bytes, TxKind, U256, address};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use bttc_chain::{Chain, init_genesis};
+use bttc_node::{DEV_CHAIN_ID, DevProducer, dev_accounts, dev_genesis};
+use bttc_primitives::TxEnvelope;
+use bttc_storage::{DatabaseEnv, DbOptions, StateProvider};
+use bttc_txpool::{PoolConfig, TxPool};
+use std::sync::Arc;
+
+const TO: Address = address!("00000000000000000000000000000000000000aa");
+const ETH: u128 = 1_000_000_000_000_000_000;
+
+fn transfer(key: &PrivateKeySigner, nonce: u64, value: u128) -> TxEnvelope {
+    let tx = TxEip1559 {
+        chain_id: DEV_CHAIN_ID,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Call(TO),
+        value: U256::from(value),
+        access_list: Default::default(),
+        input: Bytes::new(),
+    };
+    let sig = key.sign_hash_sync(&tx.signature_hash()).unwrap();
+    tx.into_signed(sig).into()
+}
+
+#[test]
+fn dev_accounts_are_the_standard_test_mnemonic() {
+    let accounts = dev_accounts(3);
+    // The addresses every Ethereum dev tool derives from this mnemonic.
+    assert_eq!(accounts[0].address, address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266"));
+    assert_eq!(accounts[1].address, address!("70997970C51812dc3A010C7d01b50e0d17dc79C8"));
+    assert_eq!(accounts[2].address, address!("3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"));
+    let key = PrivateKeySigner::from_bytes(&accounts[0].private_key).unwrap();
+    assert_eq!(key.address(), accounts[0].address);
+    assert!(dev_genesis(199, &accounts, U256::from(1)).is_err());
+    assert!(dev_genesis(1029, &accounts, U256::from(1)).is_err());
+}
+
+#[test]
+fn producer_mines_pool_transactions_and_drops_what_cannot_execute() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = DatabaseEnv::open(dir.path(), DbOptions::ephemeral()).unwrap();
+    let accounts = dev_accounts(2);
+    let genesis = dev_genesis(DEV_CHAIN_ID, &accounts, U256::from(10 * ETH)).unwrap();
+    init_genesis(&db, &genesis).unwrap();
+    let pool = Arc::new(TxPool::new(PoolConfig::default()));
+    let producer = DevProducer::new(
+        Chain::open(db.clone()).unwrap(),
+        pool.clone(),
+        address!("00000000000000000000000000000000000c0ffe"),
+    );
+    let ctx = producer.validation_context().unwrap();
+    let k0 = PrivateKeySigner::from_bytes(&accounts[0].private_key).unwrap();
+    let k1 = PrivateKeySigner::from_bytes(&accounts[1].private_key).unwrap();
+
+    let ro = db.ro().unwrap();
+    let mut sent = Vec::new();
+    for n in 0..3 {
+        sent.push(pool.add(transfer(&k0, n, ETH), &ro, &ctx).unwrap().hash);
+    }
+    let gap = pool.add(transfer(&k0, 5, ETH), &ro, &ctx).unwrap();
+    assert!(!gap.pending);
+    // Each of these is affordable alone; together they are not: the second cannot execute.
+    let first = pool.add(transfer(&k1, 0, 6 * ETH), &ro, &ctx).unwrap().hash;
+    let second = pool.add(transfer(&k1, 1, 6 * ETH), &ro, &ctx).unwrap().hash;
+    drop(ro);
+
+    let mined = producer.mine(1).unwrap();
+    assert_eq!(mined.number, 1);
+    assert_eq!(mined.included.len(), 4, "{mined:?}");
+    assert!(sent.iter().chain([&first]).all(|h| mined.included.contains(h)));
+    assert_eq!(mined.rejected.len(), 1);
+    assert_eq!(mined.rejected[0].0, second);
+    assert!(mined.rejected[0].1.to_lowercase().contains("funds"), "{}", mined.rejected[0].1);
+
+    let ro = db.ro().unwrap();
+    assert_eq!(ro.account(&TO).unwrap().unwrap().balance, U256::from(9 * ETH));
+    assert_eq!(ro.account(&accounts[0].address).unwrap().unwrap().nonce, 3);
+    assert_eq!(pool.len(), 1, "only the nonce-gap transaction is left");
+    assert_eq!(pool.status().queued, 1);
+    drop(ro);
+
+    // An empty block is fine; the head moves on and the pool keeps the queued transaction.
+    let empty = producer.mine(0).unwrap();
+    assert_eq!(empty.number, 2);
+    assert!(empty.included.is_empty());
+    assert_eq!(pool.len(), 1);
+}
