@@ -119,10 +119,19 @@ pub fn import_rlp<H: BlockHooks>(
 ) -> Result<ImportSummary, ImportError> {
     let spans = scan_blocks(data)?;
     // A malformed file must change nothing: decode every block once before writing.
-    for span in &spans {
-        decode_block(data, *span)?;
-    }
     let start = Instant::now();
+    {
+        use rayon::prelude::*;
+        // Report the first bad block in file order.
+        let mut errors: Vec<BlockFileError> =
+            spans.par_iter().filter_map(|span| decode_block(data, *span).err()).collect();
+        errors.sort_by_key(|e| match e {
+            BlockFileError::Framing { index, .. } | BlockFileError::Content { index, .. } => *index,
+        });
+        if let Some(first) = errors.into_iter().next() {
+            return Err(first.into());
+        }
+    }
     let mut progress = ImportProgress {
         total: spans.len(),
         done: 0,
