@@ -54,6 +54,13 @@ enum DbCommand {
         #[arg(long)]
         datadir: PathBuf,
     },
+    /// Check that the head's state root matches both the stored trie and a from-scratch
+    /// root of the plain state (reads the whole state: slow on large databases).
+    VerifyRoot {
+        /// Data directory.
+        #[arg(long)]
+        datadir: PathBuf,
+    },
 }
 
 fn db_dir(datadir: &std::path::Path) -> PathBuf {
@@ -117,6 +124,24 @@ fn run(cli: Cli) -> eyre::Result<()> {
                 println!("peak RSS: {:.1} MiB", rss as f64 / 1024.0);
             }
             println!("head: #{} {}", summary.head.number, summary.head.hash);
+        }
+        Command::Db { command: DbCommand::VerifyRoot { datadir } } => {
+            let db = open_existing(&datadir, true)?;
+            let ro = db.ro()?;
+            let head = ro.head()?.ok_or_else(|| eyre::eyre!("the database has no head"))?;
+            let header = ro
+                .header(head.number)?
+                .ok_or_else(|| eyre::eyre!("head header {} missing", head.number))?;
+            let trie = bttc_trie::stored_root(&ro)?;
+            let plain = bttc_chain::verify::full_state_root(&ro, None)?;
+            println!("head #{} {}", head.number, head.hash);
+            println!("header state root   {}", header.state_root);
+            println!("stored trie root    {trie}");
+            println!("plain state root    {plain}");
+            if trie != header.state_root || plain != header.state_root {
+                eyre::bail!("state roots disagree: the database is inconsistent");
+            }
+            println!("ok: all three agree");
         }
         Command::Db { command: DbCommand::Stats { datadir } } => {
             let db = open_existing(&datadir, true)?;

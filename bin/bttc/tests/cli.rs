@@ -66,6 +66,9 @@ fn init_import_stats_and_resume() {
     let out = bttc(&["import", "--datadir", &data, &f.path("chain.rlp")]);
     assert!(text(&out).contains("imported 0 blocks (40 already present)"), "{}", text(&out));
 
+    let out = bttc(&["db", "verify-root", "--datadir", &data]);
+    assert!(out.status.success() && text(&out).contains("ok: all three agree"), "{}", text(&out));
+
     let out = bttc(&["db", "stats", "--datadir", &data]);
     assert!(out.status.success(), "{}", text(&out));
     let stats = text(&out);
@@ -82,6 +85,27 @@ fn init_import_stats_and_resume() {
     let out = bttc(&["init", "--genesis", &other, "--datadir", &data]);
     assert!(!out.status.success());
     assert!(text(&out).contains("Refusing to overwrite"), "{}", text(&out));
+
+    // Tamper with the plain state behind the trie's back: verify-root must notice.
+    {
+        let db = DatabaseEnv::open(&Path::new(&data).join("db"), DbOptions::default()).unwrap();
+        let rw = db.rw().unwrap();
+        let change = bttc_storage::AccountChange {
+            address: alloy_primitives::Address::repeat_byte(0x42),
+            original: None,
+            new: Some(bttc_storage::Account { nonce: 1, ..Default::default() }),
+            wiped: false,
+            storage: vec![],
+        };
+        rw.write_state(
+            1_000,
+            &bttc_storage::StateChanges { accounts: vec![change], codes: vec![] },
+        )
+        .unwrap();
+        rw.commit().unwrap();
+    }
+    let out = bttc(&["db", "verify-root", "--datadir", &data]);
+    assert!(!out.status.success() && text(&out).contains("disagree"), "{}", text(&out));
 }
 
 #[test]
