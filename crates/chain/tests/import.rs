@@ -110,6 +110,11 @@ fn built_blocks_execute_and_history_is_readable() {
     let receipts = ro.receipts(4).unwrap().unwrap();
     assert_eq!(receipts.len(), 3);
     let block = ro.block(4).unwrap().unwrap();
+    // Stored receipts (bloom recomputed on read) reproduce the header's receipts root.
+    assert_eq!(
+        alloy_consensus::proofs::calculate_receipt_root(&receipts),
+        block.header.receipts_root
+    );
     assert_eq!(block.header.hash_slow(), head.hash);
     let tx_hash = *block.body.transactions[1].tx_hash();
     let n = ro.transaction_number(&tx_hash).unwrap().unwrap();

@@ -21,7 +21,7 @@
 //! `BlockOmmers`, `BlockWithdrawals` (number → RLP list), `Transactions` (tx number → EIP-2718
 //! bytes), `TransactionSenders` (tx number → address), `TransactionHashNumbers` (hash → tx
 //! number), `TransactionBlocks` (last tx number of a block → block number), `Receipts` (tx
-//! number → EIP-2718 receipt).
+//! number → type ‖ RLP of status, cumulative gas, logs; the bloom is recomputed on read).
 //! State: `Bytecodes` (code hash → code), `PlainAccountState` (address → [`Account`]),
 //! `PlainStorageState` (address ‖ slot → value).
 //! History: `AccountChangeSets` (block ‖ address → account before the block),
@@ -39,6 +39,7 @@ mod env;
 mod error;
 mod history;
 mod provider;
+mod receipt_codec;
 mod tables;
 
 pub use env::{DatabaseEnv, DbOptions, TableStats};

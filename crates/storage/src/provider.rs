@@ -308,7 +308,7 @@ impl<K: TransactionKind<Access = PtrUnsync>> Provider<K> {
         let key = num_key(tx_num);
         self.get(Table::Receipts, &key)?
             .map(|v| {
-                Receipt::decode_2718(&mut v.as_slice())
+                crate::receipt_codec::decode_receipt(&v)
                     .map_err(|e| StorageError::decode(Table::Receipts, &key, e))
             })
             .transpose()
@@ -507,7 +507,7 @@ impl<K: TransactionKind<Access = PtrUnsync> + WriteMarker> Provider<K> {
             self.put(Table::TransactionHashNumbers, tx.tx_hash().as_slice(), &n)?;
             self.append(Table::TransactionSenders, &n, sender.as_slice())?;
             buf.clear();
-            receipt.encode_2718(&mut buf);
+            crate::receipt_codec::encode_receipt(receipt, &mut buf);
             self.append(Table::Receipts, &n, &buf)?;
         }
         if !txs.is_empty() {
