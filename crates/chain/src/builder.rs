@@ -104,14 +104,17 @@ impl<H: BlockHooks> Chain<H> {
         let senders = crate::insert::recover_senders(&block)?;
         let (outcome, skipped) =
             execute_block_with(spec, provider, &block, &senders, self.hooks(), policy)?;
+        let mut senders = senders;
         let mut rejected = Vec::with_capacity(skipped.len());
         for (i, reason) in skipped.into_iter().rev() {
             let tx = block.body.transactions.remove(i);
+            senders.remove(i);
             rejected.push((*tx.tx_hash(), reason));
         }
         rejected.reverse();
         block.header.transactions_root = calculate_transaction_root(&block.body.transactions);
-        let (root, _) = bttc_trie::state_root(provider, &hashed_post_state(&outcome.changes))?;
+        let (root, trie_updates) =
+            bttc_trie::state_root(provider, &hashed_post_state(&outcome.changes))?;
         let mut bloom = Bloom::ZERO;
         for r in &outcome.receipts {
             bloom |= r.bloom();
@@ -127,15 +130,57 @@ impl<H: BlockHooks> Chain<H> {
         if h.requests_hash.is_some() {
             h.requests_hash = Some(outcome.requests.requests_hash());
         }
-        Ok(BuiltBlock { block, rejected })
+        Ok(BuiltBlock { block, rejected, senders, outcome, trie_updates })
     }
 }
 
-/// A block built from candidates, and the candidates left out.
-#[derive(Debug, Clone)]
+/// A block built from candidates, the candidates left out, and everything needed to commit
+/// it without executing it again ([`Chain::commit_built_block`]).
+#[derive(Debug)]
 pub struct BuiltBlock {
     /// The block, every root filled in.
     pub block: Block,
     /// Candidates that could not be executed: hash and reason.
     pub rejected: Vec<(alloy_primitives::B256, String)>,
+    /// Senders of the block's transactions.
+    pub senders: Vec<alloy_primitives::Address>,
+    /// What executing it produced.
+    pub outcome: bttc_evm::ExecutionOutcome,
+    /// Trie nodes its state root wrote.
+    pub trie_updates: bttc_trie::TrieUpdates,
+}
+
+impl<H: BlockHooks> Chain<H> {
+    /// Writes a block this node built itself with [`Chain::build_block_from_candidates`] on
+    /// the same transaction's head, without executing it a second time. The head must not
+    /// have moved since the block was built.
+    pub fn commit_built_block(
+        &self,
+        rw: &Provider<bttc_storage::Rw>,
+        built: &BuiltBlock,
+    ) -> Result<crate::InsertedBlock, BlockError> {
+        let header = &built.block.header;
+        let head = rw.head()?.ok_or_else(|| {
+            BlockError::Storage(bttc_storage::StorageError::Inconsistent("no genesis".into()))
+        })?;
+        if header.parent_hash != head.hash {
+            return Err(BlockError::NotOnHead {
+                number: header.number,
+                parent: header.parent_hash,
+                head: head.hash,
+            });
+        }
+        let hash = header.hash_slow();
+        let t = std::time::Instant::now();
+        rw.write_block(&built.block, hash, &built.senders, &built.outcome.receipts)?;
+        rw.write_state(header.number, &built.outcome.changes)?;
+        rw.write_trie(&built.trie_updates)?;
+        Ok(crate::InsertedBlock {
+            number: header.number,
+            hash,
+            gas_used: built.outcome.gas_used,
+            tx_count: built.block.body.transactions.len(),
+            timings: crate::BlockTimings { write_block: t.elapsed(), ..Default::default() },
+        })
+    }
 }

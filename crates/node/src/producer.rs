@@ -88,7 +88,7 @@ impl DevProducer {
             ..Default::default()
         };
         let built = self.chain.build_block_from_candidates(&rw, candidates, &attrs)?;
-        let inserted = self.chain.insert_block(&rw, &built.block)?;
+        let inserted = self.chain.commit_built_block(&rw, &built)?;
         rw.commit()?;
         for (hash, _) in &built.rejected {
             self.pool.remove(hash);

@@ -93,4 +93,22 @@ fn producer_mines_pool_transactions_and_drops_what_cannot_execute() {
     assert_eq!(empty.number, 2);
     assert!(empty.included.is_empty());
     assert_eq!(pool.len(), 1);
+
+    // The producer commits without executing twice: the chain it wrote must still be what a
+    // validating node accepts. Replay it into a fresh datadir through the import path.
+    let ro = db.ro().unwrap();
+    let mut file = Vec::new();
+    for n in 1..=2 {
+        alloy_rlp::Encodable::encode(&ro.block(n).unwrap().unwrap(), &mut file);
+    }
+    assert_eq!(
+        bttc_chain::verify::full_state_root(&ro, None).unwrap(),
+        ro.header(2).unwrap().unwrap().state_root
+    );
+    let dir2 = tempfile::tempdir().unwrap();
+    let db2 = DatabaseEnv::open(dir2.path(), DbOptions::ephemeral()).unwrap();
+    init_genesis(&db2, &genesis).unwrap();
+    let replica = Chain::open(db2).unwrap();
+    let summary = bttc_chain::import_rlp(&replica, &file, &Default::default(), |_| {}).unwrap();
+    assert_eq!(summary.head.hash, empty.hash);
 }
