@@ -128,10 +128,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
         Command::Db { command: DbCommand::VerifyRoot { datadir } } => {
             let db = open_existing(&datadir, true)?;
             let ro = db.ro()?;
-            let head = ro.head()?.ok_or_else(|| eyre::eyre!("the database has no head"))?;
-            let header = ro
-                .header(head.number)?
-                .ok_or_else(|| eyre::eyre!("head header {} missing", head.number))?;
+            let (head, header) = ro.head_header()?;
             let trie = bttc_trie::stored_root(&ro)?;
             let plain = bttc_chain::verify::full_state_root(&ro, None)?;
             println!("head #{} {}", head.number, head.hash);

@@ -61,14 +61,7 @@ impl<H: BlockHooks> Chain<H> {
         policy: TxPolicy,
     ) -> Result<BuiltBlock, BlockError> {
         let spec = self.spec();
-        let head = provider.head()?.ok_or_else(|| {
-            BlockError::Storage(bttc_storage::StorageError::Inconsistent("no genesis".into()))
-        })?;
-        let parent = provider.header(head.number)?.ok_or_else(|| {
-            BlockError::Storage(bttc_storage::StorageError::Inconsistent(
-                "head header missing".into(),
-            ))
-        })?;
+        let (head, parent) = provider.head_header()?;
         let number = parent.number + 1;
         let ts = attrs.timestamp;
         let base_fee = crate::validate::expected_base_fee(spec, &parent, number);
@@ -160,9 +153,7 @@ impl<H: BlockHooks> Chain<H> {
         built: &BuiltBlock,
     ) -> Result<crate::InsertedBlock, BlockError> {
         let header = &built.block.header;
-        let head = rw.head()?.ok_or_else(|| {
-            BlockError::Storage(bttc_storage::StorageError::Inconsistent("no genesis".into()))
-        })?;
+        let (head, _) = rw.head_header()?;
         if header.parent_hash != head.hash {
             return Err(BlockError::NotOnHead {
                 number: header.number,

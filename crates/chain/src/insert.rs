@@ -173,11 +173,7 @@ impl<H: BlockHooks> Chain<H> {
     }
 
     fn parent_of(&self, rw: &Provider<Rw>, header: &Header) -> Result<Header, BlockError> {
-        let head = rw.head()?.ok_or_else(|| {
-            BlockError::Storage(bttc_storage::StorageError::Inconsistent(
-                "database has no genesis".into(),
-            ))
-        })?;
+        let (head, head_header) = rw.head_header()?;
         if header.parent_hash != head.hash {
             return Err(match rw.block_number(&header.parent_hash)? {
                 Some(_) => BlockError::NotOnHead {
@@ -190,12 +186,7 @@ impl<H: BlockHooks> Chain<H> {
                 }
             });
         }
-        rw.header(head.number)?.ok_or_else(|| {
-            BlockError::Storage(bttc_storage::StorageError::Inconsistent(format!(
-                "head header {} missing",
-                head.number
-            )))
-        })
+        Ok(head_header)
     }
 }
 

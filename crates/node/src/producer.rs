@@ -55,11 +55,7 @@ impl DevProducer {
 
     /// What the pool validates against for the next block.
     pub fn validation_context(&self) -> Result<ValidationContext, ProducerError> {
-        let head = self.chain.head()?;
-        let ro = self.chain.db().ro()?;
-        let parent = ro.header(head.number)?.ok_or_else(|| {
-            StorageError::Inconsistent(format!("head header {} missing", head.number))
-        })?;
+        let (head, parent) = self.chain.db().ro()?.head_header()?;
         let spec = self.chain.spec();
         Ok(ValidationContext {
             chain_id: spec.chain_id(),
@@ -75,10 +71,7 @@ impl DevProducer {
     /// executable pool transactions, and commits it. Empty blocks are allowed.
     pub fn mine(&self, timestamp: u64) -> Result<MinedBlock, ProducerError> {
         let rw = self.chain.db().rw()?;
-        let head = rw.head()?.ok_or_else(|| StorageError::Inconsistent("no genesis".into()))?;
-        let parent = rw.header(head.number)?.ok_or_else(|| {
-            StorageError::Inconsistent(format!("head header {} missing", head.number))
-        })?;
+        let (head, parent) = rw.head_header()?;
         let base_fee = expected_base_fee(self.chain.spec(), &parent, head.number + 1).unwrap_or(0);
         let candidates: Vec<_> =
             self.pool.best_transactions(base_fee).iter().map(|p| p.tx.clone()).collect();

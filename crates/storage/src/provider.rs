@@ -221,6 +221,18 @@ impl<K: TransactionKind<Access = PtrUnsync>> Provider<K> {
         }))
     }
 
+    /// The head and its header; an error if the database holds no chain or the head's
+    /// header is missing.
+    pub fn head_header(&self) -> StorageResult<(StoredHead, Header)> {
+        let head = self
+            .head()?
+            .ok_or_else(|| StorageError::Inconsistent("the database holds no chain".into()))?;
+        let header = self.header(head.number)?.ok_or_else(|| {
+            StorageError::Inconsistent(format!("head header {} missing", head.number))
+        })?;
+        Ok((head, header))
+    }
+
     /// Canonical hash of block `number`.
     pub fn canonical_hash(&self, number: u64) -> StorageResult<Option<B256>> {
         Ok(self.get(Table::CanonicalHashes, &num_key(number))?.map(|v| B256::from_slice(&v)))
