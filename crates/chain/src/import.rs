@@ -152,10 +152,26 @@ pub fn import_rlp<H: BlockHooks>(
     // recovery is the most expensive part of validation) while this thread executes.
     let (sender, receiver) = std::sync::mpsc::sync_channel(64);
     let outcome = std::thread::scope(|scope| -> Result<(), ImportError> {
+        // Blocks already committed when the import starts are skipped by the main thread;
+        // recovering their senders (a resumed import) would be wasted work. The read
+        // transaction is dropped once the blocks pass the starting head, so it does not pin
+        // old pages for the whole import.
+        let start_head = chain.head()?.number;
+        let mut committed = chain.db().ro().ok();
         scope.spawn(move || {
             for span in spans {
                 let item = decode_block(data, span).map(|block| {
-                    let senders = crate::recover_senders(&block);
+                    if block.header.number > start_head {
+                        committed = None;
+                    }
+                    let stored = committed
+                        .as_ref()
+                        .and_then(|ro| ro.canonical_hash(block.header.number).ok().flatten());
+                    let senders = if stored == Some(block.header.hash_slow()) {
+                        Ok(Vec::new())
+                    } else {
+                        crate::recover_senders(&block)
+                    };
                     (span, block, senders)
                 });
                 if sender.send(item).is_err() {
