@@ -1,4 +1,6 @@
-//! The `bttc` command line: `init`, `import`, `db stats`.
+//! The `bttc` command line: `init`, `import`, `db stats`, `db verify-root`, `node --dev`.
+
+mod node_cmd;
 
 /// mimalloc: the node allocates many small trie nodes and buffers per block.
 #[global_allocator]
@@ -39,6 +41,8 @@ enum Command {
         /// The block file.
         file: PathBuf,
     },
+    /// Run a node. So far: `--dev`, a single-node development chain with JSON-RPC.
+    Node(node_cmd::NodeArgs),
     /// Database tools.
     Db {
         #[command(subcommand)]
@@ -125,6 +129,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
             }
             println!("head: #{} {}", summary.head.number, summary.head.hash);
         }
+        Command::Node(args) => node_cmd::run(args)?,
         Command::Db { command: DbCommand::VerifyRoot { datadir } } => {
             let db = open_existing(&datadir, true)?;
             let ro = db.ro()?;

@@ -36,6 +36,9 @@ pub fn dev_accounts(n: u32) -> Vec<DevAccount> {
         .collect()
 }
 
+/// Block gas limit of a dev chain unless told otherwise.
+pub const DEV_GAS_LIMIT: u64 = 30_000_000;
+
 /// A dev genesis: `chain_id` (refused if it is BTTC's 199 or 1029), the accounts funded with
 /// `balance` wei each, a 30M gas limit, every fork through Prague at genesis.
 pub fn dev_genesis(
@@ -43,6 +46,19 @@ pub fn dev_genesis(
     accounts: &[DevAccount],
     balance: U256,
 ) -> Result<String, String> {
+    dev_genesis_with_gas_limit(chain_id, accounts, balance, DEV_GAS_LIMIT)
+}
+
+/// [`dev_genesis`] with another block gas limit.
+pub fn dev_genesis_with_gas_limit(
+    chain_id: u64,
+    accounts: &[DevAccount],
+    balance: U256,
+    gas_limit: u64,
+) -> Result<String, String> {
+    if gas_limit < 5000 {
+        return Err(format!("gas limit {gas_limit} is below the minimum of 5000"));
+    }
     if chain_id == 199 || chain_id == 1029 {
         return Err(format!(
             "chain id {chain_id} belongs to a BTTC network; pick another for a dev chain"
@@ -59,7 +75,7 @@ pub fn dev_genesis(
         "istanbulBlock": 0, "berlinBlock": 0, "londonBlock": 0, "mergeNetsplitBlock": 0,
         "terminalTotalDifficulty": 0, "shanghaiTime": 0, "cancunTime": 0, "pragueTime": 0,
         "bttc": {{"blockTimeMs": 1000, "checkpointInterval": 32, "unbondingPeriod": 64}}}},
-        "gasLimit": "0x1c9c380", "difficulty": "0x0", "timestamp": "0x0", "baseFeePerGas": "0x3b9aca00",
+        "gasLimit": "{gas_limit:#x}", "difficulty": "0x0", "timestamp": "0x0", "baseFeePerGas": "0x3b9aca00",
         "alloc": {{ {} }} }}"#,
         alloc.join(",")
     ))

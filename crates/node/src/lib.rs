@@ -11,10 +11,19 @@
 //!   execute), inserts and commits it through the same path as every other block, and tells
 //!   the pool what was mined.
 //!
-//! JSON-RPC and `bttc node --dev` build on these (issue #3).
+//! - [`DevNode`]: `bttc node --dev`: the chain (a temporary datadir or `--datadir`), the
+//!   pool, the producer in one of three [`MiningMode`]s (automine, fixed block time, off) and
+//!   the JSON-RPC server (`bttc-rpc`), with the dev accounts unlocked for
+//!   `eth_sendTransaction`. New pool transactions wake the automining loop through
+//!   `ChainEvents`; each mined block is announced there to filters and subscriptions.
 
 mod dev;
+mod dev_node;
 mod producer;
 
-pub use dev::{DEV_CHAIN_ID, DEV_MNEMONIC, DevAccount, dev_accounts, dev_genesis};
+pub use dev::{
+    DEV_CHAIN_ID, DEV_GAS_LIMIT, DEV_MNEMONIC, DevAccount, dev_accounts, dev_genesis,
+    dev_genesis_with_gas_limit,
+};
+pub use dev_node::{DevNode, DevNodeConfig, MiningMode, NodeError};
 pub use producer::{DevProducer, MinedBlock, ProducerError};

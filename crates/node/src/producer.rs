@@ -53,6 +53,11 @@ impl DevProducer {
         &self.chain
     }
 
+    /// Pending and queued counts of the pool.
+    pub fn pool_status(&self) -> bttc_txpool::PoolStatus {
+        self.pool.status()
+    }
+
     /// What the pool validates against for the next block.
     pub fn validation_context(&self) -> Result<ValidationContext, ProducerError> {
         let (head, parent) = self.chain.db().ro()?.head_header()?;

@@ -217,6 +217,11 @@ impl TxPool {
         self.inner.read().by_hash.get(hash).cloned()
     }
 
+    /// The nonce after `sender`'s last executable pool transaction; `None` if it has none.
+    pub fn pending_nonce(&self, sender: &Address) -> Option<u64> {
+        self.inner.read().senders.get(sender)?.pending().last().map(|t| t.nonce + 1)
+    }
+
     /// Number of transactions.
     pub fn len(&self) -> usize {
         self.inner.read().by_hash.len()

@@ -1,0 +1,173 @@
+//! `bttc node --dev`: the dev node's command line and start-up banner.
+
+use alloy_primitives::U256;
+use bttc_node::{DEV_CHAIN_ID, DEV_GAS_LIMIT, DEV_MNEMONIC, DevNode, DevNodeConfig, MiningMode};
+use bttc_rpc::RpcConfig;
+use clap::Args;
+use std::{io::Write, net::IpAddr, path::PathBuf, time::Duration};
+
+/// Options of `bttc node`.
+#[derive(Debug, Args)]
+pub(crate) struct NodeArgs {
+    /// Run a single-node development chain with prefunded, unlocked accounts (like anvil).
+    #[arg(long)]
+    dev: bool,
+    /// Data directory; without it a dev chain lives in a temporary directory removed on exit.
+    #[arg(long)]
+    datadir: Option<PathBuf>,
+    /// Address JSON-RPC (HTTP and WebSocket) listens on.
+    #[arg(long = "http.addr", default_value = "127.0.0.1")]
+    http_addr: IpAddr,
+    /// Port JSON-RPC (HTTP and WebSocket) listens on; 0 picks a free one.
+    #[arg(long = "http.port", default_value_t = 8545)]
+    http_port: u16,
+    /// Make a block every N seconds instead of automining.
+    #[arg(long = "block-time", conflicts_with = "no_mining")]
+    block_time: Option<f64>,
+    /// Make no blocks: serve the chain as it is.
+    #[arg(long = "no-mining")]
+    no_mining: bool,
+    /// Chain id of a new dev chain (never 199 or 1029, BTTC's own).
+    #[arg(long = "chain-id", default_value_t = DEV_CHAIN_ID)]
+    chain_id: u64,
+    /// Number of dev accounts.
+    #[arg(long, default_value_t = 10)]
+    accounts: u32,
+    /// Balance of each dev account, in whole BTT.
+    #[arg(long, default_value_t = 10_000)]
+    balance: u64,
+    /// Block gas limit of a new dev chain.
+    #[arg(long = "gas-limit", default_value_t = DEV_GAS_LIMIT)]
+    gas_limit: u64,
+    /// Serve the `debug_` namespace (on by default in dev mode).
+    #[arg(long = "http.debug", default_value_t = true, action = clap::ArgAction::Set)]
+    debug: bool,
+    /// Largest request body, bytes.
+    #[arg(long = "rpc.max-request-size", default_value_t = RpcConfig::default().max_request_body)]
+    max_request: u32,
+    /// Most calls in one batch.
+    #[arg(long = "rpc.max-batch", default_value_t = RpcConfig::default().max_batch)]
+    max_batch: u32,
+    /// Most open connections.
+    #[arg(long = "rpc.max-connections", default_value_t = RpcConfig::default().max_connections)]
+    max_connections: u32,
+    /// Widest eth_getLogs block range.
+    #[arg(long = "rpc.max-logs-range", default_value_t = RpcConfig::default().max_logs_block_range)]
+    max_logs_range: u64,
+    /// Most logs one eth_getLogs returns.
+    #[arg(long = "rpc.max-logs", default_value_t = RpcConfig::default().max_logs_results)]
+    max_logs: usize,
+    /// Gas cap of eth_call and eth_estimateGas.
+    #[arg(long = "rpc.gas-cap", default_value_t = RpcConfig::default().gas_cap)]
+    gas_cap: u64,
+    /// Time limit of eth_call, eth_estimateGas and traces, in seconds.
+    #[arg(long = "rpc.call-timeout", default_value_t = 5.0)]
+    call_timeout: f64,
+}
+
+/// Runs the node until Ctrl-C or SIGTERM.
+pub(crate) fn run(args: NodeArgs) -> eyre::Result<()> {
+    if !args.dev {
+        eyre::bail!(
+            "only dev mode is available so far: run `bttc node --dev` (validators and full nodes come with consensus)"
+        );
+    }
+    if args.chain_id == 199 || args.chain_id == 1029 {
+        eyre::bail!(
+            "chain id {} belongs to a BTTC network; pick another for a dev chain",
+            args.chain_id
+        );
+    }
+    let mining = match (args.no_mining, args.block_time) {
+        (true, _) => MiningMode::Off,
+        (false, Some(s)) if s > 0.0 && s.is_finite() => {
+            MiningMode::Interval(Duration::from_secs_f64(s))
+        }
+        (false, Some(s)) => {
+            eyre::bail!("--block-time must be a positive number of seconds, got {s}")
+        }
+        (false, None) => MiningMode::Auto,
+    };
+    let rpc = RpcConfig {
+        addr: (args.http_addr, args.http_port).into(),
+        max_request_body: args.max_request,
+        max_batch: args.max_batch,
+        max_connections: args.max_connections,
+        max_logs_block_range: args.max_logs_range.max(1),
+        max_logs_results: args.max_logs,
+        gas_cap: args.gas_cap,
+        call_timeout: Duration::from_secs_f64(args.call_timeout.max(0.001)),
+        debug: args.debug,
+        ..Default::default()
+    };
+    let config = DevNodeConfig {
+        chain_id: args.chain_id,
+        accounts: args.accounts,
+        balance: U256::from(args.balance) * U256::from(10u64).pow(U256::from(18u64)),
+        gas_limit: args.gas_limit,
+        mining,
+        datadir: args.datadir,
+        rpc,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let node = DevNode::start(config).await?;
+        print_banner(&node, mining, args.balance);
+        wait_for_signal().await;
+        eprintln!("shutting down");
+        node.stop().await;
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn print_banner(node: &DevNode, mining: MiningMode, balance: u64) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "bttc dev node v{}", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(out);
+    if node.created {
+        let _ = writeln!(out, "Available Accounts\n==================");
+        for (i, a) in node.accounts.iter().enumerate() {
+            let _ = writeln!(out, "({i}) {} ({balance} BTT)", a.address);
+        }
+        let _ = writeln!(out, "\nPrivate Keys\n==================");
+        for (i, a) in node.accounts.iter().enumerate() {
+            let _ = writeln!(out, "({i}) {}", a.private_key);
+        }
+        let _ = writeln!(out, "\nWallet\n==================");
+        let _ = writeln!(out, "Mnemonic:          {DEV_MNEMONIC}");
+        let _ = writeln!(out, "Derivation path:   m/44'/60'/0'/0/");
+    } else {
+        let _ = writeln!(out, "Unlocked accounts (test mnemonic: {DEV_MNEMONIC})");
+        for (i, a) in node.accounts.iter().enumerate() {
+            let _ = writeln!(out, "({i}) {}  key {}", a.address, a.private_key);
+        }
+        let _ = writeln!(out, "\nResumed chain at block #{}", node.head_at_start);
+    }
+    let _ = writeln!(out, "\nChain ID:          {}", node.chain_id);
+    let _ = writeln!(
+        out,
+        "Mining:            {}",
+        match mining {
+            MiningMode::Auto => "automine".to_string(),
+            MiningMode::Interval(d) => format!("every {:.3}s", d.as_secs_f64()),
+            MiningMode::Off => "off".to_string(),
+        }
+    );
+    let _ = writeln!(out, "Datadir:           {}", node.datadir.display());
+    let _ = writeln!(out, "\nListening on {}", node.rpc_addr);
+    let _ = out.flush();
+}

@@ -1,0 +1,279 @@
+//! Executing calls that are not committed: `eth_call`, `eth_estimateGas`,
+//! `eth_createAccessList`, `eth_simulateV1`.
+//!
+//! Every call runs on a [`CacheDB`] over the state after the chosen block, so state
+//! overrides and the effects of earlier calls in one simulation never reach the database.
+
+use crate::{RpcContext, RpcError, RpcResult, context::StateAt, error::decode_revert_reason};
+use alloy_consensus::Header;
+use alloy_eips::BlockId;
+use alloy_evm::{
+    Evm, EvmEnv, EvmFactory,
+    eth::EthEvmFactory,
+    overrides::{apply_block_overrides, apply_state_overrides},
+    rpc::TryIntoTxEnv,
+};
+use alloy_primitives::{Bytes, TxKind, U256};
+use alloy_rpc_types_eth::{
+    AccessListResult, BlockOverrides, TransactionRequest, state::EvmOverrides,
+};
+use bttc_evm::StateProviderDatabase;
+use revm::{
+    DatabaseRef,
+    context::{
+        TxEnv,
+        result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction, ResultAndState},
+    },
+    database::CacheDB,
+};
+use revm_inspectors::access_list::AccessListInspector;
+
+/// The database calls run on.
+pub(crate) type CallDb<'a> = CacheDB<StateProviderDatabase<StateAt<'a>>>;
+
+/// Gas of a plain value transfer.
+const TRANSFER_GAS: u64 = 21_000;
+
+impl RpcContext {
+    /// The EVM environment of block `header`, relaxed for calls: no EIP-3607 check, no block
+    /// gas limit check, and no base fee check or nonce check when the request sets neither.
+    pub(crate) fn call_env(&self, header: &Header, req: &TransactionRequest) -> EvmEnv {
+        let spec = self.chain.spec();
+        let mut env = EvmEnv::for_eth_block(
+            header,
+            spec.as_ref(),
+            spec.chain_id(),
+            spec.blob_params_at(header.timestamp),
+        );
+        env.cfg_env.disable_eip3607 = true;
+        env.cfg_env.disable_block_gas_limit = true;
+        env.cfg_env.disable_nonce_check = req.nonce.is_none();
+        if req.gas_price.is_none() && req.max_fee_per_gas.is_none() {
+            env.cfg_env.disable_base_fee = true;
+        }
+        env
+    }
+
+    /// Turns `req` into a transaction environment with its gas capped at the server's cap.
+    pub(crate) fn tx_env(&self, env: &EvmEnv, mut req: TransactionRequest) -> RpcResult<TxEnv> {
+        let cap = self.config.gas_cap;
+        req.gas = Some(req.gas.unwrap_or(cap).min(cap));
+        if env.cfg_env.disable_base_fee {
+            req.gas_price = Some(0);
+        }
+        TryIntoTxEnv::<TxEnv>::try_into_tx_env(req, env)
+            .map_err(|e| RpcError::InvalidParams(e.to_string()))
+    }
+
+    /// `eth_call`.
+    pub(crate) fn call(
+        &self,
+        req: TransactionRequest,
+        block: BlockId,
+        overrides: EvmOverrides,
+    ) -> RpcResult<Bytes> {
+        let ro = self.ro()?;
+        let b = Self::resolve_required(&ro, block)?;
+        let mut db = CacheDB::new(StateProviderDatabase(StateAt::new(&ro, b.number)?));
+        let mut env = self.call_env(&b.header, &req);
+        apply_overrides(&mut db, &mut env, overrides)?;
+        let tx = self.tx_env(&env, req)?;
+        let res = transact(&mut db, env, tx)?;
+        result_output(res.result)
+    }
+
+    /// `eth_estimateGas`: the least gas limit with which the call succeeds (within 1.5%),
+    /// found by binary search as geth does.
+    pub(crate) fn estimate_gas(
+        &self,
+        req: TransactionRequest,
+        block: BlockId,
+        overrides: EvmOverrides,
+    ) -> RpcResult<u64> {
+        let ro = self.ro()?;
+        let b = Self::resolve_required(&ro, block)?;
+        let mut db = CacheDB::new(StateProviderDatabase(StateAt::new(&ro, b.number)?));
+        let mut env = self.call_env(&b.header, &req);
+        apply_overrides(&mut db, &mut env, overrides)?;
+        let mut hi = req.gas.unwrap_or(b.header.gas_limit).min(self.config.gas_cap);
+        let tx = self.tx_env(&env, req)?;
+        // With a fee, the sender can only pay for so much gas.
+        if tx.gas_price > 0 {
+            let balance = db
+                .basic_ref(tx.caller)
+                .map_err(RpcError::internal)?
+                .map(|a| a.balance)
+                .unwrap_or_default();
+            let left = balance.checked_sub(tx.value).ok_or_else(|| {
+                RpcError::InvalidTransaction("insufficient funds for transfer".into())
+            })?;
+            let allowance = left / U256::from(tx.gas_price);
+            hi = hi.min(allowance.saturating_to());
+        }
+        let run = |db: &mut CallDb<'_>, gas: u64| {
+            let mut t = tx.clone();
+            t.gas_limit = gas;
+            transact(db, env.clone(), t)
+        };
+        // A plain transfer to an account without code needs exactly 21000.
+        if let TxKind::Call(to) = tx.kind
+            && tx.data.is_empty()
+            && hi >= TRANSFER_GAS
+        {
+            let code_empty = db
+                .basic_ref(to)
+                .map_err(RpcError::internal)?
+                .is_none_or(|a| a.is_empty_code_hash());
+            if code_empty && run(&mut db, TRANSFER_GAS)?.result.is_success() {
+                return Ok(TRANSFER_GAS);
+            }
+        }
+        let first = run(&mut db, hi)?;
+        let (used, refunded) = match &first.result {
+            ExecutionResult::Success { gas, .. } => (gas.tx_gas_used(), gas.inner_refunded()),
+            ExecutionResult::Revert { .. } => return Err(result_output(first.result).unwrap_err()),
+            ExecutionResult::Halt { reason, .. } => {
+                return Err(match reason {
+                    HaltReason::OutOfGas(_) => RpcError::InvalidTransaction(format!(
+                        "gas required exceeds allowance ({hi})"
+                    )),
+                    other => RpcError::Halted(halt_message(other)),
+                });
+            }
+        };
+        let mut lo = used.saturating_sub(1);
+        let optimistic = (used + refunded + 2300) * 64 / 63;
+        if optimistic < hi {
+            if run(&mut db, optimistic)?.result.is_success() {
+                hi = optimistic;
+            } else {
+                lo = optimistic;
+            }
+        }
+        while lo + 1 < hi {
+            if (hi - lo) * 1000 / hi < 15 {
+                break;
+            }
+            let mid = lo.saturating_mul(2).min((hi + lo) / 2).max(lo + 1);
+            let mid = if mid >= hi { (hi + lo) / 2 } else { mid };
+            match run(&mut db, mid) {
+                Ok(r) if r.result.is_success() => hi = mid,
+                Ok(_) => lo = mid,
+                Err(RpcError::InvalidTransaction(_)) => lo = mid,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(hi)
+    }
+
+    /// `eth_createAccessList`.
+    pub(crate) fn create_access_list(
+        &self,
+        req: TransactionRequest,
+        block: BlockId,
+    ) -> RpcResult<AccessListResult> {
+        let ro = self.ro()?;
+        let b = Self::resolve_required(&ro, block)?;
+        let mut db = CacheDB::new(StateProviderDatabase(StateAt::new(&ro, b.number)?));
+        let env = self.call_env(&b.header, &req);
+        let mut tx = self.tx_env(&env, req)?;
+        let mut inspector = AccessListInspector::new(tx.access_list.clone());
+        let res = {
+            let mut evm = EthEvmFactory::default().create_evm_with_inspector(
+                &mut db,
+                env.clone(),
+                &mut inspector,
+            );
+            evm.transact(tx.clone()).map_err(map_evm_error)?
+        };
+        let access_list = inspector.into_access_list();
+        let error = match &res.result {
+            ExecutionResult::Success { .. } => None,
+            other => Some(result_output(other.clone()).unwrap_err().to_string()),
+        };
+        tx.access_list = access_list.clone();
+        let gas_used = transact(&mut db, env, tx)?.result.tx_gas_used();
+        Ok(AccessListResult { access_list, gas_used: U256::from(gas_used), error })
+    }
+}
+
+/// Applies block and state overrides.
+pub(crate) fn apply_overrides(
+    db: &mut CallDb<'_>,
+    env: &mut EvmEnv,
+    overrides: EvmOverrides,
+) -> RpcResult<()> {
+    if let Some(state) = overrides.state {
+        apply_state_overrides(state, db).map_err(|e| RpcError::InvalidParams(e.to_string()))?;
+    }
+    if let Some(block) = overrides.block {
+        apply_block(db, env, *block);
+    }
+    Ok(())
+}
+
+fn apply_block(db: &mut CallDb<'_>, env: &mut EvmEnv, block: BlockOverrides) {
+    apply_block_overrides(block, db, &mut env.block_env);
+}
+
+/// Runs `tx` on `db` without committing.
+pub(crate) fn transact(
+    db: &mut CallDb<'_>,
+    env: EvmEnv,
+    tx: TxEnv,
+) -> RpcResult<ResultAndState<HaltReason>> {
+    let mut evm = EthEvmFactory::default().create_evm(db, env);
+    evm.transact(tx).map_err(map_evm_error)
+}
+
+/// A call's return data, or the error geth gives for a revert or halt.
+pub(crate) fn result_output(result: ExecutionResult<HaltReason>) -> RpcResult<Bytes> {
+    match result {
+        ExecutionResult::Success { output, .. } => Ok(output.into_data()),
+        ExecutionResult::Revert { output, .. } => {
+            Err(RpcError::Reverted { reason: decode_revert_reason(&output), data: output })
+        }
+        ExecutionResult::Halt { reason, .. } => Err(RpcError::Halted(halt_message(&reason))),
+    }
+}
+
+/// geth's wording for a halt.
+pub(crate) fn halt_message(reason: &HaltReason) -> String {
+    match reason {
+        HaltReason::OutOfGas(_) => "out of gas".into(),
+        HaltReason::OpcodeNotFound | HaltReason::InvalidFEOpcode => "invalid opcode".into(),
+        HaltReason::StackOverflow => "stack limit reached 1024 (1023)".into(),
+        HaltReason::StackUnderflow => "stack underflow".into(),
+        HaltReason::CallTooDeep => "max call depth exceeded".into(),
+        HaltReason::OutOfFunds => "insufficient balance for transfer".into(),
+        HaltReason::CreateContractSizeLimit => "max code size exceeded".into(),
+        HaltReason::NonceOverflow => "nonce uint64 overflow".into(),
+        other => format!("execution halted: {other:?}"),
+    }
+}
+
+/// An EVM error as a JSON-RPC error, with geth's wording for the common ones.
+pub(crate) fn map_evm_error<E: std::fmt::Display>(e: EVMError<E>) -> RpcError {
+    match e {
+        EVMError::Transaction(t) => RpcError::InvalidTransaction(match t {
+            InvalidTransaction::LackOfFundForMaxFee { fee, balance } => {
+                format!("insufficient funds for gas * price + value: have {balance} want {fee}")
+            }
+            InvalidTransaction::NonceTooLow { tx, state } => {
+                format!("nonce too low: next nonce {state}, tx nonce {tx}")
+            }
+            InvalidTransaction::NonceTooHigh { tx, state } => {
+                format!("nonce too high: next nonce {state}, tx nonce {tx}")
+            }
+            InvalidTransaction::GasPriceLessThanBasefee => {
+                "max fee per gas less than block base fee".into()
+            }
+            InvalidTransaction::CallGasCostMoreThanGasLimit { initial_gas, gas_limit } => {
+                format!("intrinsic gas too low: have {gas_limit}, want {initial_gas}")
+            }
+            other => other.to_string(),
+        }),
+        EVMError::Database(e) => RpcError::Internal(e.to_string()),
+        other => RpcError::Internal(other.to_string()),
+    }
+}

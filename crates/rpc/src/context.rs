@@ -1,0 +1,194 @@
+//! What every method reads: the chain, the pool, the dev signers, the limits, and the
+//! channels that carry new blocks and new pool transactions to filters and subscriptions.
+
+use crate::{RpcConfig, RpcError, RpcResult, filters::Filters};
+use alloy_eips::{BlockId, BlockNumberOrTag};
+use alloy_primitives::{Address, B256};
+use alloy_signer_local::PrivateKeySigner;
+use bttc_chain::{Chain, validate::expected_base_fee};
+use bttc_primitives::Header;
+use bttc_storage::{HistoricalState, Provider, Ro, StateProvider, StorageResult};
+use bttc_txpool::{TxPool, ValidationContext};
+use std::{collections::HashMap, sync::Arc};
+use tokio::sync::broadcast;
+
+/// Events the node publishes to the RPC layer.
+#[derive(Debug, Clone)]
+pub struct ChainEvents {
+    /// Number of each newly committed head block.
+    pub new_heads: broadcast::Sender<u64>,
+    /// Hash of each transaction newly accepted into the pool.
+    pub new_pending: broadcast::Sender<B256>,
+}
+
+impl Default for ChainEvents {
+    fn default() -> Self {
+        Self { new_heads: broadcast::channel(1024).0, new_pending: broadcast::channel(16_384).0 }
+    }
+}
+
+/// Shared state of all RPC methods.
+#[derive(Debug)]
+pub struct RpcContext {
+    /// The chain.
+    pub chain: Chain,
+    /// The transaction pool.
+    pub pool: Arc<TxPool>,
+    /// Unlocked accounts for `eth_sendTransaction` (dev mode only; empty otherwise).
+    pub signers: HashMap<Address, PrivateKeySigner>,
+    /// Limits and switches.
+    pub config: RpcConfig,
+    /// New heads and pending transactions.
+    pub events: ChainEvents,
+    /// Installed polling filters.
+    pub(crate) filters: Filters,
+    /// Value of `web3_clientVersion`.
+    pub client_version: String,
+    /// Whether this node is mining (dev producer) - `eth_mining`.
+    pub mining: bool,
+}
+
+/// A block number resolved from a tag, number or hash, with its header.
+#[derive(Debug, Clone)]
+pub(crate) struct ResolvedBlock {
+    pub(crate) number: u64,
+    pub(crate) hash: B256,
+    pub(crate) header: Header,
+}
+
+impl RpcContext {
+    /// A context over `chain` and `pool`.
+    pub fn new(chain: Chain, pool: Arc<TxPool>, config: RpcConfig, events: ChainEvents) -> Self {
+        Self {
+            chain,
+            pool,
+            signers: HashMap::new(),
+            filters: Filters::new(config.max_filters, config.filter_ttl),
+            config,
+            events,
+            client_version: format!("bttc/v{}", env!("CARGO_PKG_VERSION")),
+            mining: false,
+        }
+    }
+
+    /// Unlocks `signers` for `eth_sendTransaction`.
+    pub fn with_signers(mut self, signers: impl IntoIterator<Item = PrivateKeySigner>) -> Self {
+        self.signers.extend(signers.into_iter().map(|s| (s.address(), s)));
+        self
+    }
+
+    /// A read transaction on the database.
+    pub(crate) fn ro(&self) -> RpcResult<Provider<Ro>> {
+        Ok(self.chain.db().ro()?)
+    }
+
+    /// Head number of `ro`.
+    pub(crate) fn head_number(ro: &Provider<Ro>) -> RpcResult<u64> {
+        Ok(ro.head()?.map(|h| h.number).unwrap_or_default())
+    }
+
+    /// Resolves a tag or number to a block number in `ro`; `None` if past the head.
+    pub(crate) fn number_of_tag(
+        ro: &Provider<Ro>,
+        tag: BlockNumberOrTag,
+    ) -> RpcResult<Option<u64>> {
+        let head = Self::head_number(ro)?;
+        Ok(match tag {
+            // One producer and final blocks: latest, pending, safe and finalized coincide.
+            BlockNumberOrTag::Latest
+            | BlockNumberOrTag::Pending
+            | BlockNumberOrTag::Safe
+            | BlockNumberOrTag::Finalized => Some(head),
+            BlockNumberOrTag::Earliest => Some(0),
+            BlockNumberOrTag::Number(n) => (n <= head).then_some(n),
+        })
+    }
+
+    /// Resolves a block id (tag, number, hash or EIP-1898 object); `None` if unknown.
+    pub(crate) fn resolve(ro: &Provider<Ro>, id: BlockId) -> RpcResult<Option<ResolvedBlock>> {
+        let number = match id {
+            BlockId::Number(tag) => Self::number_of_tag(ro, tag)?,
+            BlockId::Hash(h) => {
+                // Only canonical blocks are stored, so `requireCanonical` always holds.
+                ro.block_number(&h.block_hash)?
+            }
+        };
+        let Some(number) = number else { return Ok(None) };
+        let (Some(header), Some(hash)) = (ro.header(number)?, ro.canonical_hash(number)?) else {
+            return Ok(None);
+        };
+        Ok(Some(ResolvedBlock { number, hash, header }))
+    }
+
+    /// Like [`Self::resolve`], but an unknown block is the error geth gives for state queries.
+    pub(crate) fn resolve_required(ro: &Provider<Ro>, id: BlockId) -> RpcResult<ResolvedBlock> {
+        Self::resolve(ro, id)?.ok_or(RpcError::HeaderNotFound)
+    }
+
+    /// Pool validation rules for the block after the head.
+    pub(crate) fn validation_context(&self, ro: &Provider<Ro>) -> RpcResult<ValidationContext> {
+        let (head, parent) = ro.head_header()?;
+        let spec = self.chain.spec();
+        Ok(ValidationContext {
+            chain_id: spec.chain_id(),
+            spec: spec.spec_id(head.number + 1, parent.timestamp + 1),
+            block_gas_limit: parent.gas_limit,
+            blobs_allowed: !spec.is_bttc(),
+            min_priority_fee: 1,
+            max_tx_size: 128 * 1024,
+        })
+    }
+
+    /// Base fee of the block after the head.
+    pub(crate) fn next_base_fee(&self, ro: &Provider<Ro>) -> RpcResult<u64> {
+        let (head, parent) = ro.head_header()?;
+        Ok(expected_base_fee(self.chain.spec(), &parent, head.number + 1).unwrap_or_default())
+    }
+}
+
+/// State after a block: the plain state for the head, history below it.
+#[derive(Debug)]
+pub(crate) enum StateAt<'a> {
+    /// Current state.
+    Latest(&'a Provider<Ro>),
+    /// State after a past block.
+    Past(HistoricalState<'a, Ro>),
+}
+
+impl<'a> StateAt<'a> {
+    /// State after block `number` of `ro`.
+    pub(crate) fn new(ro: &'a Provider<Ro>, number: u64) -> RpcResult<Self> {
+        Ok(if number >= RpcContext::head_number(ro)? {
+            Self::Latest(ro)
+        } else {
+            Self::Past(HistoricalState::new(ro, number))
+        })
+    }
+}
+
+impl StateProvider for StateAt<'_> {
+    fn account(&self, address: &Address) -> StorageResult<Option<bttc_primitives::Account>> {
+        match self {
+            Self::Latest(p) => p.account(address),
+            Self::Past(p) => p.account(address),
+        }
+    }
+    fn storage(&self, address: &Address, slot: &B256) -> StorageResult<alloy_primitives::U256> {
+        match self {
+            Self::Latest(p) => p.storage(address, slot),
+            Self::Past(p) => p.storage(address, slot),
+        }
+    }
+    fn bytecode(&self, code_hash: &B256) -> StorageResult<Option<alloy_primitives::Bytes>> {
+        match self {
+            Self::Latest(p) => p.bytecode(code_hash),
+            Self::Past(p) => p.bytecode(code_hash),
+        }
+    }
+    fn block_hash(&self, number: u64) -> StorageResult<Option<B256>> {
+        match self {
+            Self::Latest(p) => p.block_hash(number),
+            Self::Past(p) => p.block_hash(number),
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! `eth_` methods that read state, blocks and fees, and the two ways to send a transaction.
+
+use crate::{
+    RpcContext, RpcError, RpcResult,
+    context::StateAt,
+    convert::{self, RpcReceipt, RpcTx},
+};
+use alloy_consensus::{SignableTransaction, Transaction as _, TxEnvelope};
+use alloy_eips::{BlockId, BlockNumberOrTag, Decodable2718};
+use alloy_network::TxSignerSync;
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_rpc_types_eth::{
+    Block as RpcBlock, EIP1186AccountProofResponse, EIP1186StorageProof, FeeHistory,
+    TransactionRequest, state::EvmOverrides,
+};
+use bttc_primitives::KECCAK_EMPTY;
+use bttc_storage::StateProvider;
+use tracing::debug;
+
+/// Most blocks `eth_feeHistory` covers.
+const MAX_FEE_HISTORY: u64 = 1024;
+
+impl RpcContext {
+    /// `eth_blockNumber`.
+    pub(crate) fn block_number(&self) -> RpcResult<u64> {
+        Self::head_number(&self.ro()?)
+    }
+
+    /// `eth_getBalance`, `eth_getTransactionCount` and `eth_getCode` read one account.
+    pub(crate) fn account_at(
+        &self,
+        address: Address,
+        block: BlockId,
+    ) -> RpcResult<Option<bttc_primitives::Account>> {
+        let ro = self.ro()?;
+        let b = Self::resolve_required(&ro, block)?;
+        Ok(StateAt::new(&ro, b.number)?.account(&address)?)
+    }
+
+    /// `eth_getTransactionCount`: with `pending`, counts pool transactions that follow on.
+    pub(crate) fn transaction_count(&self, address: Address, block: BlockId) -> RpcResult<u64> {
+        let nonce = self.account_at(address, block)?.map(|a| a.nonce).unwrap_or_default();
+        if block == BlockId::Number(BlockNumberOrTag::Pending) {
+            return Ok(self.pool.pending_nonce(&address).unwrap_or(nonce).max(nonce));
+        }
+        Ok(nonce)
+    }
+
+    /// `eth_getCode`.
+    pub(crate) fn code(&self, address: Address, block: BlockId) -> RpcResult<Bytes> {
+        let ro = self.ro()?;
+        let b = Self::resolve_required(&ro, block)?;
+        let state = StateAt::new(&ro, b.number)?;
+        let Some(acc) = state.account(&address)? else { return Ok(Bytes::new()) };
+        if acc.code_hash == KECCAK_EMPTY {
+            return Ok(Bytes::new());
+        }
+        Ok(state.bytecode(&acc.code_hash)?.unwrap_or_default())
+    }
+
+    /// `eth_getStorageAt`.
+    pub(crate) fn storage_at(
+        &self,
+        address: Address,
+        slot: U256,
+        block: BlockId,
+    ) -> RpcResult<B256> {
+        let ro = self.ro()?;
+        let b = Self::resolve_required(&ro, block)?;
+        Ok(StateAt::new(&ro, b.number)?.storage(&address, &B256::from(slot))?.into())
+    }
+
+    /// `eth_getProof` (latest state only: the trie holds the current state).
+    pub(crate) fn proof(
+        &self,
+        address: Address,
+        slots: Vec<B256>,
+        block: BlockId,
+    ) -> RpcResult<EIP1186AccountProofResponse> {
+        let ro = self.ro()?;
+        let b = Self::resolve_required(&ro, block)?;
+        let head = Self::head_number(&ro)?;
+        if b.number != head {
+            return Err(RpcError::Unsupported(format!(
+                "eth_getProof is served for the head block {head} only, not block {}",
+                b.number
+            )));
+        }
+        let hashed = keccak256(address);
+        let stored = bttc_trie::stored_account(&ro, hashed).map_err(RpcError::internal)?;
+        let account_proof = bttc_trie::account_proof(&ro, hashed).map_err(RpcError::internal)?;
+        let mut storage_proof = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let value = ro.storage(&address, &slot)?;
+            let proof = if stored.is_some() {
+                bttc_trie::storage_proof(&ro, hashed, keccak256(slot))
+                    .map_err(RpcError::internal)?
+            } else {
+                Vec::new()
+            };
+            storage_proof.push(EIP1186StorageProof { key: slot.into(), value, proof });
+        }
+        Ok(match stored {
+            Some(acc) => EIP1186AccountProofResponse {
+                address,
+                balance: acc.balance,
+                code_hash: acc.code_hash,
+                nonce: acc.nonce,
+                storage_hash: acc.storage_root,
+                account_proof,
+                storage_proof,
+            },
+            None => EIP1186AccountProofResponse {
+                address,
+                balance: U256::ZERO,
+                code_hash: KECCAK_EMPTY,
+                nonce: 0,
+                storage_hash: alloy_trie::EMPTY_ROOT_HASH,
+                account_proof,
+                storage_proof,
+            },
+        })
+    }
+
+    /// `eth_getBlockByNumber` / `eth_getBlockByHash`.
+    pub(crate) fn block_by_id(
+        &self,
+        id: BlockId,
+        full: bool,
+    ) -> RpcResult<Option<RpcBlock<RpcTx>>> {
+        let ro = self.ro()?;
+        let Some(b) = Self::resolve(&ro, id)? else { return Ok(None) };
+        convert::rpc_block(&ro, b.number, full)
+    }
+
+    /// `eth_getBlockTransactionCountBy*`.
+    pub(crate) fn block_tx_count(&self, id: BlockId) -> RpcResult<Option<u64>> {
+        let ro = self.ro()?;
+        let Some(b) = Self::resolve(&ro, id)? else { return Ok(None) };
+        Ok(ro.block_indices(b.number)?.map(|i| i.tx_count))
+    }
+
+    /// `eth_getBlockReceipts`.
+    pub(crate) fn block_receipts(&self, id: BlockId) -> RpcResult<Option<Vec<RpcReceipt>>> {
+        let ro = self.ro()?;
+        let Some(b) = Self::resolve(&ro, id)? else { return Ok(None) };
+        convert::block_receipts(&ro, b.number)
+    }
+
+    /// `eth_getTransactionByHash`: mined, else from the pool.
+    pub(crate) fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<RpcTx>> {
+        if let Some(tx) = convert::tx_by_hash(&self.ro()?, &hash)? {
+            return Ok(Some(tx));
+        }
+        Ok(self.pool.get(&hash).map(|p| convert::rpc_pending_tx(p.tx.clone(), p.sender)))
+    }
+
+    /// `eth_getTransactionByBlock*AndIndex`.
+    pub(crate) fn transaction_by_block_and_index(
+        &self,
+        id: BlockId,
+        index: u64,
+    ) -> RpcResult<Option<RpcTx>> {
+        let ro = self.ro()?;
+        let Some(b) = Self::resolve(&ro, id)? else { return Ok(None) };
+        convert::tx_in_block(&ro, b.number, index)
+    }
+
+    /// `eth_getTransactionReceipt`.
+    pub(crate) fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<RpcReceipt>> {
+        convert::receipt_by_hash(&self.ro()?, &hash)
+    }
+
+    /// `eth_maxPriorityFeePerGas`: the median tip of the last 20 blocks' transactions, or the
+    /// configured default when they carry none.
+    pub(crate) fn suggested_tip(&self) -> RpcResult<u128> {
+        let ro = self.ro()?;
+        let head = Self::head_number(&ro)?;
+        let mut tips = Vec::new();
+        for number in head.saturating_sub(19)..=head {
+            let Some(block) = ro.block(number)? else { continue };
+            let base = block.header.base_fee_per_gas.unwrap_or_default();
+            tips.extend(
+                block.body.transactions.iter().filter_map(|t| t.effective_tip_per_gas(base)),
+            );
+        }
+        if tips.is_empty() {
+            return Ok(self.config.default_priority_fee);
+        }
+        tips.sort_unstable();
+        Ok(tips[tips.len() / 2].max(1))
+    }
+
+    /// `eth_gasPrice`: next base fee plus the suggested tip.
+    pub(crate) fn gas_price(&self) -> RpcResult<u128> {
+        let base = self.next_base_fee(&self.ro()?)?;
+        Ok(u128::from(base) + self.suggested_tip()?)
+    }
+
+    /// `eth_feeHistory`.
+    pub(crate) fn fee_history(
+        &self,
+        count: u64,
+        newest: BlockNumberOrTag,
+        percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory> {
+        if let Some(p) = &percentiles
+            && (p.iter().any(|x| !(0.0..=100.0).contains(x)) || p.windows(2).any(|w| w[0] > w[1]))
+        {
+            return Err(RpcError::InvalidParams(
+                "reward percentiles must be ascending values in 0..=100".into(),
+            ));
+        }
+        let ro = self.ro()?;
+        let newest = Self::number_of_tag(&ro, newest)?.ok_or(RpcError::HeaderNotFound)?;
+        let count = count.clamp(0, MAX_FEE_HISTORY).min(newest + 1);
+        if count == 0 {
+            return Ok(FeeHistory::default());
+        }
+        let oldest = newest + 1 - count;
+        let spec = self.chain.spec();
+        let mut h = FeeHistory { oldest_block: oldest, ..Default::default() };
+        let mut rewards = Vec::new();
+        let mut last = None;
+        for number in oldest..=newest {
+            let block = ro.block(number)?.ok_or(RpcError::HeaderNotFound)?;
+            let header = &block.header;
+            h.base_fee_per_gas.push(u128::from(header.base_fee_per_gas.unwrap_or_default()));
+            h.gas_used_ratio.push(header.gas_used as f64 / header.gas_limit.max(1) as f64);
+            let blob_params = spec.blob_params_at(header.timestamp);
+            h.base_fee_per_blob_gas.push(
+                header
+                    .excess_blob_gas
+                    .zip(blob_params)
+                    .map(|(e, p)| p.calc_blob_fee(e))
+                    .unwrap_or_default(),
+            );
+            h.blob_gas_used_ratio.push(
+                header
+                    .blob_gas_used
+                    .zip(blob_params)
+                    .map(|(u, p)| u as f64 / p.max_blob_gas_per_block().max(1) as f64)
+                    .unwrap_or_default(),
+            );
+            if let Some(p) = &percentiles {
+                rewards.push(block_rewards(&ro, &block, p)?);
+            }
+            last = Some(block.header);
+        }
+        let last = last.expect("count > 0");
+        let next_base = bttc_chain::validate::expected_base_fee(spec, &last, last.number + 1)
+            .unwrap_or_default();
+        h.base_fee_per_gas.push(u128::from(next_base));
+        let next_ts = last.timestamp + 1;
+        h.base_fee_per_blob_gas.push(
+            bttc_chain::validate::expected_excess_blob_gas(spec, &last, next_ts)
+                .zip(spec.blob_params_at(next_ts))
+                .map(|(e, p)| p.calc_blob_fee(e))
+                .unwrap_or_default(),
+        );
+        h.reward = percentiles.map(|_| rewards);
+        Ok(h)
+    }
+
+    /// `eth_sendRawTransaction`.
+    pub(crate) fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {
+        if raw.len() > 128 * 1024 {
+            return Err(RpcError::Pool(bttc_txpool::PoolError::Oversized {
+                size: raw.len(),
+                max: 128 * 1024,
+            }));
+        }
+        let mut slice = raw.as_ref();
+        let tx = TxEnvelope::decode_2718(&mut slice)
+            .map_err(|e| RpcError::InvalidParams(format!("invalid transaction: {e}")))?;
+        if !slice.is_empty() {
+            return Err(RpcError::InvalidParams(format!(
+                "invalid transaction: {} trailing bytes",
+                slice.len()
+            )));
+        }
+        self.submit(tx)
+    }
+
+    /// Validates `tx` against the latest state, adds it to the pool, announces it.
+    pub(crate) fn submit(&self, tx: TxEnvelope) -> RpcResult<B256> {
+        let ro = self.ro()?;
+        let ctx = self.validation_context(&ro)?;
+        let outcome = self.pool.add(tx, &ro, &ctx)?;
+        drop(ro);
+        debug!(target: "bttc::rpc", hash = %outcome.hash, pending = outcome.pending, "transaction accepted");
+        let _ = self.events.new_pending.send(outcome.hash);
+        Ok(outcome.hash)
+    }
+
+    /// `eth_sendTransaction`: fills in nonce, gas and fees, signs with an unlocked account.
+    pub(crate) fn send_transaction(&self, mut req: TransactionRequest) -> RpcResult<B256> {
+        let from = req.from.ok_or_else(|| RpcError::InvalidParams("missing `from`".into()))?;
+        let signer = self.signers.get(&from).ok_or(RpcError::UnknownAccount(from))?;
+        let chain_id = self.chain.spec().chain_id();
+        if let Some(id) = req.chain_id
+            && id != chain_id
+        {
+            return Err(RpcError::InvalidParams(format!(
+                "chainId {id} does not match this chain's {chain_id}"
+            )));
+        }
+        req.chain_id = Some(chain_id);
+        if req.nonce.is_none() {
+            req.nonce = Some(self.transaction_count(from, BlockId::pending())?);
+        }
+        if req.gas_price.is_none() && req.max_fee_per_gas.is_none() {
+            let tip = req.max_priority_fee_per_gas.unwrap_or(self.suggested_tip()?);
+            let base = self.next_base_fee(&self.ro()?)?;
+            req.max_priority_fee_per_gas = Some(tip);
+            req.max_fee_per_gas = Some(u128::from(base) * 2 + tip);
+        } else if req.max_fee_per_gas.is_some() && req.max_priority_fee_per_gas.is_none() {
+            req.max_priority_fee_per_gas =
+                Some(self.suggested_tip()?.min(req.max_fee_per_gas.unwrap_or_default()));
+        }
+        if req.gas.is_none() {
+            let mut est = req.clone();
+            est.nonce = None;
+            req.gas = Some(self.estimate_gas(est, BlockId::latest(), EvmOverrides::default())?);
+        }
+        let mut tx = req
+            .build_typed_tx()
+            .map_err(|_| RpcError::InvalidParams("incomplete transaction request".into()))?;
+        let sig = signer
+            .sign_transaction_sync(&mut tx)
+            .map_err(|e| RpcError::Internal(format!("signing failed: {e}")))?;
+        let signed: TxEnvelope = tx.into_signed(sig).into();
+        self.submit(signed)
+    }
+}
+
+/// Effective tips at `percentiles` of gas used in `block`.
+fn block_rewards(
+    ro: &bttc_storage::Provider<bttc_storage::Ro>,
+    block: &bttc_primitives::Block,
+    percentiles: &[f64],
+) -> RpcResult<Vec<u128>> {
+    let txs = &block.body.transactions;
+    if txs.is_empty() {
+        return Ok(vec![0; percentiles.len()]);
+    }
+    let base = block.header.base_fee_per_gas.unwrap_or_default();
+    let receipts = ro.receipts(block.header.number)?.unwrap_or_default();
+    let mut prev = 0u64;
+    let mut items: Vec<(u128, u64)> = txs
+        .iter()
+        .zip(&receipts)
+        .map(|(tx, r)| {
+            let used = r.cumulative_gas_used() - prev;
+            prev = r.cumulative_gas_used();
+            (tx.effective_tip_per_gas(base).unwrap_or_default(), used)
+        })
+        .collect();
+    items.sort_unstable_by_key(|i| i.0);
+    let total: u64 = items.iter().map(|i| i.1).sum();
+    Ok(percentiles
+        .iter()
+        .map(|p| {
+            let threshold = (total as f64 * p / 100.0) as u64;
+            let mut sum = 0u64;
+            for (tip, used) in &items {
+                sum += used;
+                if sum >= threshold {
+                    return *tip;
+                }
+            }
+            items.last().map(|i| i.0).unwrap_or_default()
+        })
+        .collect())
+}

@@ -1,0 +1,80 @@
+//! bttc's Ethereum JSON-RPC server.
+//!
+//! This crate owns the JSON-RPC surface of a node: `eth_`, `net_`, `web3_`, `txpool_` and
+//! (when enabled) `debug_`, over HTTP and WebSocket on one port (jsonrpsee).
+//!
+//! Data flow:
+//!
+//! - A request is parsed by jsonrpsee, which enforces the body size, batch length,
+//!   connection and subscription limits of [`RpcConfig`].
+//! - [`module::rpc_module`] maps the method name to a method of [`RpcContext`]. Cheap reads run
+//!   on the server's worker threads; executions, log scans and traces run on the blocking pool
+//!   under `call_timeout`.
+//! - Methods open one MDBX read transaction each and read through `bttc-storage`: blocks,
+//!   receipts and transactions from their tables, state from the plain state (head) or from
+//!   changesets and history indices ([`bttc_storage::HistoricalState`]) for past blocks.
+//! - Calls, gas estimates and traces execute with revm on a `CacheDB` over that state, so
+//!   nothing they do is written ([`call`], [`debug`], [`simulate`]).
+//! - Transactions enter the [`bttc_txpool::TxPool`]; [`ChainEvents`] carries each accepted
+//!   transaction hash to pending filters and subscriptions (and to the dev block producer),
+//!   and each new head from the producer to block filters and `newHeads` / `logs`
+//!   subscriptions.
+//!
+//! Errors follow geth: a revert is code 3 with the revert data and decoded reason; invalid
+//! params -32602; transaction pool refusals -32000 with geth's wording ([`RpcError`]).
+
+pub mod call;
+mod config;
+mod context;
+mod convert;
+pub mod debug;
+mod error;
+mod eth;
+mod filters;
+pub mod module;
+mod pubsub;
+pub mod simulate;
+
+pub use config::RpcConfig;
+pub use context::{ChainEvents, RpcContext};
+pub use convert::{RpcReceipt, RpcTx};
+pub use error::{
+    INTERNAL, INVALID_PARAMS, LIMIT, REVERTED, RpcError, RpcResult, SERVER, UNSUPPORTED,
+    decode_revert_reason,
+};
+pub use module::rpc_module;
+
+use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
+use std::{net::SocketAddr, sync::Arc};
+use tracing::info;
+
+/// A running server: its address and the handle that stops it.
+#[derive(Debug)]
+pub struct RpcServer {
+    /// The bound address (the real port when 0 was asked for).
+    pub addr: SocketAddr,
+    /// Stops the server when told to (or dropped after `stop`).
+    pub handle: ServerHandle,
+}
+
+/// Binds `ctx.config.addr` and serves every method over HTTP and WebSocket.
+pub async fn start_server(ctx: Arc<RpcContext>) -> Result<RpcServer, RpcError> {
+    let cfg = ctx.config.clone();
+    let server_cfg = ServerConfig::builder()
+        .max_request_body_size(cfg.max_request_body)
+        .max_response_body_size(cfg.max_response_body)
+        .max_connections(cfg.max_connections)
+        .max_subscriptions_per_connection(cfg.max_subscriptions_per_connection)
+        .set_batch_request_config(BatchRequestConfig::Limit(cfg.max_batch))
+        .build();
+    let server = Server::builder()
+        .set_config(server_cfg)
+        .build(cfg.addr)
+        .await
+        .map_err(|e| RpcError::Internal(format!("cannot listen on {}: {e}", cfg.addr)))?;
+    let addr = server.local_addr().map_err(RpcError::internal)?;
+    let module = rpc_module(ctx).map_err(RpcError::internal)?;
+    let handle = server.start(module);
+    info!(target: "bttc::rpc", %addr, "JSON-RPC listening (HTTP and WebSocket)");
+    Ok(RpcServer { addr, handle })
+}

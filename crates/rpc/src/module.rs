@@ -1,0 +1,311 @@
+//! The method table: every JSON-RPC method name and the [`RpcContext`] call behind it.
+
+use crate::{RpcContext, RpcError, RpcResult, pubsub};
+use alloy_eips::{BlockId, BlockNumberOrTag};
+use alloy_primitives::{Address, B256, Bytes, U64, U256, keccak256};
+use alloy_rpc_types_eth::{
+    BlockOverrides, Filter, Index, TransactionRequest,
+    state::{EvmOverrides, StateOverride},
+};
+use alloy_rpc_types_trace::geth::{GethDebugTracingCallOptions, GethDebugTracingOptions};
+use jsonrpsee::{RpcModule, core::RegisterMethodError, types::ErrorObjectOwned, types::Params};
+use serde::Serialize;
+use serde_json::json;
+use std::{collections::BTreeMap, sync::Arc};
+
+type Res<T> = Result<T, ErrorObjectOwned>;
+
+/// Registers a method that runs on the server's worker thread (cheap reads).
+macro_rules! inline {
+    ($m:ident, $name:literal, |$ctx:ident, $p:ident| $body:expr) => {
+        $m.register_method($name, |params: Params<'_>, ctx: &Arc<RpcContext>, _| -> Res<_> {
+            #[allow(unused_mut, unused_variables)]
+            let mut $p = params.sequence();
+            #[allow(unused_variables)]
+            let $ctx = ctx;
+            Ok($body)
+        })?;
+    };
+}
+
+/// Registers a method that runs on the blocking pool under the call timeout (executions,
+/// log scans, traces).
+macro_rules! heavy {
+    ($m:ident, $name:literal, |$ctx:ident, $p:ident| $body:expr) => {
+        $m.register_async_method(
+            $name,
+            |params: Params<'static>, ctx: Arc<Arc<RpcContext>>, _| async move {
+                let timeout = ctx.config.call_timeout;
+                let job = tokio::task::spawn_blocking(move || -> Res<_> {
+                    #[allow(unused_mut, unused_variables)]
+                    let mut $p = params.sequence();
+                    let $ctx: &Arc<RpcContext> = &ctx;
+                    Ok($body)
+                });
+                match tokio::time::timeout(timeout, job).await {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(e)) => Err(RpcError::Internal(format!("task failed: {e}")).into()),
+                    Err(_) => Err(RpcError::Timeout(timeout).into()),
+                }
+            },
+        )?;
+    };
+}
+
+fn block_or_latest(p: &mut jsonrpsee::types::params::ParamsSequence<'_>) -> Res<BlockId> {
+    Ok(p.optional_next::<BlockId>()?.unwrap_or_default())
+}
+
+fn overrides(p: &mut jsonrpsee::types::params::ParamsSequence<'_>) -> Res<EvmOverrides> {
+    let state: Option<StateOverride> = p.optional_next()?;
+    let block: Option<BlockOverrides> = p.optional_next()?;
+    Ok(EvmOverrides::new(state, block.map(Box::new)))
+}
+
+fn hex_u64(n: u64) -> U64 {
+    U64::from(n)
+}
+
+fn ok<T>(r: RpcResult<T>) -> Res<T> {
+    r.map_err(Into::into)
+}
+
+#[derive(Serialize, Clone)]
+struct PoolContent<T> {
+    pending: BTreeMap<Address, BTreeMap<String, T>>,
+    queued: BTreeMap<Address, BTreeMap<String, T>>,
+}
+
+/// The full method table over `ctx`. `debug_` methods are included only if
+/// `ctx.config.debug` is set.
+pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, RegisterMethodError> {
+    let debug = ctx.config.debug;
+    let mut m = RpcModule::new(ctx);
+
+    // web3_, net_
+    inline!(m, "web3_clientVersion", |ctx, p| ctx.client_version.clone());
+    inline!(m, "web3_sha3", |ctx, p| keccak256(p.next::<Bytes>()?));
+    inline!(m, "net_version", |ctx, p| ctx.chain.spec().chain_id().to_string());
+    inline!(m, "net_listening", |ctx, p| true);
+    inline!(m, "net_peerCount", |ctx, p| hex_u64(0));
+
+    // eth_: chain
+    inline!(m, "eth_chainId", |ctx, p| hex_u64(ctx.chain.spec().chain_id()));
+    inline!(m, "eth_blockNumber", |ctx, p| hex_u64(ok(ctx.block_number())?));
+    inline!(m, "eth_syncing", |ctx, p| false);
+    inline!(m, "eth_mining", |ctx, p| ctx.mining);
+    inline!(m, "eth_hashrate", |ctx, p| hex_u64(0));
+    inline!(m, "eth_accounts", |ctx, p| {
+        let mut a: Vec<Address> = ctx.signers.keys().copied().collect();
+        a.sort();
+        a
+    });
+    inline!(m, "eth_protocolVersion", |ctx, p| "0x44");
+    inline!(m, "eth_gasPrice", |ctx, p| U256::from(ok(ctx.gas_price())?));
+    inline!(m, "eth_maxPriorityFeePerGas", |ctx, p| U256::from(ok(ctx.suggested_tip())?));
+    inline!(m, "eth_blobBaseFee", |ctx, p| U256::ZERO);
+    heavy!(m, "eth_feeHistory", |ctx, p| {
+        let count: U64 = p.next()?;
+        let newest: BlockNumberOrTag = p.next()?;
+        let percentiles: Option<Vec<f64>> = p.optional_next()?;
+        ok(ctx.fee_history(count.to(), newest, percentiles))?
+    });
+
+    // eth_: state
+    inline!(m, "eth_getBalance", |ctx, p| {
+        let a: Address = p.next()?;
+        let b = block_or_latest(&mut p)?;
+        ok(ctx.account_at(a, b))?.map(|a| a.balance).unwrap_or_default()
+    });
+    inline!(m, "eth_getTransactionCount", |ctx, p| {
+        let a: Address = p.next()?;
+        let b = block_or_latest(&mut p)?;
+        hex_u64(ok(ctx.transaction_count(a, b))?)
+    });
+    inline!(m, "eth_getCode", |ctx, p| {
+        let a: Address = p.next()?;
+        let b = block_or_latest(&mut p)?;
+        ok(ctx.code(a, b))?
+    });
+    inline!(m, "eth_getStorageAt", |ctx, p| {
+        let a: Address = p.next()?;
+        let slot: U256 = p.next()?;
+        let b = block_or_latest(&mut p)?;
+        ok(ctx.storage_at(a, slot, b))?
+    });
+    heavy!(m, "eth_getProof", |ctx, p| {
+        let a: Address = p.next()?;
+        let slots: Vec<B256> = p.next()?;
+        let b = block_or_latest(&mut p)?;
+        ok(ctx.proof(a, slots, b))?
+    });
+
+    // eth_: blocks and transactions
+    inline!(m, "eth_getBlockByNumber", |ctx, p| {
+        let tag: BlockNumberOrTag = p.next()?;
+        let full: bool = p.optional_next()?.unwrap_or(false);
+        ok(ctx.block_by_id(tag.into(), full))?
+    });
+    inline!(m, "eth_getBlockByHash", |ctx, p| {
+        let h: B256 = p.next()?;
+        let full: bool = p.optional_next()?.unwrap_or(false);
+        ok(ctx.block_by_id(h.into(), full))?
+    });
+    inline!(m, "eth_getBlockTransactionCountByNumber", |ctx, p| {
+        let tag: BlockNumberOrTag = p.next()?;
+        ok(ctx.block_tx_count(tag.into()))?.map(hex_u64)
+    });
+    inline!(m, "eth_getBlockTransactionCountByHash", |ctx, p| {
+        let h: B256 = p.next()?;
+        ok(ctx.block_tx_count(h.into()))?.map(hex_u64)
+    });
+    inline!(m, "eth_getUncleCountByBlockNumber", |ctx, p| {
+        let tag: BlockNumberOrTag = p.next()?;
+        ok(ctx.block_by_id(tag.into(), false))?.map(|b| hex_u64(b.uncles.len() as u64))
+    });
+    inline!(m, "eth_getUncleCountByBlockHash", |ctx, p| {
+        let h: B256 = p.next()?;
+        ok(ctx.block_by_id(h.into(), false))?.map(|b| hex_u64(b.uncles.len() as u64))
+    });
+    inline!(m, "eth_getUncleByBlockNumberAndIndex", |ctx, p| {
+        let _: BlockNumberOrTag = p.next()?;
+        let _: Index = p.next()?;
+        // No uncles after the merge, and bttc never has any.
+        Option::<()>::None
+    });
+    inline!(m, "eth_getUncleByBlockHashAndIndex", |ctx, p| {
+        let _: B256 = p.next()?;
+        let _: Index = p.next()?;
+        Option::<()>::None
+    });
+    heavy!(m, "eth_getBlockReceipts", |ctx, p| {
+        let b: BlockId = p.next()?;
+        ok(ctx.block_receipts(b))?
+    });
+    inline!(m, "eth_getTransactionByHash", |ctx, p| ok(ctx.transaction_by_hash(p.next()?))?);
+    inline!(m, "eth_getTransactionByBlockNumberAndIndex", |ctx, p| {
+        let tag: BlockNumberOrTag = p.next()?;
+        let i: Index = p.next()?;
+        ok(ctx.transaction_by_block_and_index(tag.into(), i.0 as u64))?
+    });
+    inline!(m, "eth_getTransactionByBlockHashAndIndex", |ctx, p| {
+        let h: B256 = p.next()?;
+        let i: Index = p.next()?;
+        ok(ctx.transaction_by_block_and_index(h.into(), i.0 as u64))?
+    });
+    inline!(m, "eth_getTransactionReceipt", |ctx, p| ok(ctx.transaction_receipt(p.next()?))?);
+
+    // eth_: sending
+    heavy!(m, "eth_sendRawTransaction", |ctx, p| ok(ctx.send_raw_transaction(p.next()?))?);
+    heavy!(m, "eth_sendTransaction", |ctx, p| ok(ctx.send_transaction(p.next()?))?);
+
+    // eth_: execution
+    heavy!(m, "eth_call", |ctx, p| {
+        let req: TransactionRequest = p.next()?;
+        let b = block_or_latest(&mut p)?;
+        let o = overrides(&mut p)?;
+        ok(ctx.call(req, b, o))?
+    });
+    heavy!(m, "eth_estimateGas", |ctx, p| {
+        let req: TransactionRequest = p.next()?;
+        let b = block_or_latest(&mut p)?;
+        let state: Option<StateOverride> = p.optional_next()?;
+        hex_u64(ok(ctx.estimate_gas(req, b, EvmOverrides::state(state)))?)
+    });
+    heavy!(m, "eth_createAccessList", |ctx, p| {
+        let req: TransactionRequest = p.next()?;
+        let b = block_or_latest(&mut p)?;
+        ok(ctx.create_access_list(req, b))?
+    });
+    heavy!(m, "eth_simulateV1", |ctx, p| {
+        let payload = p.next()?;
+        let b = block_or_latest(&mut p)?;
+        ok(ctx.simulate(payload, b))?
+    });
+
+    // eth_: logs and filters
+    heavy!(m, "eth_getLogs", |ctx, p| {
+        let f: Filter = p.next()?;
+        ok(ctx.get_logs(&f))?
+    });
+    inline!(m, "eth_newFilter", |ctx, p| ok(ctx.new_log_filter(p.next()?))?);
+    inline!(m, "eth_newBlockFilter", |ctx, p| ok(ctx.new_block_filter())?);
+    inline!(m, "eth_newPendingTransactionFilter", |ctx, p| ok(ctx.new_pending_filter())?);
+    heavy!(m, "eth_getFilterChanges", |ctx, p| ok(ctx.filter_changes(p.next()?))?);
+    heavy!(m, "eth_getFilterLogs", |ctx, p| ok(ctx.filter_logs(p.next()?))?);
+    inline!(m, "eth_uninstallFilter", |ctx, p| ctx.uninstall_filter(p.next()?));
+
+    // txpool_
+    inline!(m, "txpool_status", |ctx, p| {
+        let s = ctx.pool.status();
+        json!({ "pending": hex_u64(s.pending as u64), "queued": hex_u64(s.queued as u64) })
+    });
+    inline!(m, "txpool_content", |ctx, p| pool_content(ctx, None, |t| {
+        crate::convert::rpc_pending_tx(t.tx.clone(), t.sender)
+    }));
+    inline!(m, "txpool_contentFrom", |ctx, p| {
+        let a: Address = p.next()?;
+        let c =
+            pool_content(ctx, Some(a), |t| crate::convert::rpc_pending_tx(t.tx.clone(), t.sender));
+        json!({ "pending": c.pending.get(&a), "queued": c.queued.get(&a) })
+    });
+    inline!(m, "txpool_inspect", |ctx, p| pool_content(ctx, None, |t| {
+        use alloy_consensus::Transaction;
+        let to = t.tx.to().map_or_else(|| "contract creation".to_string(), |a| a.to_string());
+        format!("{}: {} wei + {} gas × {} wei", to, t.tx.value(), t.tx.gas_limit(), t.fee_cap)
+    }));
+
+    // eth_subscribe over WebSocket
+    m.register_subscription(
+        "eth_subscribe",
+        "eth_subscription",
+        "eth_unsubscribe",
+        |params, pending, ctx, _| async move {
+            pubsub::subscribe(params, pending, Arc::clone(&ctx)).await;
+        },
+    )?;
+
+    if debug {
+        heavy!(m, "debug_traceTransaction", |ctx, p| {
+            let h: B256 = p.next()?;
+            let o: Option<GethDebugTracingOptions> = p.optional_next()?;
+            ok(ctx.trace_transaction(h, o.unwrap_or_default()))?
+        });
+        heavy!(m, "debug_traceBlockByNumber", |ctx, p| {
+            let tag: BlockNumberOrTag = p.next()?;
+            let o: Option<GethDebugTracingOptions> = p.optional_next()?;
+            ok(ctx.trace_block(tag.into(), o.unwrap_or_default()))?
+        });
+        heavy!(m, "debug_traceBlockByHash", |ctx, p| {
+            let h: B256 = p.next()?;
+            let o: Option<GethDebugTracingOptions> = p.optional_next()?;
+            ok(ctx.trace_block(h.into(), o.unwrap_or_default()))?
+        });
+        heavy!(m, "debug_traceCall", |ctx, p| {
+            let req: TransactionRequest = p.next()?;
+            let b = block_or_latest(&mut p)?;
+            let o: Option<GethDebugTracingCallOptions> = p.optional_next()?;
+            ok(ctx.trace_call(req, b, o.unwrap_or_default()))?
+        });
+        inline!(m, "debug_getRawHeader", |ctx, p| ok(ctx.raw_header(p.next()?))?);
+        inline!(m, "debug_getRawBlock", |ctx, p| ok(ctx.raw_block(p.next()?))?);
+        inline!(m, "debug_getRawReceipts", |ctx, p| ok(ctx.raw_receipts(p.next()?))?);
+        inline!(m, "debug_getRawTransaction", |ctx, p| ok(ctx.raw_transaction(p.next()?))?);
+    }
+    Ok(m)
+}
+
+fn pool_content<T>(
+    ctx: &RpcContext,
+    only: Option<Address>,
+    f: impl Fn(&bttc_txpool::PooledTx) -> T,
+) -> PoolContent<T> {
+    let (pending, queued) = ctx.pool.content();
+    let conv = |m: BTreeMap<Address, Vec<Arc<bttc_txpool::PooledTx>>>| {
+        m.into_iter()
+            .filter(|(a, _)| only.is_none_or(|o| o == *a))
+            .map(|(a, txs)| (a, txs.iter().map(|t| (t.nonce.to_string(), f(t))).collect()))
+            .collect()
+    };
+    PoolContent { pending: conv(pending), queued: conv(queued) }
+}
