@@ -72,8 +72,9 @@ fn ok<T>(r: RpcResult<T>) -> Res<T> {
 
 #[derive(Serialize, Clone)]
 struct PoolContent<T> {
-    pending: BTreeMap<Address, BTreeMap<String, T>>,
-    queued: BTreeMap<Address, BTreeMap<String, T>>,
+    /// By checksummed sender address (as geth keys it), then by nonce.
+    pending: BTreeMap<String, BTreeMap<String, T>>,
+    queued: BTreeMap<String, BTreeMap<String, T>>,
 }
 
 /// The full method table over `ctx`. `debug_` methods are included only if
@@ -247,7 +248,7 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
         let a: Address = p.next()?;
         let c =
             pool_content(ctx, Some(a), |t| crate::convert::rpc_pending_tx(t.tx.clone(), t.sender));
-        json!({ "pending": c.pending.get(&a), "queued": c.queued.get(&a) })
+        json!({ "pending": c.pending.get(&a.to_string()), "queued": c.queued.get(&a.to_string()) })
     });
     inline!(m, "txpool_inspect", |ctx, p| pool_content(ctx, None, |t| {
         use alloy_consensus::Transaction;
@@ -304,7 +305,9 @@ fn pool_content<T>(
     let conv = |m: BTreeMap<Address, Vec<Arc<bttc_txpool::PooledTx>>>| {
         m.into_iter()
             .filter(|(a, _)| only.is_none_or(|o| o == *a))
-            .map(|(a, txs)| (a, txs.iter().map(|t| (t.nonce.to_string(), f(t))).collect()))
+            .map(|(a, txs)| {
+                (a.to_string(), txs.iter().map(|t| (t.nonce.to_string(), f(t))).collect())
+            })
             .collect()
     };
     PoolContent { pending: conv(pending), queued: conv(queued) }

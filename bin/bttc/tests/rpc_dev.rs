@@ -1,0 +1,285 @@
+//! `bttc node --dev` driven over HTTP and WebSocket with alloy's provider, as a dApp
+//! developer's tools would: deploy, call, events through getLogs / a filter / a
+//! subscription, reverts with reasons, replacement, traces, historical state, persistence.
+
+mod support;
+
+use alloy_eips::BlockId;
+use alloy_network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder};
+use alloy_primitives::{Address, B256, U256, keccak256};
+use alloy_provider::{Provider, ProviderBuilder, WsConnect};
+use alloy_rpc_types_eth::{Filter, TransactionRequest};
+use alloy_signer_local::PrivateKeySigner;
+use alloy_sol_types::{SolCall, SolEvent, sol};
+use futures::StreamExt;
+use serde_json::json;
+use std::time::Duration;
+use support::{DEV0, DEV0_KEY, DEV1, DevProc, bytecode, rpc};
+
+sol! {
+    function set(uint256 v) external;
+    function get() external view returns (uint256);
+    function fail() external pure;
+    event ValueSet(address indexed who, uint256 value);
+}
+
+const GWEI: u128 = 1_000_000_000;
+
+fn wallet() -> EthereumWallet {
+    EthereumWallet::from(DEV0_KEY.parse::<PrivateKeySigner>().unwrap())
+}
+
+/// A JSON-RPC error's code, message and data.
+struct RpcErr {
+    code: i64,
+    message: String,
+    data: Option<String>,
+}
+
+fn error_of<T: std::fmt::Debug>(r: Result<T, alloy_provider::transport::TransportError>) -> RpcErr {
+    let e = r.expect_err("expected an error");
+    let p = e.as_error_resp().unwrap_or_else(|| panic!("not a JSON-RPC error: {e}"));
+    RpcErr {
+        code: p.code,
+        message: p.message.to_string(),
+        data: p.data.as_ref().map(|d| serde_json::from_str(d.get()).unwrap()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_lifecycle_over_http_and_websocket() {
+    let node = DevProc::start(&[]);
+    assert!(node.banner.contains(&DEV0.to_string()), "banner lists the dev accounts");
+    assert!(node.banner.contains(DEV0_KEY), "banner prints the private keys");
+    // Signing in the client (eth_sendRawTransaction) ...
+    let signed = ProviderBuilder::new().wallet(wallet()).connect_http(node.http.parse().unwrap());
+    // ... and in the node (eth_sendTransaction with an unlocked dev account).
+    let unlocked = ProviderBuilder::new().connect_http(node.http.parse().unwrap());
+    let ws = ProviderBuilder::new().connect_ws(WsConnect::new(node.ws.clone())).await.unwrap();
+
+    assert_eq!(signed.get_chain_id().await.unwrap(), 31_337_199);
+    let accounts = unlocked.get_accounts().await.unwrap();
+    assert_eq!(accounts.len(), 10);
+    assert!(accounts.contains(&DEV0));
+    let genesis_balance = signed.get_balance(DEV0).block_id(BlockId::number(0)).await.unwrap();
+    assert_eq!(genesis_balance, U256::from(10_000u64) * U256::from(10u64).pow(U256::from(18)));
+
+    // Deploy (client-signed).
+    let deploy = TransactionRequest::default().with_deploy_code(bytecode("Store"));
+    let receipt = signed.send_transaction(deploy).await.unwrap().get_receipt().await.unwrap();
+    assert!(receipt.status());
+    let store = receipt.contract_address.expect("contract address");
+    assert!(!signed.get_code_at(store).await.unwrap().is_empty());
+    let deployed_at = receipt.block_number.unwrap();
+
+    // Subscriptions and a polling filter before the event.
+    let filter = Filter::new().address(store).event_signature(ValueSet::SIGNATURE_HASH);
+    let mut log_sub = ws.subscribe_logs(&filter).await.unwrap().into_stream();
+    let mut head_sub = ws.subscribe_blocks().await.unwrap().into_stream();
+    let filter_id = signed.new_filter(&filter).await.unwrap();
+
+    // A state change through an unlocked account.
+    let call = TransactionRequest::default()
+        .from(DEV1)
+        .to(store)
+        .input(setCall { v: U256::from(42) }.abi_encode().into());
+    let receipt = unlocked.send_transaction(call).await.unwrap().get_receipt().await.unwrap();
+    assert!(receipt.status());
+    assert_eq!(receipt.from, DEV1);
+    let set_block = receipt.block_number.unwrap();
+    let set_tx = receipt.transaction_hash;
+    assert_eq!(receipt.inner.logs().len(), 1);
+
+    // eth_call reads it back; the state before is still readable.
+    let get = TransactionRequest::default().to(store).input(getCall {}.abi_encode().into());
+    let out = signed.call(get.clone()).await.unwrap();
+    assert_eq!(U256::from_be_slice(&out), U256::from(42));
+    let before = signed.call(get).block(BlockId::number(deployed_at)).await.unwrap();
+    assert_eq!(U256::from_be_slice(&before), U256::ZERO);
+    let slot_now = signed.get_storage_at(store, U256::ZERO).await.unwrap();
+    let slot_then = signed
+        .get_storage_at(store, U256::ZERO)
+        .block_id(BlockId::number(deployed_at))
+        .await
+        .unwrap();
+    assert_eq!((slot_now, slot_then), (U256::from(42), U256::ZERO));
+
+    // The event through getLogs, the filter, and the subscription.
+    let logs = signed.get_logs(&filter.clone().from_block(0)).await.unwrap();
+    assert_eq!(logs.len(), 1);
+    let decoded = ValueSet::decode_log(&logs[0].inner).unwrap();
+    assert_eq!((decoded.who, decoded.value), (DEV1, U256::from(42)));
+    assert_eq!(logs[0].transaction_hash, Some(set_tx));
+    let changes: Vec<alloy_rpc_types_eth::Log> =
+        signed.get_filter_changes(filter_id).await.unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].block_number, Some(set_block));
+    let again: Vec<alloy_rpc_types_eth::Log> = signed.get_filter_changes(filter_id).await.unwrap();
+    assert!(again.is_empty(), "a filter reports each log once");
+    let pushed = tokio::time::timeout(Duration::from_secs(10), log_sub.next())
+        .await
+        .expect("log pushed within 10 s")
+        .unwrap();
+    assert_eq!(pushed.transaction_hash, Some(set_tx));
+    let head = tokio::time::timeout(Duration::from_secs(10), head_sub.next())
+        .await
+        .expect("head pushed within 10 s")
+        .unwrap();
+    assert_eq!(head.number, set_block);
+
+    // Reverts carry code 3, the reason and the revert data.
+    let fail = TransactionRequest::default().to(store).input(failCall {}.abi_encode().into());
+    let e = error_of(signed.call(fail).await);
+    assert_eq!(e.code, 3);
+    assert_eq!(e.message, "execution reverted: always fails");
+    let data = e.data.unwrap();
+    assert!(data.starts_with("0x08c379a0"), "Error(string) selector: {data}");
+    let unlucky = TransactionRequest::default()
+        .from(DEV0)
+        .to(store)
+        .input(setCall { v: U256::from(13) }.abi_encode().into());
+    let e = error_of(signed.estimate_gas(unlucky).await);
+    assert_eq!((e.code, e.message.as_str()), (3, "execution reverted: unlucky number"));
+
+    // Gas estimate is enough, and not wildly more than needed.
+    let set7 = TransactionRequest::default()
+        .from(DEV0)
+        .to(store)
+        .input(setCall { v: U256::from(7) }.abi_encode().into());
+    let est = signed.estimate_gas(set7.clone()).await.unwrap();
+    let r =
+        signed.send_transaction(set7.gas_limit(est)).await.unwrap().get_receipt().await.unwrap();
+    assert!(r.status(), "the estimate ({est}) suffices");
+    assert!(est < r.gas_used * 11 / 10 + 5000, "estimate {est} vs used {}", r.gas_used);
+
+    // Traces of the mined transaction.
+    let call_trace: serde_json::Value = signed
+        .raw_request("debug_traceTransaction".into(), (set_tx, json!({"tracer": "callTracer"})))
+        .await
+        .unwrap();
+    assert_eq!(call_trace["type"], "CALL");
+    assert_eq!(call_trace["to"].as_str().unwrap().parse::<Address>().unwrap(), store);
+    let struct_logs: serde_json::Value =
+        signed.raw_request("debug_traceTransaction".into(), (set_tx,)).await.unwrap();
+    assert_eq!(struct_logs["failed"], false);
+    assert!(struct_logs["structLogs"].as_array().unwrap().iter().any(|l| l["op"] == "SSTORE"));
+    let diff: serde_json::Value = signed
+        .raw_request(
+            "debug_traceTransaction".into(),
+            (set_tx, json!({"tracer": "prestateTracer", "tracerConfig": {"diffMode": true}})),
+        )
+        .await
+        .unwrap();
+    let post_slot =
+        &diff["post"][store.to_string().to_lowercase()]["storage"][format!("{:#066x}", 0)];
+    assert_eq!(post_slot.as_str().unwrap(), format!("{:#066x}", 42));
+
+    // eth_getProof: the account proof starts at the head's state root.
+    let proof = signed.get_proof(store, vec![B256::ZERO]).await.unwrap();
+    let head_block = signed.get_block_by_number(Default::default()).await.unwrap().unwrap();
+    assert_eq!(keccak256(&proof.account_proof[0]), head_block.header.state_root);
+    assert_eq!(proof.storage_proof[0].value, U256::from(7));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn automine_batches_pending_transactions() {
+    let node = DevProc::start(&[]);
+    let p = ProviderBuilder::new().connect_http(node.http.parse().unwrap());
+    let signer: PrivateKeySigner = DEV0_KEY.parse().unwrap();
+    let wallet = EthereumWallet::from(signer);
+    let start = p.get_block_number().await.unwrap();
+    let mut hashes = Vec::new();
+    for nonce in 0..40u64 {
+        let tx = TransactionRequest::default()
+            .from(DEV0)
+            .to(DEV1)
+            .value(U256::from(1))
+            .nonce(nonce)
+            .gas_limit(21_000)
+            .max_fee_per_gas(10 * GWEI)
+            .max_priority_fee_per_gas(GWEI)
+            .with_chain_id(31_337_199);
+        let env = tx.build(&wallet).await.unwrap();
+        hashes.push(*p.send_tx_envelope(env).await.unwrap().tx_hash());
+    }
+    let mut blocks = std::collections::BTreeSet::new();
+    for h in &hashes {
+        let r = tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                if let Some(r) = p.get_transaction_receipt(*h).await.unwrap() {
+                    return r;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .expect("every transaction mined within 20 s");
+        assert!(r.status());
+        blocks.insert(r.block_number.unwrap());
+    }
+    let end = p.get_block_number().await.unwrap();
+    assert!(blocks.len() < hashes.len(), "40 transactions sent back to back share blocks");
+    assert!(end > start && end - start <= 40);
+    assert_eq!(p.get_transaction_count(DEV0).await.unwrap(), 40);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_replacement_nonce_gaps_and_pending_reads() {
+    let node = DevProc::start(&["--no-mining"]);
+    let p = ProviderBuilder::new().connect_http(node.http.parse().unwrap());
+    let wallet = wallet();
+    let tx = |nonce: u64, fee: u128| {
+        TransactionRequest::default()
+            .from(DEV0)
+            .to(DEV1)
+            .value(U256::from(1))
+            .nonce(nonce)
+            .gas_limit(21_000)
+            .max_fee_per_gas(fee)
+            .max_priority_fee_per_gas(fee / 2)
+            .with_chain_id(31_337_199)
+    };
+    let first = tx(0, 4 * GWEI).build(&wallet).await.unwrap();
+    let first_hash = *p.send_tx_envelope(first.clone()).await.unwrap().tx_hash();
+    let e = error_of(p.send_tx_envelope(first).await);
+    assert_eq!(e.message, "already known");
+    let e = error_of(
+        p.send_tx_envelope(tx(0, 4 * GWEI * 105 / 100).build(&wallet).await.unwrap()).await,
+    );
+    assert_eq!(e.message, "replacement transaction underpriced");
+    let better =
+        *p.send_tx_envelope(tx(0, 5 * GWEI).build(&wallet).await.unwrap()).await.unwrap().tx_hash();
+    assert_ne!(better, first_hash);
+    // A nonce gap is queued, not pending.
+    let _queued = p.send_tx_envelope(tx(2, 4 * GWEI).build(&wallet).await.unwrap()).await.unwrap();
+    let status = rpc(&node.http, "txpool_status", json!([])).await;
+    assert_eq!(status["result"], json!({"pending": "0x1", "queued": "0x1"}));
+    let content = rpc(&node.http, "txpool_content", json!([])).await;
+    let pending = &content["result"]["pending"][DEV0.to_string()]["0"];
+    assert_eq!(pending["hash"].as_str().unwrap().parse::<B256>().unwrap(), better);
+    assert!(content["result"]["queued"][DEV0.to_string()]["2"].is_object());
+    // The replaced transaction is gone; the replacement is readable as pending.
+    assert!(p.get_transaction_by_hash(first_hash).await.unwrap().is_none());
+    let pending_tx = p.get_transaction_by_hash(better).await.unwrap().unwrap();
+    assert!(pending_tx.block_number.is_none());
+    assert_eq!(p.get_transaction_count(DEV0).pending().await.unwrap(), 1);
+    assert_eq!(p.get_transaction_count(DEV0).await.unwrap(), 0);
+    // Nothing is mined with --no-mining.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(p.get_block_number().await.unwrap(), 0);
+    // Too little for the fee or value: geth's wording.
+    let poor: PrivateKeySigner = PrivateKeySigner::random();
+    let poor_tx = TransactionRequest::default()
+        .to(DEV1)
+        .value(U256::from(1))
+        .nonce(0)
+        .gas_limit(21_000)
+        .max_fee_per_gas(2 * GWEI)
+        .max_priority_fee_per_gas(GWEI)
+        .with_chain_id(31_337_199)
+        .build(&EthereumWallet::from(poor))
+        .await
+        .unwrap();
+    let e = error_of(p.send_tx_envelope(poor_tx).await);
+    assert!(e.message.starts_with("insufficient funds for gas * price + value"), "{}", e.message);
+}

@@ -1,0 +1,105 @@
+//! Starting a real `bttc node --dev` process for tests, and the test contracts.
+
+#![allow(dead_code, unreachable_pub)]
+
+use alloy_primitives::{Address, Bytes, address};
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+/// The first dev account (anvil's well-known one).
+pub const DEV0: Address = address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+/// Its key.
+pub const DEV0_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+/// The second dev account.
+pub const DEV1: Address = address!("70997970C51812dc3A010C7d01b50e0d17dc79C8");
+
+/// A running node; killed when dropped.
+pub struct DevProc {
+    pub child: Child,
+    pub http: String,
+    pub ws: String,
+    pub banner: String,
+}
+
+impl DevProc {
+    /// Starts `bttc node --dev --http.port 0 <args>` and waits for "Listening on".
+    pub fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bttc"))
+            .args(["node", "--dev", "--http.port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start bttc");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut banner = String::new();
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                banner.push_str(&line);
+                banner.push('\n');
+                if let Some(addr) = line.strip_prefix("Listening on ") {
+                    let _ = tx.send((addr.to_string(), banner.clone()));
+                }
+            }
+        });
+        let (addr, banner) = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("node printed no 'Listening on' line within 30 s");
+        Self { child, http: format!("http://{addr}"), ws: format!("ws://{addr}"), banner }
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        for _ in 0..100 {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("node did not exit within 10 s of SIGTERM");
+    }
+}
+
+impl Drop for DevProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Creation bytecode of a committed contract artifact (`contracts/artifacts/<name>.json`).
+pub fn bytecode(name: &str) -> Bytes {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../contracts/artifacts")
+        .join(format!("{name}.json"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    json["bytecode"].as_str().unwrap().parse().unwrap()
+}
+
+/// A raw JSON-RPC POST; returns the HTTP status and the body.
+pub async fn post(url: &str, body: impl Into<reqwest::Body>) -> (u16, String) {
+    let r = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("request");
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap())
+}
+
+/// A JSON-RPC call; returns the parsed response object.
+pub async fn rpc(url: &str, method: &str, params: serde_json::Value) -> serde_json::Value {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let (_, text) = post(url, body.to_string()).await;
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad response {text}: {e}"))
+}
