@@ -306,6 +306,10 @@ impl RpcContext {
             )));
         }
         req.chain_id = Some(chain_id);
+        if req.to.is_none() {
+            // No recipient: a contract creation.
+            req.to = Some(alloy_primitives::TxKind::Create);
+        }
         if req.nonce.is_none() {
             req.nonce = Some(self.transaction_count(from, BlockId::pending())?);
         }

@@ -71,6 +71,21 @@ impl RpcContext {
                     Some(0)
                 },
                 mix_hash: parent.mix_hash,
+                // Fork fields follow the parent's: present if its fork has them.
+                excess_blob_gas: parent.excess_blob_gas.map(|_| {
+                    bttc_chain::validate::expected_excess_blob_gas(
+                        self.chain.spec(),
+                        &parent,
+                        parent.timestamp + 12,
+                    )
+                    .unwrap_or_default()
+                }),
+                blob_gas_used: parent.blob_gas_used.map(|_| 0),
+                parent_beacon_block_root: parent.parent_beacon_block_root.map(|_| B256::ZERO),
+                withdrawals_root: parent.withdrawals_root.map(|_| alloy_trie::EMPTY_ROOT_HASH),
+                requests_hash: parent
+                    .requests_hash
+                    .map(|_| alloy_eips::eip7685::EMPTY_REQUESTS_HASH),
                 ..Default::default()
             };
             let mut env = self.call_env(&header, &Default::default());

@@ -86,15 +86,22 @@ pub fn bytecode(name: &str) -> Bytes {
 
 /// A raw JSON-RPC POST; returns the HTTP status and the body.
 pub async fn post(url: &str, body: impl Into<reqwest::Body>) -> (u16, String) {
+    try_post(url, body).await.expect("request")
+}
+
+/// [`post`], with transport errors returned (a server may close on an oversized body).
+pub async fn try_post(
+    url: &str,
+    body: impl Into<reqwest::Body>,
+) -> Result<(u16, String), reqwest::Error> {
     let r = reqwest::Client::new()
         .post(url)
         .header("content-type", "application/json")
         .body(body)
         .send()
-        .await
-        .expect("request");
+        .await?;
     let status = r.status().as_u16();
-    (status, r.text().await.unwrap())
+    Ok((status, r.text().await?))
 }
 
 /// A JSON-RPC call; returns the parsed response object.
