@@ -60,7 +60,7 @@ async fn contract_lifecycle_over_http_and_websocket() {
     assert_eq!(signed.get_chain_id().await.unwrap(), 31_337_199);
     let accounts = unlocked.get_accounts().await.unwrap();
     assert_eq!(accounts.len(), 10);
-    assert!(accounts.contains(&DEV0));
+    assert_eq!(accounts[0], DEV0, "listed in derivation order");
     let genesis_balance = signed.get_balance(DEV0).block_id(BlockId::number(0)).await.unwrap();
     assert_eq!(genesis_balance, U256::from(10_000u64) * U256::from(10u64).pow(U256::from(18)));
 

@@ -9,7 +9,7 @@ use bttc_chain::{Chain, validate::expected_base_fee};
 use bttc_primitives::Header;
 use bttc_storage::{HistoricalState, Provider, Ro, StateProvider, StorageResult};
 use bttc_txpool::{TxPool, ValidationContext};
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 use tokio::sync::broadcast;
 
 /// Events the node publishes to the RPC layer.
@@ -34,8 +34,9 @@ pub struct RpcContext {
     pub chain: Chain,
     /// The transaction pool.
     pub pool: Arc<TxPool>,
-    /// Unlocked accounts for `eth_sendTransaction` (dev mode only; empty otherwise).
-    pub signers: HashMap<Address, PrivateKeySigner>,
+    /// Unlocked accounts for `eth_sendTransaction` (dev mode only; empty otherwise), in the
+    /// order `eth_accounts` lists them.
+    pub signers: Vec<PrivateKeySigner>,
     /// Limits and switches.
     pub config: RpcConfig,
     /// New heads and pending transactions.
@@ -62,7 +63,7 @@ impl RpcContext {
         Self {
             chain,
             pool,
-            signers: HashMap::new(),
+            signers: Vec::new(),
             filters: Filters::new(config.max_filters, config.filter_ttl),
             config,
             events,
@@ -73,8 +74,13 @@ impl RpcContext {
 
     /// Unlocks `signers` for `eth_sendTransaction`.
     pub fn with_signers(mut self, signers: impl IntoIterator<Item = PrivateKeySigner>) -> Self {
-        self.signers.extend(signers.into_iter().map(|s| (s.address(), s)));
+        self.signers.extend(signers);
         self
+    }
+
+    /// The unlocked signer of `address`.
+    pub(crate) fn signer(&self, address: &Address) -> Option<&PrivateKeySigner> {
+        self.signers.iter().find(|s| s.address() == *address)
     }
 
     /// A read transaction on the database.

@@ -296,7 +296,7 @@ impl RpcContext {
     /// `eth_sendTransaction`: fills in nonce, gas and fees, signs with an unlocked account.
     pub(crate) fn send_transaction(&self, mut req: TransactionRequest) -> RpcResult<B256> {
         let from = req.from.ok_or_else(|| RpcError::InvalidParams("missing `from`".into()))?;
-        let signer = self.signers.get(&from).ok_or(RpcError::UnknownAccount(from))?;
+        let signer = self.signer(&from).ok_or(RpcError::UnknownAccount(from))?;
         let chain_id = self.chain.spec().chain_id();
         if let Some(id) = req.chain_id
             && id != chain_id

@@ -96,11 +96,7 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
     inline!(m, "eth_syncing", |ctx, p| false);
     inline!(m, "eth_mining", |ctx, p| ctx.mining);
     inline!(m, "eth_hashrate", |ctx, p| hex_u64(0));
-    inline!(m, "eth_accounts", |ctx, p| {
-        let mut a: Vec<Address> = ctx.signers.keys().copied().collect();
-        a.sort();
-        a
-    });
+    inline!(m, "eth_accounts", |ctx, p| ctx.signers.iter().map(|s| s.address()).collect::<Vec<Address>>());
     inline!(m, "eth_protocolVersion", |ctx, p| "0x44");
     inline!(m, "eth_gasPrice", |ctx, p| U256::from(ok(ctx.gas_price())?));
     inline!(m, "eth_maxPriorityFeePerGas", |ctx, p| U256::from(ok(ctx.suggested_tip())?));
