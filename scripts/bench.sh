@@ -4,6 +4,9 @@
 #          in-memory database, same transactions, same run -> Mgas/s and ratio
 #   import: 10k-block import through the `bttc` binary -> blocks/s, Mgas/s, peak RSS
 #   root : state-root time per block with 10k vs 1M accounts (criterion, bttc-trie)
+#   rpc  : `bttc node --dev` next to anvil (npm @foundry-rs/anvil-linux-amd64, installed into
+#          $ANVIL_DIR, default ~/.cache/bttc-anvil): 5000 pre-signed transfers (ETH, ERC-20,
+#          automine), read QPS / p50 / p99 at 1 and 32 clients, RSS -> ratios
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -24,4 +27,14 @@ if [ "$what" = all ] || [ "$what" = import ]; then
 fi
 if [ "$what" = all ] || [ "$what" = root ]; then
   cargo bench -p bttc-trie --bench state_root
+fi
+if [ "$what" = all ] || [ "$what" = rpc ]; then
+  anvil_dir="${ANVIL_DIR:-$HOME/.cache/bttc-anvil}"
+  anvil="$anvil_dir/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+  if [ ! -x "$anvil" ]; then
+    mkdir -p "$anvil_dir"
+    (cd "$anvil_dir" && npm init -y >/dev/null && npm install --no-audit --no-fund @foundry-rs/anvil-linux-amd64 >/dev/null)
+  fi
+  "$anvil" --version | head -1
+  "$target/release/bttc-rpc-bench" --bttc "$target/release/bttc" --anvil "$anvil" ${RPC_BENCH_ARGS:-}
 fi

@@ -60,6 +60,10 @@ pub(crate) struct NodeArgs {
     /// Gas cap of eth_call and eth_estimateGas.
     #[arg(long = "rpc.gas-cap", default_value_t = RpcConfig::default().gas_cap)]
     gas_cap: u64,
+    /// Threads serving network I/O and cheap reads (default: one per core); executions,
+    /// traces and block production run on their own threads.
+    #[arg(long = "rpc.io-threads")]
+    io_threads: Option<usize>,
     /// Time limit of eth_call, eth_estimateGas and traces, in seconds.
     #[arg(long = "rpc.call-timeout", default_value_t = 5.0)]
     call_timeout: f64,
@@ -109,7 +113,13 @@ pub(crate) fn run(args: NodeArgs) -> eyre::Result<()> {
         datadir: args.datadir,
         rpc,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let io_threads = args.io_threads.unwrap_or(cores).max(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(io_threads)
+        .max_blocking_threads(64)
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let node = DevNode::start(config).await?;
         print_banner(&node, mining, args.balance);

@@ -38,7 +38,7 @@ impl<H: BlockHooks> Chain<H> {
         attrs: &BlockAttributes,
     ) -> Result<Block, BlockError> {
         let built =
-            self.build_block_with(provider, transactions, attrs, TxPolicy::AllMustSucceed)?;
+            self.build_block_with(provider, transactions, None, attrs, TxPolicy::AllMustSucceed)?;
         Ok(built.block)
     }
 
@@ -50,13 +50,26 @@ impl<H: BlockHooks> Chain<H> {
         candidates: Vec<Transaction>,
         attrs: &BlockAttributes,
     ) -> Result<BuiltBlock, BlockError> {
-        self.build_block_with(provider, candidates, attrs, TxPolicy::SkipInvalid)
+        self.build_block_with(provider, candidates, None, attrs, TxPolicy::SkipInvalid)
+    }
+
+    /// [`Self::build_block_from_candidates`] for candidates whose senders are already known
+    /// (the pool recovered them on admission), so they are not recovered again.
+    pub fn build_block_from_recovered<K: TransactionKind<Access = PtrUnsync>>(
+        &self,
+        provider: &Provider<K>,
+        candidates: Vec<(Transaction, Address)>,
+        attrs: &BlockAttributes,
+    ) -> Result<BuiltBlock, BlockError> {
+        let (txs, senders) = candidates.into_iter().unzip();
+        self.build_block_with(provider, txs, Some(senders), attrs, TxPolicy::SkipInvalid)
     }
 
     fn build_block_with<K: TransactionKind<Access = PtrUnsync>>(
         &self,
         provider: &Provider<K>,
         transactions: Vec<Transaction>,
+        senders: Option<Vec<Address>>,
         attrs: &BlockAttributes,
         policy: TxPolicy,
     ) -> Result<BuiltBlock, BlockError> {
@@ -72,7 +85,8 @@ impl<H: BlockHooks> Chain<H> {
             parent_hash: head.hash,
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
             beneficiary: attrs.beneficiary,
-            transactions_root: calculate_transaction_root(&transactions),
+            // Filled in below, once the transactions left out are known.
+            transactions_root: B256::ZERO,
             number,
             gas_limit: attrs.gas_limit.unwrap_or(parent.gas_limit),
             timestamp: ts,
@@ -94,7 +108,10 @@ impl<H: BlockHooks> Chain<H> {
                 withdrawals: shanghai.then(Default::default),
             },
         };
-        let senders = crate::insert::recover_senders(&block)?;
+        let senders = match senders {
+            Some(s) => s,
+            None => crate::insert::recover_senders(&block)?,
+        };
         let (outcome, skipped) =
             execute_block_with(spec, provider, &block, &senders, self.hooks(), policy)?;
         let mut senders = senders;

@@ -75,26 +75,46 @@ impl DevProducer {
     /// Produces one block at `timestamp` (moved past the parent's if needed) with the best
     /// executable pool transactions, and commits it. Empty blocks are allowed.
     pub fn mine(&self, timestamp: u64) -> Result<MinedBlock, ProducerError> {
+        let started = std::time::Instant::now();
         let rw = self.chain.db().rw()?;
         let (head, parent) = rw.head_header()?;
         let base_fee = expected_base_fee(self.chain.spec(), &parent, head.number + 1).unwrap_or(0);
-        let candidates: Vec<_> =
-            self.pool.best_transactions(base_fee).iter().map(|p| p.tx.clone()).collect();
+        let opened = started.elapsed();
+        let candidates: Vec<_> = self
+            .pool
+            .best_transactions(base_fee)
+            .iter()
+            .map(|p| (p.tx.clone(), p.sender))
+            .collect();
         let attrs = BlockAttributes {
             timestamp: timestamp.max(parent.timestamp + 1),
             beneficiary: self.beneficiary,
             ..Default::default()
         };
-        let built = self.chain.build_block_from_candidates(&rw, candidates, &attrs)?;
+        let selected = started.elapsed();
+        let built = self.chain.build_block_from_recovered(&rw, candidates, &attrs)?;
+        let executed = started.elapsed();
         let inserted = self.chain.commit_built_block(&rw, &built)?;
         rw.commit()?;
+        let committed = started.elapsed();
         for (hash, _) in &built.rejected {
             self.pool.remove(hash);
         }
         self.pool.on_new_block(&self.chain.db().ro()?);
         let included: Vec<B256> =
             built.block.body.transactions.iter().map(|t| *t.tx_hash()).collect();
-        info!(target: "bttc::dev", number = inserted.number, hash = %inserted.hash, txs = included.len(), "mined block");
+        info!(
+            target: "bttc::dev",
+            number = inserted.number,
+            hash = %inserted.hash,
+            txs = included.len(),
+            open_ms = opened.as_secs_f64() * 1e3,
+            select_ms = (selected - opened).as_secs_f64() * 1e3,
+            build_ms = (executed - selected).as_secs_f64() * 1e3,
+            commit_ms = (committed - executed).as_secs_f64() * 1e3,
+            total_ms = started.elapsed().as_secs_f64() * 1e3,
+            "mined block"
+        );
         Ok(MinedBlock {
             number: inserted.number,
             hash: inserted.hash,

@@ -47,6 +47,8 @@ pub struct RpcContext {
     pub client_version: String,
     /// Whether this node is mining (dev producer) - `eth_mining`.
     pub mining: bool,
+    /// Threads for executions, log scans and traces (one per core).
+    pub(crate) heavy_pool: rayon::ThreadPool,
 }
 
 /// A block number resolved from a tag, number or hash, with its header.
@@ -69,6 +71,16 @@ impl RpcContext {
             events,
             client_version: format!("bttc/v{}", env!("CARGO_PKG_VERSION")),
             mining: false,
+            heavy_pool: rayon::ThreadPoolBuilder::new()
+                .num_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+                .thread_name(|i| format!("rpc-exec-{i}"))
+                // A panicking method answers "internal error" (its reply channel drops)
+                // instead of taking the node down.
+                .panic_handler(|_| {
+                    tracing::error!(target: "bttc::rpc", "an RPC method panicked");
+                })
+                .build()
+                .expect("spawn the RPC execution threads"),
         }
     }
 

@@ -28,23 +28,32 @@ macro_rules! inline {
     };
 }
 
-/// Registers a method that runs on the blocking pool under the call timeout (executions,
-/// log scans, traces).
+/// Registers a method that runs on the execution thread pool under the call timeout
+/// (executions, log scans, traces, transaction admission).
 macro_rules! heavy {
     ($m:ident, $name:literal, |$ctx:ident, $p:ident| $body:expr) => {
         $m.register_async_method(
             $name,
             |params: Params<'static>, ctx: Arc<Arc<RpcContext>>, _| async move {
                 let timeout = ctx.config.call_timeout;
-                let job = tokio::task::spawn_blocking(move || -> Res<_> {
-                    #[allow(unused_mut, unused_variables)]
-                    let mut $p = params.sequence();
-                    let $ctx: &Arc<RpcContext> = &ctx;
-                    Ok($body)
+                let (done, job) = tokio::sync::oneshot::channel();
+                let worker = Arc::clone(&ctx);
+                // A fixed pool of one thread per core: more threads than cores only add
+                // latency and memory.
+                ctx.heavy_pool.spawn(move || {
+                    let run = || -> Res<_> {
+                        #[allow(unused_mut, unused_variables)]
+                        let mut $p = params.sequence();
+                        let $ctx: &Arc<RpcContext> = &worker;
+                        Ok($body)
+                    };
+                    let _ = done.send(run());
                 });
                 match tokio::time::timeout(timeout, job).await {
                     Ok(Ok(r)) => r,
-                    Ok(Err(e)) => Err(RpcError::Internal(format!("task failed: {e}")).into()),
+                    Ok(Err(_)) => {
+                        Err(RpcError::Internal("the method failed unexpectedly".into()).into())
+                    }
                     Err(_) => Err(RpcError::Timeout(timeout).into()),
                 }
             },
@@ -96,7 +105,11 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
     inline!(m, "eth_syncing", |ctx, p| false);
     inline!(m, "eth_mining", |ctx, p| ctx.mining);
     inline!(m, "eth_hashrate", |ctx, p| hex_u64(0));
-    inline!(m, "eth_accounts", |ctx, p| ctx.signers.iter().map(|s| s.address()).collect::<Vec<Address>>());
+    inline!(m, "eth_accounts", |ctx, p| ctx
+        .signers
+        .iter()
+        .map(|s| s.address())
+        .collect::<Vec<Address>>());
     inline!(m, "eth_protocolVersion", |ctx, p| "0x44");
     inline!(m, "eth_gasPrice", |ctx, p| U256::from(ok(ctx.gas_price())?));
     inline!(m, "eth_maxPriorityFeePerGas", |ctx, p| U256::from(ok(ctx.suggested_tip())?));

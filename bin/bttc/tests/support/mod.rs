@@ -69,6 +69,14 @@ impl DevProc {
 
 impl Drop for DevProc {
     fn drop(&mut self) {
+        // SIGTERM first so that bttc removes its temporary datadir; SIGKILL if it lingers.
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
