@@ -122,17 +122,26 @@ impl<H: BlockHooks> Chain<H> {
             rejected.push((*tx.tx_hash(), reason));
         }
         rejected.reverse();
-        block.header.transactions_root = calculate_transaction_root(&block.body.transactions);
-        let (root, trie_updates) =
-            bttc_trie::state_root(provider, &hashed_post_state(&outcome.changes))?;
-        let mut bloom = Bloom::ZERO;
-        for r in &outcome.receipts {
-            bloom |= r.bloom();
-        }
+        let hashed = hashed_post_state(&outcome.changes);
+        let txs = &block.body.transactions;
+        // The state root reads the database on this thread; the transactions root, receipts
+        // root and bloom only hash memory, so a large block computes them on another core.
+        let (state, (tx_root, receipts_root, bloom)) = if txs.len() >= PARALLEL_ROOTS_MIN_TXS {
+            std::thread::scope(|s| {
+                let body = s.spawn(|| body_roots(txs, &outcome.receipts));
+                let state = bttc_trie::state_root(provider, &hashed);
+                let body = body.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                (state, body)
+            })
+        } else {
+            (bttc_trie::state_root(provider, &hashed), body_roots(txs, &outcome.receipts))
+        };
+        let (root, trie_updates) = state?;
         let h = &mut block.header;
+        h.transactions_root = tx_root;
         h.state_root = root;
         h.gas_used = outcome.gas_used;
-        h.receipts_root = calculate_receipt_root(&outcome.receipts);
+        h.receipts_root = receipts_root;
         h.logs_bloom = bloom;
         if cancun {
             h.blob_gas_used = Some(outcome.blob_gas_used);
@@ -142,6 +151,18 @@ impl<H: BlockHooks> Chain<H> {
         }
         Ok(BuiltBlock { block, rejected, senders, outcome, trie_updates })
     }
+}
+
+/// Blocks with at least this many transactions hash their body roots on a second thread.
+const PARALLEL_ROOTS_MIN_TXS: usize = 256;
+
+/// Transactions root, receipts root and logs bloom.
+fn body_roots(txs: &[Transaction], receipts: &[bttc_primitives::Receipt]) -> (B256, B256, Bloom) {
+    let mut bloom = Bloom::ZERO;
+    for r in receipts {
+        bloom |= r.bloom();
+    }
+    (calculate_transaction_root(txs), calculate_receipt_root(receipts), bloom)
 }
 
 /// A block built from candidates, the candidates left out, and everything needed to commit
