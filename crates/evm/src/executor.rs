@@ -39,6 +39,45 @@ pub struct ExecutionOutcome {
     pub changes: StateChanges,
 }
 
+/// Everything a block's execution starts from: its EVM environment, the executor factory
+/// and the execution context. The executor and the tracers (`debug_trace*`) share it so that
+/// a replay runs exactly like the original execution.
+#[derive(Debug)]
+pub struct BlockSetup<'a> {
+    /// Block and config environment.
+    pub env: EvmEnv,
+    /// Block executor factory (Ethereum rules, alloy receipts).
+    pub factory: EthBlockExecutorFactory<AlloyReceiptBuilder, Arc<ChainSpec>, EthEvmFactory>,
+    /// Per-block context: parent hash, beacon root, ommers, withdrawals.
+    pub ctx: EthBlockExecutionCtx<'a>,
+}
+
+/// The [`BlockSetup`] of `block` on `spec`'s chain.
+pub fn block_setup<'a>(spec: &Arc<ChainSpec>, block: &'a Block) -> BlockSetup<'a> {
+    let header = &block.header;
+    let env = EvmEnv::for_eth_block(
+        header,
+        spec.as_ref(),
+        spec.chain_id(),
+        spec.blob_params_at(header.timestamp),
+    );
+    let factory = EthBlockExecutorFactory::new(
+        AlloyReceiptBuilder::default(),
+        spec.clone(),
+        EthEvmFactory::default(),
+    );
+    let ctx = EthBlockExecutionCtx {
+        parent_hash: header.parent_hash,
+        parent_beacon_block_root: header.parent_beacon_block_root,
+        ommers: &block.body.ommers,
+        withdrawals: block.body.withdrawals.as_ref().map(|w| Cow::Borrowed(w.as_slice())),
+        extra_data: header.extra_data.clone(),
+        tx_count_hint: Some(block.body.transactions.len()),
+        slot_number: None,
+    };
+    BlockSetup { env, factory, ctx }
+}
+
 /// What to do with a transaction that cannot be executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxPolicy {
@@ -80,26 +119,7 @@ pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
         .with_database_ref(StateProviderDatabase(state))
         .with_bundle_update()
         .build();
-    let env = EvmEnv::for_eth_block(
-        header,
-        spec.as_ref(),
-        spec.chain_id(),
-        spec.blob_params_at(header.timestamp),
-    );
-    let factory = EthBlockExecutorFactory::new(
-        AlloyReceiptBuilder::default(),
-        spec.clone(),
-        EthEvmFactory::default(),
-    );
-    let ctx = EthBlockExecutionCtx {
-        parent_hash: header.parent_hash,
-        parent_beacon_block_root: header.parent_beacon_block_root,
-        ommers: &block.body.ommers,
-        withdrawals: block.body.withdrawals.as_ref().map(|w| Cow::Borrowed(w.as_slice())),
-        extra_data: header.extra_data.clone(),
-        tx_count_hint: Some(txs.len()),
-        slot_number: None,
-    };
+    let BlockSetup { env, factory, ctx } = block_setup(spec, block);
     let result = {
         let evm = factory.evm_factory().create_evm(&mut db, env);
         let mut executor = factory.create_executor(evm, ctx);

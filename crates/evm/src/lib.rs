@@ -27,7 +27,9 @@ mod hooks;
 
 pub use database::{DbError, StateProviderDatabase};
 pub use error::ExecutionError;
-pub use executor::{ExecutionOutcome, TxPolicy, execute_block, execute_block_with};
+pub use executor::{
+    BlockSetup, ExecutionOutcome, TxPolicy, block_setup, execute_block, execute_block_with,
+};
 pub use hooks::{BlockHooks, NoHooks};
 
 pub use bttc_storage::StateChanges;

@@ -60,16 +60,8 @@ impl DevProducer {
 
     /// What the pool validates against for the next block.
     pub fn validation_context(&self) -> Result<ValidationContext, ProducerError> {
-        let (head, parent) = self.chain.db().ro()?.head_header()?;
-        let spec = self.chain.spec();
-        Ok(ValidationContext {
-            chain_id: spec.chain_id(),
-            spec: spec.spec_id(head.number + 1, parent.timestamp + 1),
-            block_gas_limit: parent.gas_limit,
-            blobs_allowed: !spec.is_bttc(),
-            min_priority_fee: 1,
-            max_tx_size: 128 * 1024,
-        })
+        let (_, parent) = self.chain.db().ro()?.head_header()?;
+        Ok(ValidationContext::next_block(self.chain.spec(), &parent))
     }
 
     /// Produces one block at `timestamp` (moved past the parent's if needed) with the best

@@ -145,16 +145,8 @@ impl RpcContext {
 
     /// Pool validation rules for the block after the head.
     pub(crate) fn validation_context(&self, ro: &Provider<Ro>) -> RpcResult<ValidationContext> {
-        let (head, parent) = ro.head_header()?;
-        let spec = self.chain.spec();
-        Ok(ValidationContext {
-            chain_id: spec.chain_id(),
-            spec: spec.spec_id(head.number + 1, parent.timestamp + 1),
-            block_gas_limit: parent.gas_limit,
-            blobs_allowed: !spec.is_bttc(),
-            min_priority_fee: 1,
-            max_tx_size: 128 * 1024,
-        })
+        let (_, parent) = ro.head_header()?;
+        Ok(ValidationContext::next_block(self.chain.spec(), &parent))
     }
 
     /// Base fee of the block after the head.

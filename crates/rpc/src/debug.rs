@@ -13,12 +13,9 @@ use crate::{
 };
 use alloy_eips::{BlockId, Encodable2718};
 use alloy_evm::{
-    Evm, EvmEnv, EvmFactory, FromRecoveredTx,
+    Evm, EvmFactory, FromRecoveredTx,
     block::{BlockExecutor, BlockExecutorFactory},
-    eth::{
-        EthBlockExecutionCtx, EthBlockExecutorFactory, EthEvmFactory,
-        receipt_builder::AlloyReceiptBuilder,
-    },
+    eth::EthEvmFactory,
 };
 use alloy_primitives::{B256, Bytes};
 use alloy_rlp::Encodable;
@@ -29,7 +26,6 @@ use alloy_rpc_types_trace::geth::{
 use bttc_evm::StateProviderDatabase;
 use revm::{DatabaseCommit, context::TxEnv, database::CacheDB};
 use revm_inspectors::tracing::{DebugInspector, TransactionContext};
-use std::borrow::Cow;
 
 fn inspector(opts: GethDebugTracingOptions) -> RpcResult<DebugInspector> {
     DebugInspector::new(opts).map_err(|e| RpcError::InvalidParams(format!("tracer: {e}")))
@@ -53,29 +49,9 @@ impl RpcContext {
         };
         let senders = senders_of(&ro, number)?;
         let spec = self.chain.spec().clone();
-        let header = &block.header;
         let mut db: CallDb<'_> =
             CacheDB::new(StateProviderDatabase(StateAt::new(&ro, number - 1)?));
-        let env = EvmEnv::for_eth_block(
-            header,
-            spec.as_ref(),
-            spec.chain_id(),
-            spec.blob_params_at(header.timestamp),
-        );
-        let factory = EthBlockExecutorFactory::new(
-            AlloyReceiptBuilder::default(),
-            spec.clone(),
-            EthEvmFactory::default(),
-        );
-        let ctx = EthBlockExecutionCtx {
-            parent_hash: header.parent_hash,
-            parent_beacon_block_root: header.parent_beacon_block_root,
-            ommers: &block.body.ommers,
-            withdrawals: block.body.withdrawals.as_ref().map(|w| Cow::Borrowed(w.as_slice())),
-            extra_data: header.extra_data.clone(),
-            tx_count_hint: Some(block.body.transactions.len()),
-            slot_number: None,
-        };
+        let bttc_evm::BlockSetup { env, factory, ctx } = bttc_evm::block_setup(&spec, &block);
         let evm = factory.evm_factory().create_evm_with_inspector(&mut db, env, inspector(opts)?);
         let mut executor = factory.create_executor(evm, ctx);
         executor.apply_pre_execution_changes().map_err(RpcError::internal)?;

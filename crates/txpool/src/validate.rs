@@ -25,6 +25,21 @@ pub struct ValidationContext {
     pub max_tx_size: usize,
 }
 
+impl ValidationContext {
+    /// The rules for the block after `parent` on `spec`'s chain, with the pool's defaults:
+    /// a tip of at least 1 wei and at most 128 KiB per transaction.
+    pub fn next_block(spec: &bttc_chainspec::ChainSpec, parent: &alloy_consensus::Header) -> Self {
+        Self {
+            chain_id: spec.chain_id(),
+            spec: spec.spec_id(parent.number + 1, parent.timestamp + 1),
+            block_gas_limit: parent.gas_limit,
+            blobs_allowed: !spec.is_bttc(),
+            min_priority_fee: 1,
+            max_tx_size: 128 * 1024,
+        }
+    }
+}
+
 /// A transaction that passed [`validate_transaction`].
 #[derive(Debug, Clone, Copy)]
 pub struct Validated {
