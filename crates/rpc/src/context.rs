@@ -138,6 +138,24 @@ impl RpcContext {
         Ok(Some(ResolvedBlock { number, hash, header }))
     }
 
+    /// The state after block `id` for a state read, resolving the block by number only (no
+    /// header is loaded); an unknown block is geth's "header not found".
+    pub(crate) fn state_at(ro: &Provider<Ro>, id: BlockId) -> RpcResult<StateAt<'_>> {
+        let head = Self::head_number(ro)?;
+        let number = match id {
+            BlockId::Number(BlockNumberOrTag::Number(n)) => (n <= head).then_some(n),
+            BlockId::Number(BlockNumberOrTag::Earliest) => Some(0),
+            BlockId::Number(_) => Some(head),
+            BlockId::Hash(h) => ro.block_number(&h.block_hash)?,
+        };
+        let number = number.ok_or(RpcError::HeaderNotFound)?;
+        Ok(if number >= head {
+            StateAt::Latest(ro)
+        } else {
+            StateAt::Past(HistoricalState::new(ro, number))
+        })
+    }
+
     /// Like [`Self::resolve`], but an unknown block is the error geth gives for state queries.
     pub(crate) fn resolve_required(ro: &Provider<Ro>, id: BlockId) -> RpcResult<ResolvedBlock> {
         Self::resolve(ro, id)?.ok_or(RpcError::HeaderNotFound)

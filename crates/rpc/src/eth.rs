@@ -2,7 +2,6 @@
 
 use crate::{
     RpcContext, RpcError, RpcResult,
-    context::StateAt,
     convert::{self, RpcReceipt, RpcTx},
 };
 use alloy_consensus::{SignableTransaction, Transaction as _, TxEnvelope};
@@ -33,8 +32,7 @@ impl RpcContext {
         block: BlockId,
     ) -> RpcResult<Option<bttc_primitives::Account>> {
         let ro = self.ro()?;
-        let b = Self::resolve_required(&ro, block)?;
-        Ok(StateAt::new(&ro, b.number)?.account(&address)?)
+        Ok(Self::state_at(&ro, block)?.account(&address)?)
     }
 
     /// `eth_getTransactionCount`: with `pending`, counts pool transactions that follow on.
@@ -49,8 +47,7 @@ impl RpcContext {
     /// `eth_getCode`.
     pub(crate) fn code(&self, address: Address, block: BlockId) -> RpcResult<Bytes> {
         let ro = self.ro()?;
-        let b = Self::resolve_required(&ro, block)?;
-        let state = StateAt::new(&ro, b.number)?;
+        let state = Self::state_at(&ro, block)?;
         let Some(acc) = state.account(&address)? else { return Ok(Bytes::new()) };
         if acc.code_hash == KECCAK_EMPTY {
             return Ok(Bytes::new());
@@ -66,8 +63,7 @@ impl RpcContext {
         block: BlockId,
     ) -> RpcResult<B256> {
         let ro = self.ro()?;
-        let b = Self::resolve_required(&ro, block)?;
-        Ok(StateAt::new(&ro, b.number)?.storage(&address, &B256::from(slot))?.into())
+        Ok(Self::state_at(&ro, block)?.storage(&address, &B256::from(slot))?.into())
     }
 
     /// `eth_getProof` (latest state only: the trie holds the current state).
