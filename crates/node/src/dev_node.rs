@@ -175,14 +175,23 @@ impl DevNode {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    secs_at(SystemTime::now())
+}
+
+fn secs_at(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 /// Mines one block on the blocking pool and announces it. Returns how many transactions
 /// it included, or `None` if mining failed.
-async fn mine_one(producer: &Arc<DevProducer>, events: &ChainEvents) -> Option<usize> {
+async fn mine_one(
+    producer: &Arc<DevProducer>,
+    events: &ChainEvents,
+    timestamp: u64,
+    seal_at: Option<std::time::Instant>,
+) -> Option<usize> {
     let p = producer.clone();
-    match tokio::task::spawn_blocking(move || p.mine(now_secs())).await {
+    match tokio::task::spawn_blocking(move || p.mine_sealed_at(timestamp, seal_at)).await {
         Ok(Ok(block)) => {
             let _ = events.new_heads.send(block.number);
             Some(block.included.len())
@@ -207,13 +216,23 @@ async fn mine_loop(
     match mode {
         MiningMode::Off => {}
         MiningMode::Interval(every) => {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            tick.tick().await;
+            // Build each block a little ahead of its slot and seal it on the slot, so that a
+            // block is visible at its time rather than its time plus the build.
+            let lead = (every / 5).min(Duration::from_millis(200));
+            let mut slot = tokio::time::Instant::now() + every;
             loop {
                 tokio::select! {
                     _ = shutdown.changed() => return,
-                    _ = tick.tick() => { mine_one(&producer, &events).await; }
+                    _ = tokio::time::sleep_until(slot - lead) => {}
+                }
+                let seal_at = slot.into_std();
+                let timestamp = secs_at(SystemTime::now() + lead);
+                mine_one(&producer, &events, timestamp, Some(seal_at)).await;
+                slot += every;
+                // A build that overran its slot: the next slot starts from now.
+                let now = tokio::time::Instant::now();
+                if slot <= now {
+                    slot = now + every;
                 }
             }
         }
@@ -235,7 +254,7 @@ async fn mine_loop(
                         | tokio::sync::broadcast::error::TryRecvError::Closed)
                 ) {}
                 while producer.pool_status().pending > 0 {
-                    match mine_one(&producer, &events).await {
+                    match mine_one(&producer, &events, now_secs(), None).await {
                         Some(n) if n > 0 => {}
                         _ => break,
                     }

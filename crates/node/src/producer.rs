@@ -67,6 +67,17 @@ impl DevProducer {
     /// Produces one block at `timestamp` (moved past the parent's if needed) with the best
     /// executable pool transactions, and commits it. Empty blocks are allowed.
     pub fn mine(&self, timestamp: u64) -> Result<MinedBlock, ProducerError> {
+        self.mine_sealed_at(timestamp, None)
+    }
+
+    /// [`Self::mine`], but the block is committed (becomes visible) no earlier than
+    /// `seal_at`: a producer with a fixed block time builds ahead of its slot and seals on
+    /// time, so the block's contents are what was pending when building started.
+    pub fn mine_sealed_at(
+        &self,
+        timestamp: u64,
+        seal_at: Option<std::time::Instant>,
+    ) -> Result<MinedBlock, ProducerError> {
         let started = std::time::Instant::now();
         let rw = self.chain.db().rw()?;
         let (head, parent) = rw.head_header()?;
@@ -87,6 +98,9 @@ impl DevProducer {
         let built = self.chain.build_block_from_recovered(&rw, candidates, &attrs)?;
         let executed = started.elapsed();
         let inserted = self.chain.commit_built_block(&rw, &built)?;
+        if let Some(at) = seal_at {
+            std::thread::sleep(at.saturating_duration_since(std::time::Instant::now()));
+        }
         rw.commit()?;
         let committed = started.elapsed();
         for (hash, _) in &built.rejected {

@@ -57,6 +57,10 @@ struct Args {
     /// Which runs: any of eth-1s, erc20-1s, eth-auto, reads (comma-separated).
     #[arg(long, default_value = "eth-1s,erc20-1s,eth-auto,reads", value_delimiter = ',')]
     runs: Vec<String>,
+    /// wrk (Debian package `wrk`) for the read rows: a C load generator that leaves the CPU
+    /// to the servers. Without it the reads use this program's own HTTP client.
+    #[arg(long)]
+    wrk: Option<PathBuf>,
     /// Which nodes: bttc, anvil or both.
     #[arg(long, default_value = "bttc,anvil", value_delimiter = ',')]
     nodes: Vec<String>,
@@ -397,6 +401,45 @@ struct Reads {
     p99_us: f64,
 }
 
+/// Reads measured by wrk: one wrk thread, `clients` connections.
+fn wrk_reads(
+    wrk: &std::path::Path,
+    url: &str,
+    body: &str,
+    clients: usize,
+    secs: f64,
+) -> eyre::Result<Reads> {
+    let script = std::env::temp_dir().join(format!("bttc-rpc-bench-{}.lua", std::process::id()));
+    std::fs::write(
+        &script,
+        concat!(
+            "wrk.method = \"POST\"\n",
+            "wrk.headers[\"Content-Type\"] = \"application/json\"\n",
+            "wrk.body = os.getenv(\"BENCH_BODY\")\n",
+            "done = function(summary, latency, requests)\n",
+            "  io.write(string.format(\"RESULT %d %f %f %d\\n\", summary.requests,\n",
+            "    latency:percentile(50), latency:percentile(99), summary.errors.status))\n",
+            "end\n",
+        ),
+    )?;
+    let whole_secs = secs.ceil().max(1.0);
+    let out = Command::new(wrk)
+        .args(["-t1", &format!("-c{clients}"), &format!("-d{whole_secs}s"), "-s"])
+        .arg(&script)
+        .arg(url)
+        .env("BENCH_BODY", body)
+        .output()?;
+    let _ = std::fs::remove_file(&script);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .ok_or_else(|| eyre::eyre!("wrk printed no result: {text}"))?;
+    let f: Vec<f64> = line.split_whitespace().map(|x| x.parse().unwrap_or(f64::NAN)).collect();
+    eyre::ensure!(f.len() == 4 && f[3] == 0.0, "wrk saw HTTP errors: {line}");
+    Ok(Reads { qps: f[0] / whole_secs, p50_us: f[1], p99_us: f[2] })
+}
+
 async fn reads(
     node: &Node,
     method: &str,
@@ -449,6 +492,14 @@ fn row(name: &str, unit: &str, b: f64, a: f64, higher_is_better: bool) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> eyre::Result<()> {
     let args = Args::parse();
+    println!(
+        "reads measured with {}",
+        if args.wrk.is_some() {
+            "wrk (1 thread)"
+        } else {
+            "this program's HTTP client (2 threads)"
+        }
+    );
     println!("| row | bttc | anvil | ratio (>= 1: bttc at least as good) |");
     println!("|---|---|---|---|");
     let mut rss = [(0.0f64, 0.0f64); 2];
@@ -516,7 +567,17 @@ async fn main() -> eyre::Result<()> {
                 } else {
                     params.clone()
                 };
-                res.push(reads(node, method, params, clients, args.read_secs).await?);
+                res.push(match &args.wrk {
+                    Some(wrk) => {
+                        let body =
+                            json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+                                .to_string();
+                        // wrk only checks the HTTP status: make sure the call itself succeeds.
+                        node.call(method, params.clone()).await?;
+                        wrk_reads(wrk, &node.url, &body, clients, args.read_secs)?
+                    }
+                    None => reads(node, method, params, clients, args.read_secs).await?,
+                });
             }
             row(
                 &format!("{method}, {clients} client(s): QPS"),
