@@ -6,7 +6,7 @@
 #   root : state-root time per block with 10k vs 1M accounts (criterion, bttc-trie)
 #   rpc  : `bttc node --dev` next to anvil (npm @foundry-rs/anvil-linux-amd64, installed into
 #          $ANVIL_DIR, default ~/.cache/bttc-anvil): 5000 pre-signed transfers (ETH, ERC-20,
-#          automine), read QPS / p50 / p99 at 1 and 32 clients, RSS -> ratios
+#          automine), read QPS / p50 / p99 at 1 and 32 clients (with wrk), RSS -> ratios
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -35,6 +35,9 @@ if [ "$what" = all ] || [ "$what" = rpc ]; then
     mkdir -p "$anvil_dir"
     (cd "$anvil_dir" && npm init -y >/dev/null && npm install --no-audit --no-fund @foundry-rs/anvil-linux-amd64 >/dev/null)
   fi
+  command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || true; }
   "$anvil" --version | head -1
-  "$target/release/bttc-rpc-bench" --bttc "$target/release/bttc" --anvil "$anvil" ${RPC_BENCH_ARGS:-}
+  wrk_arg=()
+  if command -v wrk >/dev/null; then wrk_arg=(--wrk "$(command -v wrk)"); fi
+  "$target/release/bttc-rpc-bench" --bttc "$target/release/bttc" --anvil "$anvil" "${wrk_arg[@]}" ${RPC_BENCH_ARGS:-}
 fi
