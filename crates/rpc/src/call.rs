@@ -18,6 +18,7 @@ use alloy_rpc_types_eth::{
     AccessListResult, BlockOverrides, TransactionRequest, state::EvmOverrides,
 };
 use bttc_evm::StateProviderDatabase;
+use bttc_storage::{Provider, Ro};
 use revm::{
     DatabaseRef,
     context::{
@@ -65,6 +66,23 @@ impl RpcContext {
             .map_err(|e| RpcError::InvalidParams(e.to_string()))
     }
 
+    /// Everything a call runs with: the database over the state after `block` with
+    /// `overrides` applied, that block's environment relaxed for calls, and the transaction.
+    pub(crate) fn prepare_call<'a>(
+        &self,
+        ro: &'a Provider<Ro>,
+        req: TransactionRequest,
+        block: BlockId,
+        overrides: EvmOverrides,
+    ) -> RpcResult<PreparedCall<'a>> {
+        let b = Self::resolve_required(ro, block)?;
+        let mut db = CacheDB::new(StateProviderDatabase(StateAt::new(ro, b.number)?));
+        let mut env = self.call_env(&b.header, &req);
+        apply_overrides(&mut db, &mut env, overrides)?;
+        let tx = self.tx_env(&env, req)?;
+        Ok(PreparedCall { db, env, tx, header: b.header })
+    }
+
     /// `eth_call`.
     pub(crate) fn call(
         &self,
@@ -73,11 +91,7 @@ impl RpcContext {
         overrides: EvmOverrides,
     ) -> RpcResult<Bytes> {
         let ro = self.ro()?;
-        let b = Self::resolve_required(&ro, block)?;
-        let mut db = CacheDB::new(StateProviderDatabase(StateAt::new(&ro, b.number)?));
-        let mut env = self.call_env(&b.header, &req);
-        apply_overrides(&mut db, &mut env, overrides)?;
-        let tx = self.tx_env(&env, req)?;
+        let PreparedCall { mut db, env, tx, .. } = self.prepare_call(&ro, req, block, overrides)?;
         let res = transact(&mut db, env, tx)?;
         result_output(res.result)
     }
@@ -91,12 +105,10 @@ impl RpcContext {
         overrides: EvmOverrides,
     ) -> RpcResult<u64> {
         let ro = self.ro()?;
-        let b = Self::resolve_required(&ro, block)?;
-        let mut db = CacheDB::new(StateProviderDatabase(StateAt::new(&ro, b.number)?));
-        let mut env = self.call_env(&b.header, &req);
-        apply_overrides(&mut db, &mut env, overrides)?;
-        let mut hi = req.gas.unwrap_or(b.header.gas_limit).min(self.config.gas_cap);
-        let tx = self.tx_env(&env, req)?;
+        let asked = req.gas;
+        let PreparedCall { mut db, env, tx, header } =
+            self.prepare_call(&ro, req, block, overrides)?;
+        let mut hi = asked.unwrap_or(header.gas_limit).min(self.config.gas_cap);
         // With a fee, the sender can only pay for so much gas.
         if tx.gas_price > 0 {
             let balance = db
@@ -173,10 +185,8 @@ impl RpcContext {
         block: BlockId,
     ) -> RpcResult<AccessListResult> {
         let ro = self.ro()?;
-        let b = Self::resolve_required(&ro, block)?;
-        let mut db = CacheDB::new(StateProviderDatabase(StateAt::new(&ro, b.number)?));
-        let env = self.call_env(&b.header, &req);
-        let mut tx = self.tx_env(&env, req)?;
+        let PreparedCall { mut db, env, mut tx, .. } =
+            self.prepare_call(&ro, req, block, EvmOverrides::default())?;
         let mut inspector = AccessListInspector::new(tx.access_list.clone());
         let res = {
             let mut evm = EthEvmFactory::default().create_evm_with_inspector(
@@ -195,6 +205,19 @@ impl RpcContext {
         let gas_used = transact(&mut db, env, tx)?.result.tx_gas_used();
         Ok(AccessListResult { access_list, gas_used: U256::from(gas_used), error })
     }
+}
+
+/// What [`RpcContext::prepare_call`] returns.
+#[derive(Debug)]
+pub(crate) struct PreparedCall<'a> {
+    /// State after the block, overrides applied; nothing reaches the database.
+    pub(crate) db: CallDb<'a>,
+    /// The block's environment, relaxed for calls.
+    pub(crate) env: EvmEnv,
+    /// The call as a transaction.
+    pub(crate) tx: TxEnv,
+    /// The block's header.
+    pub(crate) header: Header,
 }
 
 /// Applies block and state overrides.

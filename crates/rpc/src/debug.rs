@@ -7,7 +7,7 @@
 
 use crate::{
     RpcContext, RpcError, RpcResult,
-    call::{CallDb, apply_overrides, map_evm_error},
+    call::{CallDb, PreparedCall, map_evm_error},
     context::StateAt,
     convert::senders_of,
 };
@@ -128,12 +128,8 @@ impl RpcContext {
         opts: GethDebugTracingCallOptions,
     ) -> RpcResult<GethTrace> {
         let ro = self.ro()?;
-        let b = Self::resolve_required(&ro, block)?;
-        let mut db = CacheDB::new(StateProviderDatabase(StateAt::new(&ro, b.number)?));
-        let mut env = self.call_env(&b.header, &req);
         let overrides = EvmOverrides::new(opts.state_overrides, opts.block_overrides.map(Box::new));
-        apply_overrides(&mut db, &mut env, overrides)?;
-        let tx = self.tx_env(&env, req)?;
+        let PreparedCall { mut db, env, tx, .. } = self.prepare_call(&ro, req, block, overrides)?;
         let block_env = env.block_env.clone();
         let mut evm = EthEvmFactory::default().create_evm_with_inspector(
             &mut db,
