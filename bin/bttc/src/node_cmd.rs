@@ -51,6 +51,9 @@ pub(crate) struct NodeArgs {
     /// Most open connections.
     #[arg(long = "rpc.max-connections", default_value_t = RpcConfig::default().max_connections)]
     max_connections: u32,
+    /// Most subscriptions on one WebSocket connection.
+    #[arg(long = "rpc.max-subscriptions", default_value_t = RpcConfig::default().max_subscriptions_per_connection)]
+    max_subscriptions: u32,
     /// Widest eth_getLogs block range.
     #[arg(long = "rpc.max-logs-range", default_value_t = RpcConfig::default().max_logs_block_range)]
     max_logs_range: u64,
@@ -97,6 +100,7 @@ pub(crate) fn run(args: NodeArgs) -> eyre::Result<()> {
         max_request_body: args.max_request,
         max_batch: args.max_batch,
         max_connections: args.max_connections,
+        max_subscriptions_per_connection: args.max_subscriptions,
         max_logs_block_range: args.max_logs_range.max(1),
         max_logs_results: args.max_logs,
         gas_cap: args.gas_cap,

@@ -283,3 +283,33 @@ async fn pool_replacement_nonce_gaps_and_pending_reads() {
     let e = error_of(p.send_tx_envelope(poor_tx).await);
     assert!(e.message.starts_with("insufficient funds for gas * price + value"), "{}", e.message);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_and_block_filters_and_pending_subscription() {
+    let node = DevProc::start(&[]);
+    let p = ProviderBuilder::new().connect_http(node.http.parse().unwrap());
+    let ws = ProviderBuilder::new().connect_ws(WsConnect::new(node.ws.clone())).await.unwrap();
+    let mut pending_sub = ws.subscribe_pending_transactions().await.unwrap().into_stream();
+    let pending_filter = p.new_pending_transactions_filter(false).await.unwrap();
+    let block_filter = p.new_block_filter().await.unwrap();
+
+    let tx = TransactionRequest::default().from(DEV0).to(DEV1).value(U256::from(5));
+    let receipt = p.send_transaction(tx).await.unwrap().get_receipt().await.unwrap();
+    let hash = receipt.transaction_hash;
+
+    let pushed = tokio::time::timeout(Duration::from_secs(10), pending_sub.next())
+        .await
+        .expect("pending hash pushed within 10 s")
+        .unwrap();
+    assert_eq!(pushed, hash);
+    let pending: Vec<B256> = p.get_filter_changes(pending_filter).await.unwrap();
+    assert_eq!(pending, vec![hash]);
+    let blocks: Vec<B256> = p.get_filter_changes(block_filter).await.unwrap();
+    assert_eq!(blocks, vec![receipt.block_hash.unwrap()]);
+    let none: Vec<B256> = p.get_filter_changes(block_filter).await.unwrap();
+    assert!(none.is_empty(), "each block is reported once");
+    assert!(p.uninstall_filter(block_filter).await.unwrap());
+    assert!(!p.uninstall_filter(block_filter).await.unwrap(), "already removed");
+    let gone = p.get_filter_changes::<B256>(block_filter).await;
+    assert_eq!(error_of(gone).message, "filter not found");
+}
