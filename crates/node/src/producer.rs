@@ -101,12 +101,14 @@ impl DevProducer {
         if let Some(at) = seal_at {
             std::thread::sleep(at.saturating_duration_since(std::time::Instant::now()));
         }
+        let update = self.pool.block_update();
         rw.commit()?;
         let committed = started.elapsed();
         for (hash, _) in &built.rejected {
             self.pool.remove(hash);
         }
         self.pool.on_new_block(&self.chain.db().ro()?);
+        drop(update);
         let included: Vec<B256> =
             built.block.body.transactions.iter().map(|t| *t.tx_hash()).collect();
         info!(

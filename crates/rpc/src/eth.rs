@@ -280,10 +280,13 @@ impl RpcContext {
 
     /// Validates `tx` against the latest state, adds it to the pool, announces it.
     pub(crate) fn submit(&self, tx: TxEnvelope) -> RpcResult<B256> {
-        let ro = self.ro()?;
-        let ctx = self.validation_context(&ro)?;
-        let outcome = self.pool.add(tx, &ro, &ctx)?;
-        drop(ro);
+        let outcome = {
+            // The state must be opened under the admission guard (see `TxPool::admission`).
+            let _admission = self.pool.admission();
+            let ro = self.ro()?;
+            let ctx = self.validation_context(&ro)?;
+            self.pool.add(tx, &ro, &ctx)?
+        };
         debug!(target: "bttc::rpc", hash = %outcome.hash, pending = outcome.pending, "transaction accepted");
         let _ = self.events.new_pending.send(outcome.hash);
         Ok(outcome.hash)

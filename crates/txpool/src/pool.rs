@@ -133,12 +133,31 @@ impl Inner {
 pub struct TxPool {
     config: PoolConfig,
     inner: RwLock<Inner>,
+    /// Orders admissions against block updates: see [`TxPool::admission`].
+    sync: RwLock<()>,
 }
 
 impl TxPool {
     /// An empty pool.
     pub fn new(config: PoolConfig) -> Self {
-        Self { config, inner: Default::default() }
+        Self { config, inner: Default::default(), sync: Default::default() }
+    }
+
+    /// Hold while opening the state a transaction is validated against and adding it.
+    ///
+    /// A block producer holds [`Self::block_update`] from committing a block until
+    /// [`Self::on_new_block`] has run, so a state opened under this guard is never older than
+    /// what the pool last synced to. Without it, a transaction validated on a snapshot taken
+    /// just before a commit could reset its sender's next nonce to a stale value after the
+    /// pool had moved on, and sit queued although it is executable.
+    pub fn admission(&self) -> parking_lot::RwLockReadGuard<'_, ()> {
+        self.sync.read()
+    }
+
+    /// Hold from committing a block until [`Self::on_new_block`] returns (see
+    /// [`Self::admission`]).
+    pub fn block_update(&self) -> parking_lot::RwLockWriteGuard<'_, ()> {
+        self.sync.write()
     }
 
     /// The configuration.
@@ -205,7 +224,8 @@ impl TxPool {
             }
         }
         let list = inner.senders.entry(v.sender).or_default();
-        list.next_nonce = v.account_nonce;
+        // Account nonces only grow (no reorgs): never step back to an older state's view.
+        list.next_nonce = list.next_nonce.max(v.account_nonce);
         list.txs.insert(nonce, pooled.clone());
         let pending = list.pending().any(|t| t.nonce == nonce);
         inner.by_hash.insert(hash, pooled);
