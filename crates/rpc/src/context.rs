@@ -47,6 +47,8 @@ pub struct RpcContext {
     pub client_version: String,
     /// Whether this node is mining (dev producer) - `eth_mining`.
     pub mining: bool,
+    /// The suggested tip and the head block hash it was computed at.
+    pub(crate) tip_cache: parking_lot::Mutex<Option<(B256, u128)>>,
     /// Threads for executions, log scans and traces (one per core).
     pub(crate) heavy_pool: rayon::ThreadPool,
 }
@@ -71,6 +73,7 @@ impl RpcContext {
             events,
             client_version: format!("bttc/v{}", env!("CARGO_PKG_VERSION")),
             mining: false,
+            tip_cache: parking_lot::Mutex::new(None),
             heavy_pool: rayon::ThreadPoolBuilder::new()
                 .num_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
                 .thread_name(|i| format!("rpc-exec-{i}"))
@@ -122,16 +125,23 @@ impl RpcContext {
         })
     }
 
-    /// Resolves a block id (tag, number, hash or EIP-1898 object); `None` if unknown.
+    /// The number of a block id (tag, number, hash or EIP-1898 object); `None` if unknown.
+    pub(crate) fn number_of_id(ro: &Provider<Ro>, id: BlockId) -> RpcResult<Option<u64>> {
+        match id {
+            BlockId::Number(tag) => Self::number_of_tag(ro, tag),
+            // Only canonical blocks are stored, so `requireCanonical` always holds.
+            BlockId::Hash(h) => Ok(ro.block_number(&h.block_hash)?),
+        }
+    }
+
+    /// [`Self::number_of_id`], with an unknown block as geth's "header not found".
+    pub(crate) fn number_required(ro: &Provider<Ro>, id: BlockId) -> RpcResult<u64> {
+        Self::number_of_id(ro, id)?.ok_or(RpcError::HeaderNotFound)
+    }
+
+    /// Resolves a block id with its header; `None` if unknown.
     pub(crate) fn resolve(ro: &Provider<Ro>, id: BlockId) -> RpcResult<Option<ResolvedBlock>> {
-        let number = match id {
-            BlockId::Number(tag) => Self::number_of_tag(ro, tag)?,
-            BlockId::Hash(h) => {
-                // Only canonical blocks are stored, so `requireCanonical` always holds.
-                ro.block_number(&h.block_hash)?
-            }
-        };
-        let Some(number) = number else { return Ok(None) };
+        let Some(number) = Self::number_of_id(ro, id)? else { return Ok(None) };
         let (Some(header), Some(hash)) = (ro.header(number)?, ro.canonical_hash(number)?) else {
             return Ok(None);
         };
@@ -141,19 +151,7 @@ impl RpcContext {
     /// The state after block `id` for a state read, resolving the block by number only (no
     /// header is loaded); an unknown block is geth's "header not found".
     pub(crate) fn state_at(ro: &Provider<Ro>, id: BlockId) -> RpcResult<StateAt<'_>> {
-        let head = Self::head_number(ro)?;
-        let number = match id {
-            BlockId::Number(BlockNumberOrTag::Number(n)) => (n <= head).then_some(n),
-            BlockId::Number(BlockNumberOrTag::Earliest) => Some(0),
-            BlockId::Number(_) => Some(head),
-            BlockId::Hash(h) => ro.block_number(&h.block_hash)?,
-        };
-        let number = number.ok_or(RpcError::HeaderNotFound)?;
-        Ok(if number >= head {
-            StateAt::Latest(ro)
-        } else {
-            StateAt::Past(HistoricalState::new(ro, number))
-        })
+        StateAt::new(ro, Self::number_required(ro, id)?)
     }
 
     /// Like [`Self::resolve`], but an unknown block is the error geth gives for state queries.

@@ -137,6 +137,27 @@ pub(crate) fn block_receipts(ro: &Provider<Ro>, number: u64) -> RpcResult<Option
     Ok(Some(out))
 }
 
+/// A log with where it sits.
+fn rpc_log(
+    inner: alloy_primitives::Log,
+    header: &Header,
+    block_hash: B256,
+    tx_hash: B256,
+    tx_index: u64,
+    log_index: u64,
+) -> Log {
+    Log {
+        inner,
+        block_hash: Some(block_hash),
+        block_number: Some(header.number),
+        block_timestamp: Some(header.timestamp),
+        transaction_hash: Some(tx_hash),
+        transaction_index: Some(tx_index),
+        log_index: Some(log_index),
+        removed: false,
+    }
+}
+
 /// One receipt with its block context; `log_index` is the block-wide index of its first log.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn rpc_receipt(
@@ -158,18 +179,8 @@ pub(crate) fn rpc_receipt(
     let contract_address = tx.to().is_none().then(|| from.create(tx.nonce()));
     let mut next_log = first_log_index;
     let inner = receipt.map_logs(|log| {
-        let l = Log {
-            inner: log,
-            block_hash: Some(block_hash),
-            block_number: Some(header.number),
-            block_timestamp: Some(header.timestamp),
-            transaction_hash: Some(tx_hash),
-            transaction_index: Some(index),
-            log_index: Some(next_log),
-            removed: false,
-        };
         next_log += 1;
-        l
+        rpc_log(log, header, block_hash, tx_hash, index, next_log - 1)
     });
     TransactionReceipt {
         inner,
@@ -250,12 +261,21 @@ pub(crate) fn tx_in_block(ro: &Provider<Ro>, number: u64, index: u64) -> RpcResu
 }
 
 impl RpcContext {
-    /// Logs of block `number` (with their block context).
+    /// Logs of block `number` with their block context. Reads the block and its receipts
+    /// only: senders and full receipt objects are not needed for logs.
     pub(crate) fn block_logs(ro: &Provider<Ro>, number: u64) -> RpcResult<Vec<Log>> {
-        Ok(block_receipts(ro, number)?
-            .unwrap_or_default()
-            .into_iter()
-            .flat_map(|r| r.inner.into_logs())
-            .collect())
+        let (Some(block), Some(hash), Some(receipts)) =
+            (ro.block(number)?, ro.canonical_hash(number)?, ro.receipts(number)?)
+        else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (i, (tx, receipt)) in block.body.transactions.iter().zip(receipts).enumerate() {
+            for log in receipt.into_logs() {
+                let log_index = out.len() as u64;
+                out.push(rpc_log(log, &block.header, hash, *tx.tx_hash(), i as u64, log_index));
+            }
+        }
+        Ok(out)
     }
 }

@@ -116,7 +116,7 @@ impl RpcContext {
         id: BlockId,
         opts: GethDebugTracingOptions,
     ) -> RpcResult<Vec<TraceResult>> {
-        let number = Self::resolve_required(&self.ro()?, id)?.number;
+        let number = Self::number_required(&self.ro()?, id)?;
         self.trace_block_txs(number, None, opts)
     }
 
@@ -151,8 +151,8 @@ impl RpcContext {
     /// `debug_getRawBlock`.
     pub(crate) fn raw_block(&self, id: BlockId) -> RpcResult<Bytes> {
         let ro = self.ro()?;
-        let b = Self::resolve_required(&ro, id)?;
-        let block = ro.block(b.number)?.ok_or(RpcError::HeaderNotFound)?;
+        let number = Self::number_required(&ro, id)?;
+        let block = ro.block(number)?.ok_or(RpcError::HeaderNotFound)?;
         let mut out = Vec::with_capacity(block.length());
         block.encode(&mut out);
         Ok(out.into())
@@ -161,8 +161,8 @@ impl RpcContext {
     /// `debug_getRawReceipts`: each receipt in its EIP-2718 encoding.
     pub(crate) fn raw_receipts(&self, id: BlockId) -> RpcResult<Vec<Bytes>> {
         let ro = self.ro()?;
-        let b = Self::resolve_required(&ro, id)?;
-        let receipts = ro.receipts(b.number)?.unwrap_or_default();
+        let number = Self::number_required(&ro, id)?;
+        let receipts = ro.receipts(number)?.unwrap_or_default();
         Ok(receipts.iter().map(|r| r.encoded_2718().into()).collect())
     }
 

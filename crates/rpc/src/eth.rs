@@ -74,12 +74,11 @@ impl RpcContext {
         block: BlockId,
     ) -> RpcResult<EIP1186AccountProofResponse> {
         let ro = self.ro()?;
-        let b = Self::resolve_required(&ro, block)?;
+        let number = Self::number_required(&ro, block)?;
         let head = Self::head_number(&ro)?;
-        if b.number != head {
+        if number != head {
             return Err(RpcError::Unsupported(format!(
-                "eth_getProof is served for the head block {head} only, not block {}",
-                b.number
+                "eth_getProof is served for the head block {head} only, not block {number}"
             )));
         }
         let hashed = keccak256(address);
@@ -125,22 +124,22 @@ impl RpcContext {
         full: bool,
     ) -> RpcResult<Option<RpcBlock<RpcTx>>> {
         let ro = self.ro()?;
-        let Some(b) = Self::resolve(&ro, id)? else { return Ok(None) };
-        convert::rpc_block(&ro, b.number, full)
+        let Some(number) = Self::number_of_id(&ro, id)? else { return Ok(None) };
+        convert::rpc_block(&ro, number, full)
     }
 
     /// `eth_getBlockTransactionCountBy*`.
     pub(crate) fn block_tx_count(&self, id: BlockId) -> RpcResult<Option<u64>> {
         let ro = self.ro()?;
-        let Some(b) = Self::resolve(&ro, id)? else { return Ok(None) };
-        Ok(ro.block_indices(b.number)?.map(|i| i.tx_count))
+        let Some(number) = Self::number_of_id(&ro, id)? else { return Ok(None) };
+        Ok(ro.block_indices(number)?.map(|i| i.tx_count))
     }
 
     /// `eth_getBlockReceipts`.
     pub(crate) fn block_receipts(&self, id: BlockId) -> RpcResult<Option<Vec<RpcReceipt>>> {
         let ro = self.ro()?;
-        let Some(b) = Self::resolve(&ro, id)? else { return Ok(None) };
-        convert::block_receipts(&ro, b.number)
+        let Some(number) = Self::number_of_id(&ro, id)? else { return Ok(None) };
+        convert::block_receipts(&ro, number)
     }
 
     /// `eth_getTransactionByHash`: mined, else from the pool.
@@ -158,8 +157,8 @@ impl RpcContext {
         index: u64,
     ) -> RpcResult<Option<RpcTx>> {
         let ro = self.ro()?;
-        let Some(b) = Self::resolve(&ro, id)? else { return Ok(None) };
-        convert::tx_in_block(&ro, b.number, index)
+        let Some(number) = Self::number_of_id(&ro, id)? else { return Ok(None) };
+        convert::tx_in_block(&ro, number, index)
     }
 
     /// `eth_getTransactionReceipt`.
@@ -168,10 +167,25 @@ impl RpcContext {
     }
 
     /// `eth_maxPriorityFeePerGas`: the median tip of the last 20 blocks' transactions, or the
-    /// configured default when they carry none.
+    /// configured default when they carry none. Computed once per head block.
     pub(crate) fn suggested_tip(&self) -> RpcResult<u128> {
         let ro = self.ro()?;
-        let head = Self::head_number(&ro)?;
+        let Some(head) = ro.head()? else { return Ok(self.config.default_priority_fee) };
+        if let Some((hash, tip)) = *self.tip_cache.lock()
+            && hash == head.hash
+        {
+            return Ok(tip);
+        }
+        let tip = self.median_tip(&ro, head.number)?;
+        *self.tip_cache.lock() = Some((head.hash, tip));
+        Ok(tip)
+    }
+
+    fn median_tip(
+        &self,
+        ro: &bttc_storage::Provider<bttc_storage::Ro>,
+        head: u64,
+    ) -> RpcResult<u128> {
         let mut tips = Vec::new();
         for number in head.saturating_sub(19)..=head {
             let Some(block) = ro.block(number)? else { continue };
@@ -313,7 +327,10 @@ impl RpcContext {
             req.nonce = Some(self.transaction_count(from, BlockId::pending())?);
         }
         if req.gas_price.is_none() && req.max_fee_per_gas.is_none() {
-            let tip = req.max_priority_fee_per_gas.unwrap_or(self.suggested_tip()?);
+            let tip = match req.max_priority_fee_per_gas {
+                Some(t) => t,
+                None => self.suggested_tip()?,
+            };
             let base = self.next_base_fee(&self.ro()?)?;
             req.max_priority_fee_per_gas = Some(tip);
             req.max_fee_per_gas = Some(u128::from(base) * 2 + tip);
