@@ -1,5 +1,9 @@
-//! The `bttc` command line: `init`, `import`, `db stats`, `db verify-root`, `node --dev`.
+//! The `bttc` command line: `init`, `import`, `db stats`, `db verify-root`, `node` (dev,
+//! validator, full node), `devnet`, `keys`, `genesis`.
 
+mod devnet_cmd;
+mod genesis_cmd;
+mod keys_cmd;
 mod node_cmd;
 
 /// mimalloc: the node allocates many small trie nodes and buffers per block.
@@ -41,13 +45,32 @@ enum Command {
         /// The block file.
         file: PathBuf,
     },
-    /// Run a node. So far: `--dev`, a single-node development chain with JSON-RPC.
-    Node(node_cmd::NodeArgs),
+    /// Run a node: `--dev` for a single-node development chain, else a validator
+    /// (`--validator-key`) or a full node of a bttc chain.
+    Node(Box<node_cmd::NodeArgs>),
+    /// Start a local network of validators (separate processes, libp2p over 127.0.0.1).
+    Devnet(devnet_cmd::DevnetArgs),
+    /// Validator keys in encrypted keystores.
+    Keys {
+        #[command(subcommand)]
+        command: keys_cmd::KeysCommand,
+    },
+    /// Genesis files.
+    Genesis {
+        #[command(subcommand)]
+        command: GenesisCommand,
+    },
     /// Database tools.
     Db {
         #[command(subcommand)]
         command: DbCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum GenesisCommand {
+    /// A genesis for a list of validators with their stakes and prefunded accounts.
+    New(genesis_cmd::GenesisArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,7 +152,10 @@ fn run(cli: Cli) -> eyre::Result<()> {
             }
             println!("head: #{} {}", summary.head.number, summary.head.hash);
         }
-        Command::Node(args) => node_cmd::run(args)?,
+        Command::Node(args) => node_cmd::run(*args)?,
+        Command::Devnet(args) => devnet_cmd::run(args)?,
+        Command::Keys { command } => keys_cmd::run(command)?,
+        Command::Genesis { command: GenesisCommand::New(args) } => genesis_cmd::run(args)?,
         Command::Db { command: DbCommand::VerifyRoot { datadir } } => {
             let db = open_existing(&datadir, true)?;
             let ro = db.ro()?;
@@ -186,6 +212,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,

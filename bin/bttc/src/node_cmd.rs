@@ -1,9 +1,14 @@
-//! `bttc node --dev`: the dev node's command line and start-up banner.
+//! `bttc node`: a dev node (`--dev`, with its anvil-style banner), a validator
+//! (`--validator-key`) or a full node of a bttc chain.
 
 use alloy_primitives::U256;
-use bttc_node::{DEV_CHAIN_ID, DEV_GAS_LIMIT, DEV_MNEMONIC, DevNode, DevNodeConfig, MiningMode};
+use bttc_node::{
+    DEV_CHAIN_ID, DEV_GAS_LIMIT, DEV_MNEMONIC, DevNode, DevNodeConfig, MiningMode,
+    bft::{BftNode, BftNodeConfig},
+};
 use bttc_rpc::RpcConfig;
 use clap::Args;
+use eyre::WrapErr;
 use std::{io::Write, net::IpAddr, path::PathBuf, time::Duration};
 
 /// Options of `bttc node`.
@@ -70,14 +75,33 @@ pub(crate) struct NodeArgs {
     /// Time limit of eth_call, eth_estimateGas and traces, in seconds.
     #[arg(long = "rpc.call-timeout", default_value_t = 5.0)]
     call_timeout: f64,
+    /// Genesis file to initialise a new datadir with (a BFT node; `bttc genesis new` makes one).
+    #[arg(long, conflicts_with = "dev")]
+    genesis: Option<PathBuf>,
+    /// Validator keystore (Ethereum keystore v3); without it the node is a full node.
+    #[arg(long = "validator-key", conflicts_with = "dev")]
+    validator_key: Option<PathBuf>,
+    /// File holding the keystore password (else the BTTC_PASSWORD environment variable).
+    #[arg(long = "password-file")]
+    password_file: Option<PathBuf>,
+    /// Address the consensus network (libp2p, TCP) listens on.
+    #[arg(long = "p2p.addr", default_value = "127.0.0.1")]
+    p2p_addr: IpAddr,
+    /// Port the consensus network listens on.
+    #[arg(long = "p2p-port", default_value_t = 30301)]
+    p2p_port: u16,
+    /// Peers to connect to, comma-separated multiaddrs (`/ip4/127.0.0.1/tcp/30302`).
+    #[arg(long, value_delimiter = ',')]
+    bootnodes: Vec<String>,
+    /// Name of this node in logs.
+    #[arg(long, default_value = "bttc")]
+    moniker: String,
 }
 
 /// Runs the node until Ctrl-C or SIGTERM.
 pub(crate) fn run(args: NodeArgs) -> eyre::Result<()> {
     if !args.dev {
-        eyre::bail!(
-            "only dev mode is available so far: run `bttc node --dev` (validators and full nodes come with consensus)"
-        );
+        return run_bft(args);
     }
     if args.chain_id == 199 || args.chain_id == 1029 {
         eyre::bail!(
@@ -95,7 +119,29 @@ pub(crate) fn run(args: NodeArgs) -> eyre::Result<()> {
         }
         (false, None) => MiningMode::Auto,
     };
-    let rpc = RpcConfig {
+    let rpc = rpc_config(&args);
+    let config = DevNodeConfig {
+        chain_id: args.chain_id,
+        accounts: args.accounts,
+        balance: U256::from(args.balance) * U256::from(10u64).pow(U256::from(18u64)),
+        gas_limit: args.gas_limit,
+        mining,
+        datadir: args.datadir.clone(),
+        rpc,
+    };
+    let runtime = runtime(&args)?;
+    runtime.block_on(async move {
+        let node = DevNode::start(config).await?;
+        print_banner(&node, mining, args.balance);
+        wait_for_signal().await;
+        eprintln!("shutting down");
+        node.stop().await;
+        Ok(())
+    })
+}
+
+fn rpc_config(args: &NodeArgs) -> RpcConfig {
+    RpcConfig {
         addr: (args.http_addr, args.http_port).into(),
         max_request_body: args.max_request,
         max_batch: args.max_batch,
@@ -107,26 +153,72 @@ pub(crate) fn run(args: NodeArgs) -> eyre::Result<()> {
         call_timeout: Duration::from_secs_f64(args.call_timeout.max(0.001)),
         debug: args.debug,
         ..Default::default()
-    };
-    let config = DevNodeConfig {
-        chain_id: args.chain_id,
-        accounts: args.accounts,
-        balance: U256::from(args.balance) * U256::from(10u64).pow(U256::from(18u64)),
-        gas_limit: args.gas_limit,
-        mining,
-        datadir: args.datadir,
-        rpc,
-    };
+    }
+}
+
+fn runtime(args: &NodeArgs) -> eyre::Result<tokio::runtime::Runtime> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let io_threads = args.io_threads.unwrap_or(cores).max(1);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(io_threads)
         .max_blocking_threads(64)
         .enable_all()
-        .build()?;
+        .build()?)
+}
+
+/// A validator or full node of a bttc chain.
+fn run_bft(args: NodeArgs) -> eyre::Result<()> {
+    let Some(datadir) = args.datadir.clone() else {
+        eyre::bail!(
+            "a validator or full node needs --datadir (or run `bttc node --dev` for a dev chain)"
+        );
+    };
+    let genesis = match &args.genesis {
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .wrap_err_with(|| format!("cannot read genesis {}", p.display()))?,
+        ),
+        None => None,
+    };
+    if genesis.is_none() && !datadir.join("db").join("mdbx.dat").exists() {
+        eyre::bail!(
+            "{} holds no chain: pass --genesis <file> (see `bttc genesis new`)",
+            datadir.display()
+        );
+    }
+    let validator_key = match &args.validator_key {
+        Some(ks) => {
+            let pw = crate::keys_cmd::password(args.password_file.as_deref())?;
+            Some(crate::keys_cmd::load_key(ks, &pw)?.credential().clone())
+        }
+        None => None,
+    };
+    let mut config = BftNodeConfig::new(datadir);
+    config.genesis = genesis;
+    config.validator_key = validator_key;
+    config.p2p_addr = (args.p2p_addr, args.p2p_port).into();
+    config.bootnodes = args.bootnodes.iter().filter(|b| !b.is_empty()).cloned().collect();
+    config.rpc = RpcConfig { debug: false, ..rpc_config(&args) };
+    config.moniker = args.moniker.clone();
+    if let Some(s) = args.block_time {
+        if !(s > 0.0 && s.is_finite()) {
+            eyre::bail!("--block-time must be a positive number of seconds, got {s}");
+        }
+        config.block_time = Duration::from_secs_f64(s);
+    }
+    let runtime = runtime(&args)?;
     runtime.block_on(async move {
-        let node = DevNode::start(config).await?;
-        print_banner(&node, mining, args.balance);
+        let node = BftNode::start(config).await?;
+        println!("bttc node v{}", env!("CARGO_PKG_VERSION"));
+        println!("Chain ID:          {}", node.chain_id);
+        match &node.validator {
+            Some(a) => println!("Validator:         {a}"),
+            None => println!("Validator:         none (full node)"),
+        }
+        println!("Peer ID:           {}", node.peer_id);
+        println!("P2P:               /ip4/{}/tcp/{}", args.p2p_addr, args.p2p_port);
+        println!("Listening on {}", node.rpc_addr);
+        let _ = std::io::stdout().flush();
         wait_for_signal().await;
         eprintln!("shutting down");
         node.stop().await;
@@ -134,7 +226,7 @@ pub(crate) fn run(args: NodeArgs) -> eyre::Result<()> {
     })
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

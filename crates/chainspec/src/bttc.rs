@@ -17,6 +17,21 @@ pub struct BttcParams {
     pub unbonding_period: u64,
     /// Maximum number of active validators.
     pub max_validators: u32,
+    /// The genesis validator set: until the staking contract supplies the set per epoch,
+    /// this is the set of every height.
+    pub validators: Vec<GenesisValidator>,
+}
+
+/// A validator of the genesis set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenesisValidator {
+    /// Its address (must match the public key).
+    pub address: alloy_primitives::Address,
+    /// Its secp256k1 public key, SEC1 encoded (33 bytes compressed or 65 uncompressed).
+    pub public_key: alloy_primitives::Bytes,
+    /// Its stake in whole BTT: the voting power.
+    pub stake: u64,
 }
 
 impl Default for BttcParams {
@@ -27,6 +42,7 @@ impl Default for BttcParams {
             checkpoint_interval: 256,
             unbonding_period: 1 << 13,
             max_validators: 100,
+            validators: Vec::new(),
         }
     }
 }

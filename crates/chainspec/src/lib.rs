@@ -20,7 +20,7 @@ mod bttc;
 mod predeploys;
 mod spec;
 
-pub use bttc::BttcParams;
+pub use bttc::{BttcParams, GenesisValidator};
 pub use predeploys::{system_predeploys, system_predeploys_alloc_json};
 pub use spec::{ChainSpec, ChainSpecError};
 

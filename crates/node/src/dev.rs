@@ -80,3 +80,24 @@ pub fn dev_genesis_with_gas_limit(
         alloc.join(",")
     ))
 }
+
+/// A genesis for a BFT network: [`dev_genesis_with_gas_limit`] (the dev accounts funded, a
+/// `bttc` section) with `validators` as the genesis validator set and a block time.
+pub fn network_genesis(
+    chain_id: u64,
+    accounts: &[DevAccount],
+    balance: U256,
+    gas_limit: u64,
+    validators: &[bttc_chainspec::GenesisValidator],
+    block_time_ms: u64,
+) -> Result<String, String> {
+    if validators.is_empty() {
+        return Err("a network genesis needs at least one validator".into());
+    }
+    let base = dev_genesis_with_gas_limit(chain_id, accounts, balance, gas_limit)?;
+    let mut v: serde_json::Value = serde_json::from_str(&base).map_err(|e| e.to_string())?;
+    let bttc = &mut v["config"]["bttc"];
+    bttc["validators"] = serde_json::to_value(validators).map_err(|e| e.to_string())?;
+    bttc["blockTimeMs"] = block_time_ms.into();
+    serde_json::to_string_pretty(&v).map_err(|e| e.to_string())
+}

@@ -16,14 +16,20 @@
 //!   the JSON-RPC server (`bttc-rpc`), with the dev accounts unlocked for
 //!   `eth_sendTransaction`. New pool transactions wake the automining loop through
 //!   `ChainEvents`; each mined block is announced there to filters and subscriptions.
+//! - [`bft::BftNode`]: a validator or full node of a bttc chain. The Malachite engine
+//!   (`bttc-consensus` context, libp2p on 127.0.0.1 or any address, WAL in the datadir)
+//!   decides each block; the driver in `bft` builds proposals from the pool, re-executes
+//!   received proposals without committing, and commits a decided block with its commit
+//!   certificate in one MDBX transaction, then announces it like the dev producer does.
 
+pub mod bft;
 mod dev;
 mod dev_node;
 mod producer;
 
 pub use dev::{
     DEV_CHAIN_ID, DEV_GAS_LIMIT, DEV_MNEMONIC, DevAccount, dev_accounts, dev_genesis,
-    dev_genesis_with_gas_limit,
+    dev_genesis_with_gas_limit, network_genesis,
 };
 pub use dev_node::{DevNode, DevNodeConfig, MiningMode, NodeError};
 pub use producer::{DevProducer, MinedBlock, ProducerError};

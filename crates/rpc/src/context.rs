@@ -27,6 +27,13 @@ impl Default for ChainEvents {
     }
 }
 
+/// Where `bttc_getCommit` reads commit certificates: the consensus layer supplies it (the
+/// RPC crate does not know the certificate encoding); dev mode has none.
+pub trait CommitSource: Send + Sync + std::fmt::Debug {
+    /// The certificate that decided block `number`, as JSON, or `None` if there is none.
+    fn commit(&self, number: u64) -> Result<Option<serde_json::Value>, String>;
+}
+
 /// Shared state of all RPC methods.
 #[derive(Debug)]
 pub struct RpcContext {
@@ -51,6 +58,8 @@ pub struct RpcContext {
     pub(crate) tip_cache: parking_lot::Mutex<Option<(B256, u128)>>,
     /// Threads for executions, log scans and traces (one per core).
     pub(crate) heavy_pool: rayon::ThreadPool,
+    /// Commit certificates (BFT nodes).
+    pub commits: Option<Arc<dyn CommitSource>>,
 }
 
 /// A block number resolved from a tag, number or hash, with its header.
@@ -84,7 +93,14 @@ impl RpcContext {
                 })
                 .build()
                 .expect("spawn the RPC execution threads"),
+            commits: None,
         }
+    }
+
+    /// Serves `bttc_getCommit` from `source`.
+    pub fn with_commits(mut self, source: Arc<dyn CommitSource>) -> Self {
+        self.commits = Some(source);
+        self
     }
 
     /// Unlocks `signers` for `eth_sendTransaction`.

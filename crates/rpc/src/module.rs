@@ -97,6 +97,13 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
     inline!(m, "web3_sha3", |ctx, p| keccak256(p.next::<Bytes>()?));
     inline!(m, "net_version", |ctx, p| ctx.chain.spec().chain_id().to_string());
     inline!(m, "net_listening", |ctx, p| true);
+    inline!(m, "bttc_getCommit", |ctx, p| {
+        let number: U64 = p.next()?;
+        match &ctx.commits {
+            Some(src) => ok(src.commit(number.to::<u64>()).map_err(RpcError::Internal))?,
+            None => None,
+        }
+    });
     inline!(m, "net_peerCount", |ctx, p| hex_u64(0));
 
     // eth_: chain

@@ -35,6 +35,7 @@
 //!
 //! Integers in keys are big-endian so that MDBX's byte order is numeric order.
 
+mod consensus;
 mod env;
 mod error;
 mod history;

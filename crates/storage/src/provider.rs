@@ -140,7 +140,7 @@ impl<K: TransactionKind<Access = PtrUnsync>> Provider<K> {
         Self { tx, tables }
     }
 
-    fn get(&self, t: Table, key: &[u8]) -> StorageResult<Option<Vec<u8>>> {
+    pub(crate) fn get(&self, t: Table, key: &[u8]) -> StorageResult<Option<Vec<u8>>> {
         Ok(self.tx.get::<Vec<u8>>(self.tables.get(t).dbi(), key)?)
     }
 
@@ -172,6 +172,12 @@ impl<K: TransactionKind<Access = PtrUnsync>> Provider<K> {
     pub(crate) fn seek(&self, t: Table, key: &[u8]) -> StorageResult<Option<(Vec<u8>, Vec<u8>)>> {
         let mut cursor = self.tx.cursor(self.tables.get(t))?;
         Ok(cursor.set_range::<Vec<u8>, Vec<u8>>(key)?)
+    }
+
+    /// The entry with the greatest key.
+    pub(crate) fn last_entry(&self, t: Table) -> StorageResult<Option<(Vec<u8>, Vec<u8>)>> {
+        let mut cursor = self.tx.cursor(self.tables.get(t))?;
+        Ok(cursor.last::<Vec<u8>, Vec<u8>>()?)
     }
 
     /// Entry count and size of a table.
@@ -428,7 +434,7 @@ impl<K: TransactionKind<Access = PtrUnsync>> TrieStore for Provider<K> {
 }
 
 impl<K: TransactionKind<Access = PtrUnsync> + WriteMarker> Provider<K> {
-    fn put(&self, t: Table, key: &[u8], value: &[u8]) -> StorageResult<()> {
+    pub(crate) fn put(&self, t: Table, key: &[u8], value: &[u8]) -> StorageResult<()> {
         Ok(self.tx.put(self.tables.get(t), key, value, WriteFlags::empty())?)
     }
 
@@ -438,7 +444,7 @@ impl<K: TransactionKind<Access = PtrUnsync> + WriteMarker> Provider<K> {
         Ok(self.tx.append(self.tables.get(t), key, value)?)
     }
 
-    fn del(&self, t: Table, key: &[u8]) -> StorageResult<()> {
+    pub(crate) fn del(&self, t: Table, key: &[u8]) -> StorageResult<()> {
         self.tx.del(self.tables.get(t), key, None)?;
         Ok(())
     }

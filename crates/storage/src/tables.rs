@@ -68,6 +68,11 @@ tables! {
     AccountsTrie,
     /// Hashed address ‖ node path → storage-trie node.
     StoragesTrie,
+    /// Block number → the commit certificate that decided it (consensus codec).
+    Certificates,
+    /// Height ‖ block hash → a proposed, not yet decided block with its proposal metadata
+    /// (consensus-owned encoding); pruned once the height is decided.
+    ProposedBlocks,
 }
 
 impl core::fmt::Display for Table {

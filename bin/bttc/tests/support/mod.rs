@@ -118,3 +118,4 @@ pub async fn rpc(url: &str, method: &str, params: serde_json::Value) -> serde_js
     let (_, text) = post(url, body.to_string()).await;
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad response {text}: {e}"))
 }
+pub mod net;

@@ -1,0 +1,246 @@
+//! `bttc devnet`: N validators as separate `bttc node` processes on 127.0.0.1, each with its
+//! own datadir, keystore and ports, sharing one genesis. Running it again resumes the same
+//! chain; `--fresh` starts over.
+
+use crate::{genesis_cmd, keys_cmd};
+use bttc_node::{DEV_CHAIN_ID, DEV_GAS_LIMIT, DEV_MNEMONIC, dev_accounts};
+use clap::Args;
+use eyre::WrapErr;
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// Options of `bttc devnet`.
+#[derive(Debug, Args)]
+pub(crate) struct DevnetArgs {
+    /// Number of validators.
+    #[arg(long, default_value_t = 4)]
+    validators: u16,
+    /// Where the network lives (genesis, keystores, one datadir per validator).
+    #[arg(long, default_value = "bttc-devnet")]
+    datadir: PathBuf,
+    /// Validator i serves JSON-RPC on this port + i.
+    #[arg(long = "http.base-port", default_value_t = 8545)]
+    http_base_port: u16,
+    /// Validator i listens for peers on this port + i.
+    #[arg(long = "p2p.base-port", default_value_t = 30301)]
+    p2p_base_port: u16,
+    /// Target block time in seconds (a new network only).
+    #[arg(long = "block-time", default_value_t = 1.0)]
+    block_time: f64,
+    /// Chain id of a new network.
+    #[arg(long = "chain-id", default_value_t = DEV_CHAIN_ID)]
+    chain_id: u64,
+    /// Delete the network in --datadir and start a new one.
+    #[arg(long)]
+    fresh: bool,
+}
+
+/// Log filter of the validators unless RUST_LOG says otherwise: bttc at info, the engine's
+/// per-vote chatter at warn.
+const NODE_LOG: &str = "info,arc_malachitebft_core_consensus=warn,arc_malachitebft_engine=warn,\
+                        arc_malachitebft_network=warn,arc_malachitebft_sync=warn,libp2p=warn";
+
+struct Layout {
+    root: PathBuf,
+}
+
+impl Layout {
+    fn genesis(&self) -> PathBuf {
+        self.root.join("genesis.json")
+    }
+    fn password(&self) -> PathBuf {
+        self.root.join("password")
+    }
+    fn keystore(&self, i: u16) -> PathBuf {
+        self.root.join("keys").join(format!("validator-{i}.json"))
+    }
+    fn node_dir(&self, i: u16) -> PathBuf {
+        self.root.join(format!("node-{i}"))
+    }
+}
+
+fn create_network(l: &Layout, a: &DevnetArgs) -> eyre::Result<()> {
+    std::fs::create_dir_all(&l.root)
+        .wrap_err_with(|| format!("cannot create {}", l.root.display()))?;
+    let password = format!("{:x}", rand08::random::<u128>());
+    write_private(&l.password(), password.as_bytes())?;
+    let mut validators = Vec::new();
+    for i in 0..a.validators {
+        let name = format!("validator-{i}.json");
+        let (signer, _) = keys_cmd::new_key(&l.root.join("keys"), Some(&name), &password)?;
+        validators.push(genesis_cmd::parse_validator(&format!(
+            "{}:10000",
+            keys_cmd::public_key_hex(&signer)
+        ))?);
+    }
+    let block_time_ms = (a.block_time * 1000.0).round() as u64;
+    let json =
+        genesis_cmd::make(a.chain_id, &validators, 10, 10_000, DEV_GAS_LIMIT, block_time_ms)?;
+    std::fs::write(l.genesis(), json)?;
+    Ok(())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> eyre::Result<()> {
+    std::fs::write(path, bytes).wrap_err_with(|| format!("cannot write {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+fn spawn_node(l: &Layout, a: &DevnetArgs, i: u16) -> eyre::Result<Child> {
+    let dir = l.node_dir(i);
+    std::fs::create_dir_all(&dir)?;
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("node.log"))?;
+    let bootnodes: Vec<String> = (0..a.validators)
+        .filter(|j| *j != i)
+        .map(|j| format!("/ip4/127.0.0.1/tcp/{}", a.p2p_base_port + j))
+        .collect();
+    let exe = std::env::current_exe()?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("node")
+        .arg("--datadir")
+        .arg(&dir)
+        .arg("--genesis")
+        .arg(l.genesis())
+        .arg("--validator-key")
+        .arg(l.keystore(i))
+        .arg("--password-file")
+        .arg(l.password())
+        .args(["--p2p.addr", "127.0.0.1"])
+        .args(["--p2p-port", &(a.p2p_base_port + i).to_string()])
+        .args(["--http.port", &(a.http_base_port + i).to_string()])
+        .args(["--moniker", &format!("validator-{i}")])
+        .args(["--rpc.io-threads", "2"])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    if !bootnodes.is_empty() {
+        cmd.arg("--bootnodes").arg(bootnodes.join(","));
+    }
+    if std::env::var_os("RUST_LOG").is_none() {
+        cmd.env("RUST_LOG", NODE_LOG);
+    }
+    cmd.spawn().wrap_err_with(|| format!("cannot start validator {i}"))
+}
+
+fn terminate(children: &mut [(u16, Child)]) {
+    for (_, c) in children.iter() {
+        #[cfg(unix)]
+        // SAFETY: plain kill(2) on a child's pid.
+        unsafe {
+            libc::kill(c.id() as libc::pid_t, libc::SIGTERM);
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for (i, c) in children.iter_mut() {
+        loop {
+            match c.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                _ => {
+                    eprintln!("validator {i} did not stop in time; killing it");
+                    let _ = c.kill();
+                    let _ = c.wait();
+                    break;
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
+    if a.validators == 0 {
+        eyre::bail!("--validators must be at least 1");
+    }
+    if a.chain_id == 199 || a.chain_id == 1029 {
+        eyre::bail!("chain id {} belongs to a BTTC network; pick another for a devnet", a.chain_id);
+    }
+    if !(a.block_time > 0.0 && a.block_time.is_finite()) {
+        eyre::bail!("--block-time must be a positive number of seconds, got {}", a.block_time);
+    }
+    let l = Layout { root: a.datadir.clone() };
+    if a.fresh && l.root.exists() {
+        std::fs::remove_dir_all(&l.root)
+            .wrap_err_with(|| format!("cannot remove {}", l.root.display()))?;
+    }
+    let resumed = l.genesis().exists();
+    if resumed {
+        let have = (0..).take_while(|i| l.keystore(*i).exists()).count();
+        if have != a.validators as usize {
+            eyre::bail!(
+                "{} holds a network of {have} validators, not {}: pass --validators {have} or --fresh",
+                l.root.display(),
+                a.validators
+            );
+        }
+    } else {
+        create_network(&l, &a)?;
+    }
+    let mut children = Vec::new();
+    for i in 0..a.validators {
+        match spawn_node(&l, &a, i) {
+            Ok(c) => children.push((i, c)),
+            Err(e) => {
+                terminate(&mut children);
+                return Err(e);
+            }
+        }
+    }
+    println!(
+        "bttc devnet v{}: {} validators{}",
+        env!("CARGO_PKG_VERSION"),
+        a.validators,
+        if resumed { " (resumed)" } else { "" }
+    );
+    println!("\nValidators\n==================");
+    for i in 0..a.validators {
+        println!(
+            "({i}) http://127.0.0.1:{}  p2p /ip4/127.0.0.1/tcp/{}  log {}",
+            a.http_base_port + i,
+            a.p2p_base_port + i,
+            l.node_dir(i).join("node.log").display()
+        );
+    }
+    println!("\nFunded accounts (10000 BTT each)\n==================");
+    for (i, acc) in dev_accounts(10).iter().enumerate() {
+        println!("({i}) {}  key {}", acc.address, acc.private_key);
+    }
+    println!("\nMnemonic:          {DEV_MNEMONIC}");
+    println!("Datadir:           {}", l.root.display());
+    println!("\nCtrl-C stops the network; run the same command again to resume it.");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        std::thread::spawn(move || {
+            rt.block_on(crate::node_cmd::wait_for_signal());
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+    }
+    let mut reported = vec![false; children.len()];
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        for (k, (i, c)) in children.iter_mut().enumerate() {
+            if !reported[k]
+                && let Ok(Some(status)) = c.try_wait()
+            {
+                eprintln!(
+                    "validator {i} exited ({status}); see {}",
+                    l.node_dir(*i).join("node.log").display()
+                );
+                reported[k] = true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!("stopping {} validators", children.len());
+    terminate(&mut children);
+    Ok(())
+}

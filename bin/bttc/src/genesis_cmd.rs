@@ -1,0 +1,93 @@
+//! `bttc genesis new`: a genesis for a list of validators with their stakes and the
+//! prefunded test-mnemonic accounts.
+
+use alloy_primitives::{Bytes, U256};
+use bttc_chainspec::GenesisValidator;
+use bttc_consensus::address_of;
+use bttc_node::{DEV_CHAIN_ID, DEV_GAS_LIMIT, dev_accounts, network_genesis};
+use clap::Args;
+use eyre::WrapErr;
+use std::path::PathBuf;
+
+/// Options of `bttc genesis new`.
+#[derive(Debug, Args)]
+pub(crate) struct GenesisArgs {
+    /// A validator: its secp256k1 public key (hex, as `bttc keys new` prints it), optionally
+    /// `:<stake in whole BTT>` (default 10000). Repeat for each validator.
+    #[arg(long = "validator", required = true)]
+    validators: Vec<String>,
+    /// Chain id (never 199 or 1029, BTTC's own).
+    #[arg(long = "chain-id", default_value_t = DEV_CHAIN_ID)]
+    chain_id: u64,
+    /// Number of prefunded test-mnemonic accounts.
+    #[arg(long, default_value_t = 10)]
+    accounts: u32,
+    /// Balance of each prefunded account, in whole BTT.
+    #[arg(long, default_value_t = 10_000)]
+    balance: u64,
+    /// Block gas limit.
+    #[arg(long = "gas-limit", default_value_t = DEV_GAS_LIMIT)]
+    gas_limit: u64,
+    /// Target block time in milliseconds.
+    #[arg(long = "block-time-ms", default_value_t = 1000)]
+    block_time_ms: u64,
+    /// Where to write the genesis (default: stdout).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Parses `<pubkey hex>[:<stake>]`.
+pub(crate) fn parse_validator(s: &str) -> eyre::Result<GenesisValidator> {
+    let (key, stake) = match s.split_once(':') {
+        Some((k, st)) => (
+            k,
+            st.parse::<u64>()
+                .wrap_err_with(|| format!("validator {s:?}: stake {st:?} is not a whole number"))?,
+        ),
+        None => (s, 10_000),
+    };
+    let bytes = alloy_primitives::hex::decode(key.trim())
+        .wrap_err_with(|| format!("validator {s:?}: public key is not hex"))?;
+    let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes).map_err(|_| {
+        eyre::eyre!("validator {s:?}: not a secp256k1 public key (33 or 65 bytes SEC1)")
+    })?;
+    if stake == 0 {
+        eyre::bail!("validator {s:?}: stake must be at least 1 BTT");
+    }
+    Ok(GenesisValidator { address: address_of(&vk), public_key: Bytes::from(bytes), stake })
+}
+
+/// Builds the genesis JSON.
+pub(crate) fn make(
+    chain_id: u64,
+    validators: &[GenesisValidator],
+    accounts: u32,
+    balance_btt: u64,
+    gas_limit: u64,
+    block_time_ms: u64,
+) -> eyre::Result<String> {
+    let balance = U256::from(balance_btt) * U256::from(10u64).pow(U256::from(18u64));
+    network_genesis(
+        chain_id,
+        &dev_accounts(accounts),
+        balance,
+        gas_limit,
+        validators,
+        block_time_ms,
+    )
+    .map_err(|e| eyre::eyre!(e))
+}
+
+pub(crate) fn run(a: GenesisArgs) -> eyre::Result<()> {
+    let validators =
+        a.validators.iter().map(|v| parse_validator(v)).collect::<eyre::Result<Vec<_>>>()?;
+    let json = make(a.chain_id, &validators, a.accounts, a.balance, a.gas_limit, a.block_time_ms)?;
+    match a.out {
+        Some(p) => {
+            std::fs::write(&p, json).wrap_err_with(|| format!("cannot write {}", p.display()))?;
+            eprintln!("genesis with {} validators written to {}", validators.len(), p.display());
+        }
+        None => println!("{json}"),
+    }
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! A network of real `bttc node` processes on 127.0.0.1 for tests: keys from `bttc keys new`,
+//! a genesis from `bttc genesis new`, one datadir per node.
+
+use super::rpc;
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Runs `bttc <args>` to completion and returns stdout; panics with stderr on failure.
+pub fn bttc(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_bttc")).args(args).output().expect("run bttc");
+    assert!(out.status.success(), "bttc {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A running node process; SIGKILLed when dropped.
+pub struct NodeProc {
+    pub child: Child,
+    pub http: String,
+}
+
+impl NodeProc {
+    /// kill -9.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("node did not exit within 20 s of SIGTERM");
+    }
+}
+
+impl Drop for NodeProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits for a child's "Listening on <addr>" line.
+pub fn wait_listening(child: &mut Child, what: &str) -> String {
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("Listening on ") {
+                let _ = tx.send(addr.to_string());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("{what} printed no 'Listening on' line within 60 s"));
+    format!("http://{addr}")
+}
+
+/// Keys, genesis and ports of a test network.
+pub struct TestNet {
+    pub dir: tempfile::TempDir,
+    pub validators: Vec<(PathBuf, String)>,
+    pub p2p: Vec<u16>,
+    pub genesis: PathBuf,
+    pub password: PathBuf,
+}
+
+impl TestNet {
+    /// `n` validators with equal stake.
+    pub fn new(n: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let password = dir.path().join("password");
+        std::fs::write(&password, "test-password\n").unwrap();
+        let keys = dir.path().join("keys");
+        let mut validators = Vec::new();
+        for i in 0..n {
+            let out = bttc(&[
+                "keys",
+                "new",
+                "--keystore-dir",
+                keys.to_str().unwrap(),
+                "--name",
+                &format!("v{i}.json"),
+                "--password-file",
+                password.to_str().unwrap(),
+            ]);
+            let address = field(&out, "address:");
+            let pk = field(&out, "public key:");
+            validators.push((keys.join(format!("v{i}.json")), format!("{address}|{pk}")));
+        }
+        let genesis = dir.path().join("genesis.json");
+        let mut args = vec!["genesis".to_string(), "new".into(), "--out".into()];
+        args.push(genesis.to_str().unwrap().into());
+        for (_, v) in &validators {
+            args.push("--validator".into());
+            args.push(format!("{}:100", v.split('|').nth(1).unwrap()));
+        }
+        bttc(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        for v in &mut validators {
+            v.1 = v.1.split('|').next().unwrap().to_string();
+        }
+        let p2p = (0..n + 2).map(|_| free_port()).collect();
+        Self { dir, validators, p2p, genesis, password }
+    }
+
+    pub fn node_dir(&self, i: usize) -> PathBuf {
+        self.dir.path().join(format!("node-{i}"))
+    }
+
+    /// Starts node `i`: a validator for i < validators, else a full node; every other
+    /// node's p2p address is a bootnode.
+    pub fn start(&self, i: usize) -> NodeProc {
+        let bootnodes: Vec<String> = (0..self.p2p.len())
+            .filter(|j| *j != i)
+            .map(|j| format!("/ip4/127.0.0.1/tcp/{}", self.p2p[j]))
+            .collect();
+        let dir = self.node_dir(i);
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("node.log"))
+            .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bttc"));
+        cmd.arg("node")
+            .arg("--datadir")
+            .arg(&dir)
+            .arg("--genesis")
+            .arg(&self.genesis)
+            .args(["--p2p-port", &self.p2p[i].to_string(), "--http.port", "0"])
+            .args(["--bootnodes", &bootnodes.join(",")])
+            .args(["--rpc.io-threads", "1"])
+            .env("RUST_LOG", "info,arc_malachitebft_core_consensus=warn,libp2p=warn")
+            .stdout(Stdio::piped())
+            .stderr(log);
+        if let Some((key, _)) = self.validators.get(i) {
+            cmd.arg("--validator-key").arg(key).arg("--password-file").arg(&self.password);
+        }
+        let mut child = cmd.spawn().expect("start bttc node");
+        let http = wait_listening(&mut child, &format!("node {i}"));
+        NodeProc { child, http }
+    }
+
+    /// The last lines of node `i`'s log (for failure messages).
+    pub fn log_tail(&self, i: usize) -> String {
+        let s = std::fs::read_to_string(self.node_dir(i).join("node.log")).unwrap_or_default();
+        let lines: Vec<&str> = s.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+fn field(out: &str, name: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix(name))
+        .unwrap_or_else(|| panic!("no {name:?} in {out}"))
+        .trim()
+        .to_string()
+}
+
+/// The head number of a node, or `None` if it does not answer.
+pub async fn head(url: &str) -> Option<u64> {
+    let body =
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []});
+    let r = super::try_post(url, body.to_string()).await.ok()?;
+    let v: serde_json::Value = serde_json::from_str(&r.1).ok()?;
+    u64::from_str_radix(v["result"].as_str()?.trim_start_matches("0x"), 16).ok()
+}
+
+/// Waits until the node's head is at least `height`.
+pub async fn wait_height(url: &str, height: u64, timeout: Duration) -> Result<u64, String> {
+    let deadline = Instant::now() + timeout;
+    let mut last = None;
+    while Instant::now() < deadline {
+        last = head(url).await;
+        if last.is_some_and(|h| h >= height) {
+            return Ok(last.unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(format!("{url} did not reach height {height} in {timeout:?} (head {last:?})"))
+}
+
+/// Block `n` as JSON.
+pub async fn block(url: &str, n: u64) -> serde_json::Value {
+    rpc(url, "eth_getBlockByNumber", serde_json::json!([format!("{n:#x}"), false])).await["result"]
+        .clone()
+}
+
+/// `(hash, stateRoot)` of block `n`.
+pub async fn block_id(url: &str, n: u64) -> (String, String) {
+    let b = block(url, n).await;
+    (
+        b["hash"].as_str().unwrap_or_default().into(),
+        b["stateRoot"].as_str().unwrap_or_default().into(),
+    )
+}
+
+/// Checks the certificate of block `n` on `url`: it names the block, and its signatures
+/// recover to distinct validators of `validators` holding more than two thirds of them
+/// (equal stakes).
+pub async fn check_commit(url: &str, n: u64, validators: &[String]) {
+    use alloy_primitives::{Address, B256, Signature};
+    let c =
+        rpc(url, "bttc_getCommit", serde_json::json!([format!("{n:#x}")])).await["result"].clone();
+    assert!(!c.is_null(), "no commit for block {n} on {url}");
+    let (hash, _) = block_id(url, n).await;
+    assert_eq!(c["blockHash"].as_str().unwrap(), hash, "commit of {n} names another block");
+    let mut signers = std::collections::BTreeSet::new();
+    for s in c["signatures"].as_array().unwrap() {
+        let sig: alloy_primitives::Bytes = s["signature"].as_str().unwrap().parse().unwrap();
+        let prehash: B256 = s["signingHash"].as_str().unwrap().parse().unwrap();
+        let claimed: Address = s["validator"].as_str().unwrap().parse().unwrap();
+        let sig = Signature::try_from(sig.as_ref()).expect("65-byte signature");
+        let recovered = sig.recover_address_from_prehash(&prehash).expect("recoverable");
+        assert_eq!(recovered, claimed, "signature in commit {n} is not the validator's");
+        assert!(
+            validators.iter().any(|v| v.parse::<Address>().unwrap() == recovered),
+            "commit {n} signed by non-validator {recovered}"
+        );
+        signers.insert(recovered);
+    }
+    assert!(
+        signers.len() * 3 > validators.len() * 2,
+        "commit {n} has {} of {} validators: no 2/3+ quorum",
+        signers.len(),
+        validators.len()
+    );
+}
+
+/// Path helper for logs in failure messages.
+pub fn show(p: &Path) -> String {
+    p.display().to_string()
+}

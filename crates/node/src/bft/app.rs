@@ -1,0 +1,578 @@
+//! The consensus driver: answers the engine's requests over the chain and the pool.
+//!
+//! - `GetValue`: build a block from the pool on the head, store it (so a restart re-proposes
+//!   the same block), stream it as proposal parts.
+//! - `ReceivedProposalPart`: reassemble, check the proposer's signature and turn, execute the
+//!   block on the head without committing, and report it valid or invalid.
+//! - `Decided`: execute and commit the block and its certificate in one MDBX transaction.
+//! - `Finalized`: store the final certificate, start the next height.
+//! - `GetDecidedValues` / `ProcessSyncedValue`: serve and take blocks + certificates for
+//!   nodes that are behind.
+
+use super::{
+    store::{self, StoredProposal},
+    streams::{AssembledProposal, PartStreams, stream_messages},
+};
+use alloy_primitives::{Address, B256};
+use alloy_rlp::Decodable;
+use bttc_chain::{BlockAttributes, Chain, validate::expected_base_fee};
+use bttc_consensus::{
+    BlockHeight, BlockValue, BttcContext, CommitCertificate, ConsensusSigner, ValidatorAddress,
+    ValidatorSetProvider,
+    core_types::{
+        ExtendedCommitCertificate, ExtendedCommitSignature, HeightParams, LinearTimeouts, Round,
+        Validity,
+    },
+    engine_channel::{
+        AppMsg, Channels, NetworkMsg,
+        app::{
+            engine::host::{Next, SyncedValueOutcome},
+            types::{LocallyProposedValue, ProposedValue, sync::RawDecidedValue},
+        },
+    },
+    proposal_signing_hash,
+};
+use bttc_primitives::Block;
+use bttc_rpc::ChainEvents;
+use bttc_txpool::TxPool;
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, error, info, warn};
+
+/// How far ahead of this node's clock a proposed block's timestamp may be.
+pub(crate) const MAX_FUTURE_SECS: u64 = 15;
+/// Complete proposals for heights above the next one, held until the node gets there.
+const MAX_WAITING: usize = 32;
+/// At most this many decided values per sync request.
+const MAX_SYNC_BATCH: u64 = 128;
+
+type ValueReply = oneshot::Sender<Option<ProposedValue<BttcContext>>>;
+
+/// The driver's state.
+#[derive(Debug)]
+pub(crate) struct ConsensusApp {
+    pub(crate) chain: Chain,
+    pub(crate) pool: Arc<TxPool>,
+    pub(crate) events: ChainEvents,
+    pub(crate) ctx: BttcContext,
+    pub(crate) signer: Option<ConsensusSigner>,
+    pub(crate) validators: Arc<dyn ValidatorSetProvider>,
+    pub(crate) timeouts: LinearTimeouts,
+    pub(crate) target_time: Option<Duration>,
+    pub(crate) streams: PartStreams,
+    pub(crate) waiting: Vec<(AssembledProposal, ValueReply)>,
+    /// The height whose block was committed by `Decided` and awaits `Finalized`.
+    pub(crate) committed: Option<u64>,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+/// Why a proposal is refused before validation (not a vote-worthy value at all).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ProposalError {
+    #[error("block RLP does not decode: {0}")]
+    Decode(String),
+    #[error("signature over the proposal does not recover to proposer {proposer}")]
+    Signature { proposer: ValidatorAddress },
+    #[error("{got} is not the proposer of height {height} round {round:?}; expected {expected}")]
+    WrongProposer { got: ValidatorAddress, expected: ValidatorAddress, height: u64, round: Round },
+    #[error("validator set of height {height}: {reason}")]
+    ValidatorSet { height: u64, reason: String },
+    #[error("storage: {0}")]
+    Storage(String),
+}
+
+impl ConsensusApp {
+    fn my_address(&self) -> Option<ValidatorAddress> {
+        self.signer.as_ref().map(|s| s.address())
+    }
+
+    fn params(&self, height: u64) -> Result<HeightParams<BttcContext>, ProposalError> {
+        let set = self
+            .validators
+            .validator_set(BlockHeight(height))
+            .map_err(|e| ProposalError::ValidatorSet { height, reason: e.to_string() })?;
+        Ok(HeightParams::new(set, self.timeouts, self.target_time))
+    }
+
+    fn head_number(&self) -> u64 {
+        self.chain.head().map(|h| h.number).unwrap_or_default()
+    }
+
+    /// Runs until the engine closes its channel.
+    pub(crate) async fn run(mut self, mut channels: Channels<BttcContext>) {
+        while let Some(msg) = channels.consensus.recv().await {
+            self.handle(msg, &channels.network).await;
+        }
+        info!(target: "bttc::consensus", "engine stopped; consensus driver exits");
+    }
+
+    async fn handle(
+        &mut self,
+        msg: AppMsg<BttcContext>,
+        network: &mpsc::Sender<NetworkMsg<BttcContext>>,
+    ) {
+        match msg {
+            AppMsg::ConsensusReady { reply } => {
+                let next = self.head_number() + 1;
+                match self.params(next) {
+                    Ok(p) => {
+                        info!(target: "bttc::consensus", height = next, validators = p.validator_set.validators().len(), "consensus ready");
+                        let _ = reply.send((BlockHeight(next), p));
+                    }
+                    Err(e) => {
+                        error!(target: "bttc::consensus", error = %e, "cannot start consensus")
+                    }
+                }
+            }
+            AppMsg::StartedRound { height, round, proposer, role, reply_value } => {
+                debug!(target: "bttc::consensus", %height, ?round, %proposer, ?role, "started round");
+                self.streams.prune_below(height);
+                let values = tokio::task::block_in_place(|| self.values_of_round(height, round));
+                let _ = reply_value.send(values);
+                self.release_waiting();
+            }
+            AppMsg::GetValue { height, round, timeout: _, reply } => {
+                match tokio::task::block_in_place(|| self.propose(height, round)) {
+                    Ok(Some((hash, rlp))) => {
+                        let _ =
+                            reply.send(LocallyProposedValue::new(height, round, BlockValue(hash)));
+                        self.stream(height, round, Round::Nil, hash, &rlp, network).await;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        error!(target: "bttc::consensus", %height, ?round, error = %e, "cannot build a proposal")
+                    }
+                }
+            }
+            AppMsg::RestreamProposal { height, round, valid_round, address, value_id } => {
+                if Some(address) != self.my_address() {
+                    return;
+                }
+                let ro = self.chain.db().ro();
+                let stored = ro
+                    .ok()
+                    .and_then(|ro| store::load_proposal(&ro, height.0, &value_id.0).ok().flatten());
+                match stored {
+                    Some(p) => {
+                        self.stream(height, round, valid_round, value_id.0, &p.block_rlp, network)
+                            .await
+                    }
+                    None => {
+                        warn!(target: "bttc::consensus", %height, value = %value_id, "asked to restream a block this node does not have")
+                    }
+                }
+            }
+            AppMsg::ReceivedProposalPart { from, part, reply, .. } => {
+                match self.streams.insert(part) {
+                    Ok(None) => {
+                        let _ = reply.send(None);
+                    }
+                    Ok(Some(p)) => self.on_proposal(p, reply),
+                    Err(e) => {
+                        warn!(target: "bttc::consensus", peer = %from, error = %e, "proposal stream refused");
+                        let _ = reply.send(None);
+                    }
+                }
+            }
+            AppMsg::Decided { certificate, reply, .. } => {
+                tokio::task::block_in_place(|| self.commit(&certificate));
+                let _ = reply.send(());
+            }
+            AppMsg::Finalized { certificate, evidence, reply, .. } => {
+                let h = certificate.height.0;
+                let ok = tokio::task::block_in_place(|| {
+                    if self.committed != Some(h) {
+                        self.commit(&certificate);
+                    }
+                    self.committed == Some(h) && self.store_certificate(&certificate)
+                });
+                if !evidence.proposals.is_empty() || !evidence.votes.is_empty() {
+                    warn!(target: "bttc::consensus", height = h, ?evidence, "misbehaviour evidence (slashing is not wired yet)");
+                }
+                let next = if ok { h + 1 } else { h };
+                match self.params(next) {
+                    Ok(p) => {
+                        let _ = reply.send(if ok {
+                            Next::Start(BlockHeight(next), p)
+                        } else {
+                            Next::Restart(BlockHeight(next), p)
+                        });
+                    }
+                    Err(e) => error!(target: "bttc::consensus", error = %e, "cannot continue"),
+                }
+                self.release_waiting();
+            }
+            AppMsg::GetDecidedValues { range, reply } => {
+                let values = tokio::task::block_in_place(|| self.decided_values(range));
+                let _ = reply.send(values);
+            }
+            AppMsg::ProcessSyncedValue { height, round, proposer, value_bytes, reply } => {
+                let outcome = tokio::task::block_in_place(|| {
+                    self.synced_value(height, round, proposer, &value_bytes)
+                });
+                let _ = reply.send(outcome);
+            }
+            AppMsg::GetHistoryMinHeight { reply } => {
+                let _ = reply.send(BlockHeight(1));
+            }
+            AppMsg::ExtendVote { reply, .. } => {
+                let _ = reply.send(None);
+            }
+            AppMsg::VerifyVoteExtensions { extensions, reply, .. } => {
+                let _ = reply.send(extensions.into_iter().map(|(a, _)| (a, Ok(()))).collect());
+            }
+        }
+    }
+
+    /// The values this node holds for `height`/`round` (after a restart, what it had seen).
+    fn values_of_round(
+        &self,
+        height: BlockHeight,
+        round: Round,
+    ) -> Vec<ProposedValue<BttcContext>> {
+        let Ok(ro) = self.chain.db().ro() else { return Vec::new() };
+        store::proposals_at(&ro, height.0)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, p)| p.round == round)
+            .map(|(hash, p)| p.proposed_value(height.0, hash))
+            .collect()
+    }
+
+    /// Builds (or, after a restart, reloads) this node's block for `height`/`round`.
+    fn propose(
+        &self,
+        height: BlockHeight,
+        round: Round,
+    ) -> Result<Option<(B256, Vec<u8>)>, ProposalError> {
+        let Some(me) = self.my_address() else { return Ok(None) };
+        let db = self.chain.db();
+        let storage = |e: bttc_storage::StorageError| ProposalError::Storage(e.to_string());
+        let ro = db.ro().map_err(storage)?;
+        if let Some((hash, p)) = store::proposals_at(&ro, height.0)
+            .map_err(storage)?
+            .into_iter()
+            .find(|(_, p)| p.proposer == me && p.round == round)
+        {
+            info!(target: "bttc::consensus", %height, ?round, %hash, "re-proposing the block stored before a restart");
+            return Ok(Some((hash, p.block_rlp)));
+        }
+        let (head, parent) = ro.head_header().map_err(storage)?;
+        if head.number + 1 != height.0 {
+            warn!(target: "bttc::consensus", %height, head = head.number, "asked to propose away from the head");
+            return Ok(None);
+        }
+        let base_fee = expected_base_fee(self.chain.spec(), &parent, height.0).unwrap_or(0);
+        let candidates: Vec<_> = self
+            .pool
+            .best_transactions(base_fee)
+            .iter()
+            .map(|p| (p.tx.clone(), p.sender))
+            .collect();
+        let attrs = BlockAttributes {
+            timestamp: now_secs().max(parent.timestamp + 1),
+            beneficiary: me.0,
+            ..Default::default()
+        };
+        let built = self
+            .chain
+            .build_block_from_recovered(&ro, candidates, &attrs)
+            .map_err(|e| ProposalError::Storage(e.to_string()))?;
+        drop(ro);
+        for (hash, _) in &built.rejected {
+            self.pool.remove(hash);
+        }
+        let hash = built.block.header.hash_slow();
+        let rlp = alloy_rlp::encode(&built.block);
+        let entry = StoredProposal {
+            round,
+            pol_round: Round::Nil,
+            proposer: me,
+            valid: true,
+            block_rlp: rlp.clone(),
+        };
+        let rw = db.rw().map_err(storage)?;
+        rw.put_proposed_block(height.0, &hash, &store::encode_proposal(&entry)).map_err(storage)?;
+        rw.commit().map_err(storage)?;
+        info!(target: "bttc::consensus", %height, ?round, %hash, txs = built.block.body.transactions.len(), "proposing");
+        Ok(Some((hash, rlp)))
+    }
+
+    async fn stream(
+        &self,
+        height: BlockHeight,
+        round: Round,
+        pol_round: Round,
+        hash: B256,
+        rlp: &[u8],
+        network: &mpsc::Sender<NetworkMsg<BttcContext>>,
+    ) {
+        let Some(signer) = &self.signer else { return };
+        let me = signer.address();
+        let sig = signer.sign_hash(&proposal_signing_hash(
+            self.ctx.chain_id(),
+            height,
+            round,
+            &BlockValue(hash),
+            pol_round,
+            &me,
+        ));
+        for m in stream_messages(height, round, pol_round, me, rlp, sig) {
+            if network.send(NetworkMsg::PublishProposalPart(m)).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn on_proposal(&mut self, p: AssembledProposal, reply: ValueReply) {
+        let head = self.head_number();
+        if p.height.0 <= head {
+            let _ = reply.send(None);
+        } else if p.height.0 > head + 1 {
+            if self.waiting.len() >= MAX_WAITING {
+                self.waiting.sort_by_key(|(w, _)| w.height);
+                self.waiting.pop();
+            }
+            self.waiting.push((p, reply));
+        } else {
+            let value = tokio::task::block_in_place(|| self.validate_proposal(&p));
+            match value {
+                Ok(v) => {
+                    let _ = reply.send(Some(v));
+                }
+                Err(e) => {
+                    warn!(target: "bttc::consensus", height = %p.height, round = ?p.round, error = %e, "proposal refused");
+                    let _ = reply.send(None);
+                }
+            }
+        }
+    }
+
+    /// Answers the proposals held for heights this node has now reached.
+    fn release_waiting(&mut self) {
+        let head = self.head_number();
+        let waiting = std::mem::take(&mut self.waiting);
+        for (p, reply) in waiting {
+            if p.height.0 == head + 1 || p.height.0 <= head {
+                self.on_proposal(p, reply);
+            } else {
+                self.waiting.push((p, reply));
+            }
+        }
+    }
+
+    /// Checks a complete proposal and executes its block on the head (nothing committed).
+    fn validate_proposal(
+        &self,
+        p: &AssembledProposal,
+    ) -> Result<ProposedValue<BttcContext>, ProposalError> {
+        let block = Block::decode(&mut p.block_rlp.as_slice())
+            .map_err(|e| ProposalError::Decode(e.to_string()))?;
+        let hash = block.header.hash_slow();
+        let signed = proposal_signing_hash(
+            self.ctx.chain_id(),
+            p.height,
+            p.round,
+            &BlockValue(hash),
+            p.pol_round,
+            &p.proposer,
+        );
+        if p.signature.recover(&signed) != Some(p.proposer.0) {
+            return Err(ProposalError::Signature { proposer: p.proposer });
+        }
+        let set = self.validators.validator_set(p.height).map_err(|e| {
+            ProposalError::ValidatorSet { height: p.height.0, reason: e.to_string() }
+        })?;
+        let expected = self.ctx.proposer(&set, p.height, p.round).address;
+        if expected != p.proposer {
+            return Err(ProposalError::WrongProposer {
+                got: p.proposer,
+                expected,
+                height: p.height.0,
+                round: p.round,
+            });
+        }
+        let verdict = self.check_block(&block, p.height.0, p.proposer.0);
+        if let Err(reason) = &verdict {
+            warn!(target: "bttc::consensus", height = %p.height, %hash, proposer = %p.proposer, %reason, "invalid block proposed");
+        }
+        let entry = StoredProposal {
+            round: p.round,
+            pol_round: p.pol_round,
+            proposer: p.proposer,
+            valid: verdict.is_ok(),
+            block_rlp: p.block_rlp.clone(),
+        };
+        self.store_proposal(p.height.0, hash, &entry)?;
+        Ok(entry.proposed_value(p.height.0, hash))
+    }
+
+    fn store_proposal(
+        &self,
+        height: u64,
+        hash: B256,
+        entry: &StoredProposal,
+    ) -> Result<(), ProposalError> {
+        let storage = |e: bttc_storage::StorageError| ProposalError::Storage(e.to_string());
+        let rw = self.chain.db().rw().map_err(storage)?;
+        rw.put_proposed_block(height, &hash, &store::encode_proposal(entry)).map_err(storage)?;
+        rw.commit().map_err(storage)
+    }
+
+    /// Consensus rules on top of the execution rules: the block is at `height`, pays the
+    /// proposer, is not from the future; then it must execute on the head with every root
+    /// right. Nothing is committed.
+    fn check_block(&self, block: &Block, height: u64, proposer: Address) -> Result<(), String> {
+        let h = &block.header;
+        if h.number != height {
+            return Err(format!("block number {} at height {height}", h.number));
+        }
+        if h.beneficiary != proposer {
+            return Err(format!("beneficiary {} is not the proposer {proposer}", h.beneficiary));
+        }
+        let now = now_secs();
+        if h.timestamp > now + MAX_FUTURE_SECS {
+            return Err(format!(
+                "timestamp {} is more than {MAX_FUTURE_SECS} s ahead of this node's clock ({now})",
+                h.timestamp
+            ));
+        }
+        let rw = self.chain.db().rw().map_err(|e| e.to_string())?;
+        self.chain.insert_block(&rw, block).map_err(|e| e.to_string())?;
+        drop(rw); // abort: validation only
+        Ok(())
+    }
+
+    /// Executes the decided block and commits it with its certificate in one transaction.
+    fn commit(&mut self, cert: &CommitCertificate) {
+        let height = cert.height.0;
+        let hash = cert.value_id.0;
+        match self.try_commit(cert) {
+            Ok(txs) => {
+                self.committed = Some(height);
+                info!(target: "bttc::consensus", height, %hash, txs, round = ?cert.round, signatures = cert.commit_signatures.len(), "block finalized");
+                let _ = self.events.new_heads.send(height);
+            }
+            Err(e) => {
+                error!(target: "bttc::consensus", height, %hash, error = %e, "cannot commit the decided block")
+            }
+        }
+    }
+
+    fn try_commit(&self, cert: &CommitCertificate) -> Result<usize, String> {
+        let height = cert.height.0;
+        let hash = cert.value_id.0;
+        let db = self.chain.db();
+        let rw = db.rw().map_err(|e| e.to_string())?;
+        let (head, _) = rw.head_header().map_err(|e| e.to_string())?;
+        if head.number >= height {
+            // Already committed (a restart replaying the height): keep the certificate.
+            if rw.canonical_hash(height).map_err(|e| e.to_string())? != Some(hash) {
+                return Err(format!("height {height} already holds a different block"));
+            }
+            rw.put_certificate(height, &store::encode_certificate(cert))
+                .map_err(|e| e.to_string())?;
+            rw.commit().map_err(|e| e.to_string())?;
+            return Ok(0);
+        }
+        let stored = store::load_proposal(&rw, height, &hash)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("decided block {hash} was never received"))?;
+        let block = Block::decode(&mut stored.block_rlp.as_slice()).map_err(|e| e.to_string())?;
+        self.chain.insert_block(&rw, &block).map_err(|e| e.to_string())?;
+        rw.put_certificate(height, &store::encode_certificate(cert)).map_err(|e| e.to_string())?;
+        rw.prune_proposed_blocks(height).map_err(|e| e.to_string())?;
+        let update = self.pool.block_update();
+        rw.commit().map_err(|e| e.to_string())?;
+        if let Ok(ro) = db.ro() {
+            self.pool.on_new_block(&ro);
+        }
+        drop(update);
+        Ok(block.body.transactions.len())
+    }
+
+    /// Replaces the stored certificate with the finalized one (which may carry more
+    /// signatures).
+    fn store_certificate(&self, cert: &CommitCertificate) -> bool {
+        let r = (|| -> Result<(), bttc_storage::StorageError> {
+            let rw = self.chain.db().rw()?;
+            if rw.canonical_hash(cert.height.0)? == Some(cert.value_id.0) {
+                rw.put_certificate(cert.height.0, &store::encode_certificate(cert))?;
+            }
+            rw.commit()
+        })();
+        if let Err(e) = &r {
+            error!(target: "bttc::consensus", height = %cert.height, error = %e, "cannot store the finalized certificate");
+        }
+        r.is_ok()
+    }
+
+    fn decided_values(
+        &self,
+        range: std::ops::RangeInclusive<BlockHeight>,
+    ) -> Vec<RawDecidedValue<BttcContext>> {
+        let Ok(ro) = self.chain.db().ro() else { return Vec::new() };
+        let (start, end) =
+            (range.start().0, range.end().0.min(range.start().0 + MAX_SYNC_BATCH - 1));
+        let mut out = Vec::new();
+        for h in start..=end {
+            let (Ok(Some(block)), Ok(Some(cert))) = (ro.block(h), store::certificate(&ro, h))
+            else {
+                break;
+            };
+            let ext = ExtendedCommitCertificate {
+                height: cert.height,
+                round: cert.round,
+                value_id: cert.value_id,
+                commit_signatures: cert
+                    .commit_signatures
+                    .into_iter()
+                    .map(|s| ExtendedCommitSignature::new(s.address, s.signature, None))
+                    .collect(),
+            };
+            out.push(RawDecidedValue::new(alloy_rlp::encode(&block).into(), ext));
+        }
+        out
+    }
+
+    fn synced_value(
+        &self,
+        height: BlockHeight,
+        round: Round,
+        proposer: ValidatorAddress,
+        bytes: &[u8],
+    ) -> SyncedValueOutcome<BttcContext> {
+        let Ok(block) = Block::decode(&mut &bytes[..]) else {
+            warn!(target: "bttc::consensus", %height, "synced block does not decode");
+            return SyncedValueOutcome::PeerFault;
+        };
+        let hash = block.header.hash_slow();
+        let head = self.head_number();
+        if height.0 != head + 1 {
+            return SyncedValueOutcome::LocalTransientError;
+        }
+        let verdict = self.check_block(&block, height.0, proposer.0);
+        if let Err(reason) = &verdict {
+            warn!(target: "bttc::consensus", %height, %hash, %reason, "synced block is invalid");
+        }
+        let entry = StoredProposal {
+            round,
+            pol_round: Round::Nil,
+            proposer,
+            valid: verdict.is_ok(),
+            block_rlp: bytes.to_vec(),
+        };
+        if self.store_proposal(height.0, hash, &entry).is_err() {
+            return SyncedValueOutcome::LocalTransientError;
+        }
+        let mut v = entry.proposed_value(height.0, hash);
+        v.validity = Validity::from_bool(verdict.is_ok());
+        SyncedValueOutcome::Verdict(v)
+    }
+}

@@ -1,0 +1,288 @@
+//! A BFT node: the chain, the pool and JSON-RPC (as in dev mode) with blocks decided by the
+//! Malachite engine instead of a local producer.
+//!
+//! [`BftNode::start`] opens (or initialises) the datadir, builds the validator set from the
+//! genesis `bttc.validators`, starts the engine (its libp2p network, WAL under
+//! `<datadir>/wal`, value sync) and the driver in [`app`], and the JSON-RPC server.
+
+mod app;
+pub mod store;
+mod streams;
+
+use crate::NodeError;
+use app::ConsensusApp;
+use bttc_chain::{Chain, InitOutcome, init_genesis};
+use bttc_consensus::{
+    BttcCodec, BttcContext, ConsensusSigner, ConsensusVerifier, StaticValidators, ValidatorAddress,
+    ValidatorSetProvider, address_of,
+    core_types::LinearTimeouts,
+    engine_channel::{
+        ConsensusContext, EngineHandle, NetworkContext, RequestContext, SyncContext, WalContext,
+        app::{
+            config::NodeConfig, engine::network::NetworkIdentity, net::Multiaddr, types::Keypair,
+        },
+        start_engine,
+    },
+};
+use bttc_rpc::{ChainEvents, RpcConfig, RpcContext, start_server};
+use bttc_storage::{DatabaseEnv, DbOptions};
+use bttc_txpool::{PoolConfig, TxPool};
+use jsonrpsee::server::ServerHandle;
+use k256::ecdsa::SigningKey;
+use malachitebft_config::{
+    ConsensusConfig, DiscoveryConfig, P2pConfig, ValuePayload, ValueSyncConfig,
+};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use tracing::info;
+
+pub use store::{certificate, certificate_json, decode_certificate, encode_certificate};
+
+/// Settings of a BFT node.
+#[derive(Debug, Clone)]
+pub struct BftNodeConfig {
+    /// Where the chain, the WAL and the node key live.
+    pub datadir: PathBuf,
+    /// Genesis JSON to initialise an empty datadir with (must match a non-empty one).
+    pub genesis: Option<String>,
+    /// The validator key; `None` runs a full node (follows and verifies, never votes).
+    pub validator_key: Option<SigningKey>,
+    /// Where the consensus network listens (TCP).
+    pub p2p_addr: SocketAddr,
+    /// Peers to connect to at start (multiaddrs, e.g. `/ip4/127.0.0.1/tcp/30301`).
+    pub bootnodes: Vec<String>,
+    /// JSON-RPC settings.
+    pub rpc: RpcConfig,
+    /// Target block time (the engine waits for it before starting the next height).
+    pub block_time: Duration,
+    /// Round timeouts.
+    pub timeouts: LinearTimeouts,
+    /// Name in logs and metrics.
+    pub moniker: String,
+}
+
+impl BftNodeConfig {
+    /// Defaults for a node in `datadir` with a one-second block time.
+    pub fn new(datadir: PathBuf) -> Self {
+        Self {
+            datadir,
+            genesis: None,
+            validator_key: None,
+            p2p_addr: SocketAddr::from(([127, 0, 0, 1], 30301)),
+            bootnodes: Vec::new(),
+            rpc: RpcConfig::default(),
+            block_time: Duration::from_secs(1),
+            timeouts: devnet_timeouts(),
+            moniker: "bttc".into(),
+        }
+    }
+}
+
+/// Round timeouts for one-second blocks on a local network.
+pub fn devnet_timeouts() -> LinearTimeouts {
+    LinearTimeouts {
+        propose: Duration::from_millis(2000),
+        propose_delta: Duration::from_millis(500),
+        prevote: Duration::from_millis(1000),
+        prevote_delta: Duration::from_millis(500),
+        precommit: Duration::from_millis(1000),
+        precommit_delta: Duration::from_millis(500),
+        rebroadcast: Duration::from_millis(4000),
+        max_timeout: Duration::from_secs(30),
+    }
+}
+
+#[derive(Debug, Clone)]
+struct EngineConfig {
+    moniker: String,
+    consensus: ConsensusConfig,
+    value_sync: ValueSyncConfig,
+}
+
+impl NodeConfig for EngineConfig {
+    fn moniker(&self) -> &str {
+        &self.moniker
+    }
+    fn consensus(&self) -> &ConsensusConfig {
+        &self.consensus
+    }
+    fn consensus_mut(&mut self) -> &mut ConsensusConfig {
+        &mut self.consensus
+    }
+    fn value_sync(&self) -> &ValueSyncConfig {
+        &self.value_sync
+    }
+    fn value_sync_mut(&mut self) -> &mut ValueSyncConfig {
+        &mut self.value_sync
+    }
+}
+
+/// A running BFT node.
+pub struct BftNode {
+    /// Where JSON-RPC listens.
+    pub rpc_addr: SocketAddr,
+    /// This node's libp2p peer id.
+    pub peer_id: String,
+    /// Its validator address, if it validates.
+    pub validator: Option<ValidatorAddress>,
+    /// Chain id.
+    pub chain_id: u64,
+    server: ServerHandle,
+    engine: EngineHandle,
+    driver: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for BftNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BftNode")
+            .field("rpc_addr", &self.rpc_addr)
+            .field("peer_id", &self.peer_id)
+            .field("validator", &self.validator)
+            .field("chain_id", &self.chain_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn node_key(datadir: &std::path::Path) -> Result<SigningKey, NodeError> {
+    let path = datadir.join("node.key");
+    if let Ok(bytes) = std::fs::read(&path) {
+        return SigningKey::from_slice(&bytes).map_err(|e| {
+            NodeError::Genesis(format!("{}: not a secp256k1 key: {e}", path.display()))
+        });
+    }
+    let key = SigningKey::random(&mut k256::elliptic_curve::rand_core::OsRng);
+    std::fs::write(&path, key.to_bytes())?;
+    Ok(key)
+}
+
+fn libp2p_keypair(key: &SigningKey) -> Result<Keypair, NodeError> {
+    let mut bytes = key.to_bytes();
+    let secret = libp2p_identity::secp256k1::SecretKey::try_from_bytes(&mut bytes[..])
+        .map_err(|e| NodeError::Genesis(format!("node key: {e}")))?;
+    Ok(Keypair::from(libp2p_identity::secp256k1::Keypair::from(secret)))
+}
+
+impl BftNode {
+    /// Opens the chain, starts the engine, the driver and the JSON-RPC server.
+    pub async fn start(config: BftNodeConfig) -> Result<Self, NodeError> {
+        std::fs::create_dir_all(&config.datadir)?;
+        let db = DatabaseEnv::open(&config.datadir.join("db"), DbOptions::default())?;
+        if let Some(genesis) = &config.genesis
+            && let InitOutcome::Written { .. } = init_genesis(&db, genesis)?
+        {
+            info!(target: "bttc::node", datadir = %config.datadir.display(), "chain initialised from genesis");
+        }
+        let chain = Chain::open(db)?;
+        let spec = chain.spec().clone();
+        let chain_id = spec.chain_id();
+        let params = spec.bttc().ok_or_else(|| {
+            NodeError::Genesis("the genesis has no `bttc` section: not a bttc chain".into())
+        })?;
+        let validators: Arc<dyn ValidatorSetProvider> = Arc::new(
+            StaticValidators::from_genesis(&params.validators)
+                .map_err(|e| NodeError::Genesis(format!("genesis validators: {e}")))?,
+        );
+        let ctx = BttcContext::new(chain_id);
+        let signer = config.validator_key.clone().map(|k| ConsensusSigner::new(k, chain_id));
+        let net_key = match &config.validator_key {
+            Some(k) => k.clone(),
+            None => node_key(&config.datadir)?,
+        };
+        let keypair = libp2p_keypair(&net_key)?;
+        let peer_id = keypair.public().to_peer_id().to_string();
+        let address = ValidatorAddress(address_of(net_key.verifying_key()));
+
+        let listen: Multiaddr =
+            format!("/ip4/{}/tcp/{}", config.p2p_addr.ip(), config.p2p_addr.port())
+                .parse()
+                .map_err(|e| NodeError::Genesis(format!("p2p address: {e}")))?;
+        let mut bootnodes = Vec::new();
+        for b in &config.bootnodes {
+            bootnodes.push(b.parse::<Multiaddr>().map_err(|e| {
+                NodeError::Genesis(format!("bootnode {b:?} is not a multiaddr: {e}"))
+            })?);
+        }
+        let engine_config = EngineConfig {
+            moniker: config.moniker.clone(),
+            consensus: ConsensusConfig {
+                p2p: P2pConfig {
+                    listen_addr: listen,
+                    persistent_peers: bootnodes,
+                    discovery: DiscoveryConfig { enabled: true, ..Default::default() },
+                    ..Default::default()
+                },
+                value_payload: ValuePayload::ProposalAndParts,
+                ..Default::default()
+            },
+            value_sync: ValueSyncConfig {
+                enabled: true,
+                status_update_interval: Duration::from_secs(1),
+                ..Default::default()
+            },
+        };
+        let identity = NetworkIdentity::new(
+            config.moniker.clone(),
+            keypair,
+            signer.as_ref().map(|s| s.address().to_string()),
+        );
+        let verifier = ConsensusVerifier::new(chain_id);
+        let consensus_ctx = match &signer {
+            Some(s) => {
+                ConsensusContext::new_validator(address, Box::new(verifier), Box::new(s.clone()))
+            }
+            None => ConsensusContext::new_full_node(address, Box::new(verifier)),
+        };
+        let (channels, engine) = start_engine(
+            ctx.clone(),
+            engine_config,
+            WalContext::new(config.datadir.join("wal").join("consensus.wal"), BttcCodec),
+            NetworkContext::new(identity, BttcCodec),
+            consensus_ctx,
+            SyncContext::new(BttcCodec),
+            RequestContext::new(100),
+        )
+        .await
+        .map_err(|e| NodeError::Genesis(format!("consensus engine: {e}")))?;
+
+        let pool = Arc::new(TxPool::new(PoolConfig::default()));
+        let events = ChainEvents::default();
+        let commits = store::StoredCommits { db: chain.db().clone(), chain_id };
+        let rpc_ctx =
+            RpcContext::new(chain.clone(), pool.clone(), config.rpc.clone(), events.clone())
+                .with_commits(Arc::new(commits));
+        let server = start_server(Arc::new(rpc_ctx)).await?;
+
+        let app = ConsensusApp {
+            chain,
+            pool,
+            events,
+            ctx,
+            signer: signer.clone(),
+            validators,
+            timeouts: config.timeouts,
+            target_time: Some(config.block_time),
+            streams: Default::default(),
+            waiting: Vec::new(),
+            committed: None,
+        };
+        let driver = tokio::spawn(app.run(channels));
+        info!(target: "bttc::node", chain_id, %peer_id, validator = ?signer.as_ref().map(|s| s.address()), rpc = %server.addr, "bft node started");
+        Ok(Self {
+            rpc_addr: server.addr,
+            peer_id,
+            validator: signer.map(|s| s.address()),
+            chain_id,
+            server: server.handle,
+            engine,
+            driver,
+        })
+    }
+
+    /// Stops the engine, the driver and the server.
+    pub async fn stop(self) {
+        self.engine.actor.stop(None);
+        let _ = self.engine.handle.await;
+        self.driver.abort();
+        let _ = self.server.stop();
+        self.server.clone().stopped().await;
+    }
+}
