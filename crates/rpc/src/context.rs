@@ -34,6 +34,16 @@ pub trait CommitSource: Send + Sync + std::fmt::Debug {
     fn commit(&self, number: u64) -> Result<Option<serde_json::Value>, String>;
 }
 
+/// Reads the number of connected peers.
+#[derive(Clone)]
+pub struct PeerCount(pub Arc<dyn Fn() -> usize + Send + Sync>);
+
+impl std::fmt::Debug for PeerCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PeerCount({})", (self.0)())
+    }
+}
+
 /// Shared state of all RPC methods.
 #[derive(Debug)]
 pub struct RpcContext {
@@ -60,6 +70,8 @@ pub struct RpcContext {
     pub(crate) heavy_pool: rayon::ThreadPool,
     /// Commit certificates (BFT nodes).
     pub commits: Option<Arc<dyn CommitSource>>,
+    /// Connected peers (`net_peerCount`); none in dev mode.
+    pub peer_count: Option<PeerCount>,
 }
 
 /// A block number resolved from a tag, number or hash, with its header.
@@ -94,6 +106,7 @@ impl RpcContext {
                 .build()
                 .expect("spawn the RPC execution threads"),
             commits: None,
+            peer_count: None,
         }
     }
 

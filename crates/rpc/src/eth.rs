@@ -292,8 +292,10 @@ impl RpcContext {
         self.submit(tx)
     }
 
-    /// Validates `tx` against the latest state, adds it to the pool, announces it.
-    pub(crate) fn submit(&self, tx: TxEnvelope) -> RpcResult<B256> {
+    /// Validates `tx` against the latest state, adds it to the pool, announces it on
+    /// [`ChainEvents::new_pending`](crate::ChainEvents). Transactions gossiped by peers
+    /// enter here too.
+    pub fn submit(&self, tx: TxEnvelope) -> RpcResult<B256> {
         let outcome = {
             // The state must be opened under the admission guard (see `TxPool::admission`).
             let _admission = self.pool.admission();

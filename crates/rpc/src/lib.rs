@@ -36,7 +36,7 @@ mod pubsub;
 pub mod simulate;
 
 pub use config::RpcConfig;
-pub use context::{ChainEvents, CommitSource, RpcContext};
+pub use context::{ChainEvents, CommitSource, PeerCount, RpcContext};
 pub use convert::{RpcReceipt, RpcTx};
 pub use error::{
     INTERNAL, INVALID_PARAMS, LIMIT, REVERTED, RpcError, RpcResult, SERVER, UNSUPPORTED,

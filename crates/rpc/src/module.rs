@@ -104,7 +104,9 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
             None => None,
         }
     });
-    inline!(m, "net_peerCount", |ctx, p| hex_u64(0));
+    inline!(m, "net_peerCount", |ctx, p| hex_u64(
+        ctx.peer_count.as_ref().map_or(0, |f| (f.0)() as u64)
+    ));
 
     // eth_: chain
     inline!(m, "eth_chainId", |ctx, p| hex_u64(ctx.chain.spec().chain_id()));

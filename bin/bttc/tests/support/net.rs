@@ -158,11 +158,22 @@ impl TestNet {
         NodeProc { child, http }
     }
 
-    /// The last lines of node `i`'s log (for failure messages).
+    /// Node `i`'s own log lines (bttc targets, warnings and errors) and the last lines of
+    /// its log, for failure messages.
     pub fn log_tail(&self, i: usize) -> String {
         let s = std::fs::read_to_string(self.node_dir(i).join("node.log")).unwrap_or_default();
         let lines: Vec<&str> = s.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
+        let own: Vec<&str> = lines
+            .iter()
+            .filter(|l| l.contains("bttc::") || l.contains("WARN") || l.contains("ERROR"))
+            .filter(|l| !l.contains("Error dialing"))
+            .copied()
+            .collect();
+        format!(
+            "--- node {i}: bttc lines ---\n{}\n--- last lines ---\n{}",
+            own[own.len().saturating_sub(80)..].join("\n"),
+            lines[lines.len().saturating_sub(20)..].join("\n")
+        )
     }
 }
 

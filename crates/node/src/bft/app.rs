@@ -72,6 +72,15 @@ fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
+/// Who a block must pay.
+#[derive(Debug, Clone, Copy)]
+enum Builder {
+    /// The proposer of a fresh block.
+    Proposer(Address),
+    /// Any validator of the height (re-proposed or synced blocks).
+    AnyValidator,
+}
+
 /// Why a proposal is refused before validation (not a vote-worthy value at all).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ProposalError {
@@ -398,7 +407,14 @@ impl ConsensusApp {
                 round: p.round,
             });
         }
-        let verdict = self.check_block(&block, p.height.0, p.proposer.0);
+        // A fresh block pays its proposer; a block re-proposed with a proof of lock was built
+        // by the proposer of an earlier round, so it pays some validator.
+        let builder = if p.pol_round.is_defined() {
+            Builder::AnyValidator
+        } else {
+            Builder::Proposer(p.proposer.0)
+        };
+        let verdict = self.check_block(&block, p.height.0, builder);
         if let Err(reason) = &verdict {
             warn!(target: "bttc::consensus", height = %p.height, %hash, proposer = %p.proposer, %reason, "invalid block proposed");
         }
@@ -425,16 +441,31 @@ impl ConsensusApp {
         rw.commit().map_err(storage)
     }
 
-    /// Consensus rules on top of the execution rules: the block is at `height`, pays the
-    /// proposer, is not from the future; then it must execute on the head with every root
+    /// Consensus rules on top of the execution rules: the block is at `height`, pays its
+    /// builder, is not from the future; then it must execute on the head with every root
     /// right. Nothing is committed.
-    fn check_block(&self, block: &Block, height: u64, proposer: Address) -> Result<(), String> {
+    fn check_block(&self, block: &Block, height: u64, builder: Builder) -> Result<(), String> {
         let h = &block.header;
         if h.number != height {
             return Err(format!("block number {} at height {height}", h.number));
         }
-        if h.beneficiary != proposer {
-            return Err(format!("beneficiary {} is not the proposer {proposer}", h.beneficiary));
+        match builder {
+            Builder::Proposer(proposer) if h.beneficiary != proposer => {
+                return Err(format!(
+                    "beneficiary {} is not the proposer {proposer}",
+                    h.beneficiary
+                ));
+            }
+            Builder::AnyValidator => {
+                let set = self
+                    .validators
+                    .validator_set(BlockHeight(height))
+                    .map_err(|e| e.to_string())?;
+                if !set.contains(&ValidatorAddress(h.beneficiary)) {
+                    return Err(format!("beneficiary {} is not a validator", h.beneficiary));
+                }
+            }
+            Builder::Proposer(_) => {}
         }
         let now = now_secs();
         if h.timestamp > now + MAX_FUTURE_SECS {
@@ -557,7 +588,9 @@ impl ConsensusApp {
         if height.0 != head + 1 {
             return SyncedValueOutcome::LocalTransientError;
         }
-        let verdict = self.check_block(&block, height.0, proposer.0);
+        // The round's proposer may not be the block's builder (a re-proposed block), and
+        // the certificate, which the engine checks, is what makes it final.
+        let verdict = self.check_block(&block, height.0, Builder::AnyValidator);
         if let Err(reason) = &verdict {
             warn!(target: "bttc::consensus", %height, %hash, %reason, "synced block is invalid");
         }

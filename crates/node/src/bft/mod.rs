@@ -6,6 +6,7 @@
 //! `<datadir>/wal`, value sync) and the driver in [`app`], and the JSON-RPC server.
 
 mod app;
+mod gossip;
 pub mod store;
 mod streams;
 
@@ -195,18 +196,21 @@ impl BftNode {
             format!("/ip4/{}/tcp/{}", config.p2p_addr.ip(), config.p2p_addr.port())
                 .parse()
                 .map_err(|e| NodeError::Genesis(format!("p2p address: {e}")))?;
+        let listen_addr = listen.clone();
+        let gossip_keypair = keypair.clone();
         let mut bootnodes = Vec::new();
         for b in &config.bootnodes {
             bootnodes.push(b.parse::<Multiaddr>().map_err(|e| {
                 NodeError::Genesis(format!("bootnode {b:?} is not a multiaddr: {e}"))
             })?);
         }
+        let config_bootnodes = bootnodes;
         let engine_config = EngineConfig {
             moniker: config.moniker.clone(),
             consensus: ConsensusConfig {
                 p2p: P2pConfig {
                     listen_addr: listen,
-                    persistent_peers: bootnodes,
+                    persistent_peers: config_bootnodes.clone(),
                     discovery: DiscoveryConfig { enabled: true, ..Default::default() },
                     ..Default::default()
                 },
@@ -246,10 +250,30 @@ impl BftNode {
         let pool = Arc::new(TxPool::new(PoolConfig::default()));
         let events = ChainEvents::default();
         let commits = store::StoredCommits { db: chain.db().clone(), chain_id };
-        let rpc_ctx =
+        let mut rpc_ctx =
             RpcContext::new(chain.clone(), pool.clone(), config.rpc.clone(), events.clone())
                 .with_commits(Arc::new(commits));
-        let server = start_server(Arc::new(rpc_ctx)).await?;
+
+        // Transactions travel on our own swarm: QUIC on the consensus port number.
+        let gossip_listen = bttc_network::quic_addr(&listen_addr)
+            .ok_or_else(|| NodeError::Genesis(format!("p2p address {listen_addr}: no TCP port")))?;
+        let mut gossip_config = bttc_network::GossipConfig::new(chain_id, gossip_listen);
+        gossip_config.bootnodes =
+            config_bootnodes.iter().filter_map(bttc_network::quic_addr).collect();
+        let sink_ctx = Arc::new(std::sync::OnceLock::<Arc<RpcContext>>::new());
+        let gossip = bttc_network::TxGossip::spawn(
+            gossip_keypair,
+            gossip_config,
+            Arc::new(gossip::LateSink(sink_ctx.clone())),
+        )
+        .await
+        .map_err(|e| NodeError::Genesis(format!("transaction gossip: {e}")))?;
+        let counter = gossip.clone();
+        rpc_ctx.peer_count = Some(bttc_rpc::PeerCount(Arc::new(move || counter.peer_count())));
+        let rpc_ctx = Arc::new(rpc_ctx);
+        let _ = sink_ctx.set(rpc_ctx.clone());
+        tokio::spawn(gossip::publish_pending(rpc_ctx.clone(), gossip));
+        let server = start_server(rpc_ctx).await?;
 
         let app = ConsensusApp {
             chain,

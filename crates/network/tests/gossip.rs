@@ -1,0 +1,87 @@
+//! Three real gossip swarms on 127.0.0.1 (QUIC): a transaction published by one reaches the
+//! others through their sinks, and a peer that keeps sending malformed transactions is
+//! banned while everyone else is still heard.
+
+use alloy_primitives::{B256, keccak256};
+use bttc_network::{GossipConfig, Keypair, Multiaddr, TxGossip, TxRejection, TxSink};
+use parking_lot::Mutex;
+use std::{sync::Arc, time::Duration};
+
+#[derive(Default)]
+struct Recorder {
+    got: Mutex<Vec<Vec<u8>>>,
+}
+
+impl TxSink for Recorder {
+    fn submit(&self, raw: &[u8]) -> Result<B256, TxRejection> {
+        if raw.first() == Some(&0xff) {
+            return Err(TxRejection::Malformed("not a transaction".into()));
+        }
+        self.got.lock().push(raw.to_vec());
+        Ok(keccak256(raw))
+    }
+}
+
+impl Recorder {
+    fn has(&self, data: &[u8]) -> bool {
+        self.got.lock().iter().any(|d| d == data)
+    }
+}
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn addr(port: u16) -> Multiaddr {
+    format!("/ip4/127.0.0.1/udp/{port}/quic-v1").parse().unwrap()
+}
+
+async fn node(port: u16, peers: &[u16], sink: Arc<Recorder>) -> TxGossip {
+    let mut c = GossipConfig::new(7, addr(port));
+    c.bootnodes = peers.iter().map(|p| addr(*p)).collect();
+    c.ban_after = 3;
+    TxGossip::spawn(Keypair::generate_secp256k1(), c, sink).await.unwrap()
+}
+
+async fn until(what: &str, f: impl Fn() -> bool) {
+    for _ in 0..150 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_spread_and_a_peer_sending_garbage_is_banned() {
+    let (pa, pb, pc) = (free_udp_port(), free_udp_port(), free_udp_port());
+    let (sa, sb, sc) =
+        (Arc::<Recorder>::default(), Arc::<Recorder>::default(), Arc::<Recorder>::default());
+    let a = node(pa, &[], sa.clone()).await;
+    let b = node(pb, &[pa, pc], sb.clone()).await;
+    let c = node(pc, &[pa], sc.clone()).await;
+    until("peers to connect", || a.peer_count() >= 2 && b.peer_count() >= 2).await;
+    // Let the gossipsub meshes form (heartbeat 700 ms).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    a.broadcast(keccak256(b"tx-1"), b"tx-1".to_vec());
+    until("tx-1 at b and c", || sb.has(b"tx-1") && sc.has(b"tx-1")).await;
+    // A transaction that came from a peer is not published again by the receiver.
+    b.broadcast(keccak256(b"tx-1"), b"tx-1".to_vec());
+
+    // c sends garbage: b and a reject it, strike c and ban it after three.
+    for i in 0..4u8 {
+        c.broadcast(keccak256([0xff, i]), vec![0xff, i]);
+    }
+    until("c to be banned by b", || b.peer_count() < 2).await;
+    c.broadcast(keccak256(b"tx-from-c"), b"tx-from-c".to_vec());
+    a.broadcast(keccak256(b"tx-2"), b"tx-2".to_vec());
+    until("tx-2 at b", || sb.has(b"tx-2")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!sb.has(b"tx-from-c"), "b still hears a banned peer directly");
+    assert!(
+        !sb.got.lock().iter().any(|d| d.first() == Some(&0xff)),
+        "garbage reached the sink as valid"
+    );
+}
