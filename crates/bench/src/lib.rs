@@ -5,6 +5,7 @@
 //! builder and insertion path (so every root is right) and returns the blocks, which
 //! benchmarks then re-import or hand to raw revm for comparison ([`revm_baseline`]).
 
+pub mod client;
 pub mod root;
 
 use alloy_consensus::{SignableTransaction, TxEip1559};

@@ -9,7 +9,7 @@ use alloy_consensus::{
 use alloy_eips::eip7685::EMPTY_REQUESTS_HASH;
 use alloy_hardforks::EthereumHardforks;
 use alloy_primitives::{Address, B256, Bloom, Bytes};
-use bttc_evm::{BlockHooks, TxPolicy, execute_block_with};
+use bttc_evm::{BlockHooks, Skipped, TxPolicy, execute_block_with};
 use bttc_primitives::{Block, BlockBody, Transaction};
 use bttc_storage::{Provider, PtrUnsync, TransactionKind};
 
@@ -115,13 +115,18 @@ impl<H: BlockHooks> Chain<H> {
         let (outcome, skipped) =
             execute_block_with(spec, provider, &block, &senders, self.hooks(), policy)?;
         let mut senders = senders;
-        let mut rejected = Vec::with_capacity(skipped.len());
-        for (i, reason) in skipped.into_iter().rev() {
+        let mut rejected = Vec::new();
+        let mut deferred = Vec::new();
+        for (i, why) in skipped.into_iter().rev() {
             let tx = block.body.transactions.remove(i);
             senders.remove(i);
-            rejected.push((*tx.tx_hash(), reason));
+            match why {
+                Skipped::Invalid(reason) => rejected.push((*tx.tx_hash(), reason)),
+                Skipped::Deferred(reason) => deferred.push((*tx.tx_hash(), reason)),
+            }
         }
         rejected.reverse();
+        deferred.reverse();
         let hashed = hashed_post_state(&outcome.changes);
         let txs = &block.body.transactions;
         // The state root reads the database on this thread; the transactions root, receipts
@@ -149,7 +154,7 @@ impl<H: BlockHooks> Chain<H> {
         if h.requests_hash.is_some() {
             h.requests_hash = Some(outcome.requests.requests_hash());
         }
-        Ok(BuiltBlock { block, rejected, senders, outcome, trie_updates })
+        Ok(BuiltBlock { block, rejected, deferred, senders, outcome, trie_updates })
     }
 }
 
@@ -171,8 +176,11 @@ fn body_roots(txs: &[Transaction], receipts: &[bttc_primitives::Receipt]) -> (B2
 pub struct BuiltBlock {
     /// The block, every root filled in.
     pub block: Block,
-    /// Candidates that could not be executed: hash and reason.
+    /// Candidates that cannot execute on this state (drop them): hash and reason.
     pub rejected: Vec<(alloy_primitives::B256, String)>,
+    /// Candidates left for a later block (no gas left, or an earlier nonce of the sender
+    /// was left out): hash and reason.
+    pub deferred: Vec<(alloy_primitives::B256, String)>,
     /// Senders of the block's transactions.
     pub senders: Vec<alloy_primitives::Address>,
     /// What executing it produced.

@@ -99,8 +99,18 @@ pub fn execute_block<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
     execute_block_with(spec, state, block, senders, hooks, TxPolicy::AllMustSucceed).map(|(o, _)| o)
 }
 
+/// Why a transaction was left out of a block being built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skipped {
+    /// It cannot execute on this state (nonce too low, unaffordable): drop it.
+    Invalid(String),
+    /// It may fit a later block: no gas left for it in this one, or an earlier transaction
+    /// of its sender was left out (so its nonce is not next).
+    Deferred(String),
+}
+
 /// [`execute_block`] with a choice of what invalid transactions do. Returns the outcome and,
-/// for each transaction left out under [`TxPolicy::SkipInvalid`], its index and the reason.
+/// for each transaction left out under [`TxPolicy::SkipInvalid`], its index and why.
 pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
     spec: &Arc<ChainSpec>,
     state: S,
@@ -108,8 +118,12 @@ pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
     senders: &[Address],
     hooks: &H,
     policy: TxPolicy,
-) -> Result<(ExecutionOutcome, Vec<(usize, String)>), ExecutionError> {
+) -> Result<(ExecutionOutcome, Vec<(usize, Skipped)>), ExecutionError> {
     let mut skipped = Vec::new();
+    // Building: senders with a transaction left out (their later nonces cannot run) and the
+    // gas still free in the block.
+    let mut held: std::collections::HashSet<Address> = std::collections::HashSet::new();
+    let mut gas_left = block.header.gas_limit;
     let txs = &block.body.transactions;
     if txs.len() != senders.len() {
         return Err(ExecutionError::SenderCount { txs: txs.len(), senders: senders.len() });
@@ -128,10 +142,31 @@ pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
             .before_transactions(executor.evm_mut())
             .map_err(|reason| ExecutionError::Hook { hook: "before_transactions", reason })?;
         for (i, (tx, sender)) in txs.iter().zip(senders).enumerate() {
+            if policy == TxPolicy::SkipInvalid {
+                if held.contains(sender) {
+                    skipped.push((
+                        i,
+                        Skipped::Deferred(
+                            "an earlier transaction of its sender was left out".into(),
+                        ),
+                    ));
+                    continue;
+                }
+                let gas = alloy_consensus::Transaction::gas_limit(tx);
+                if gas > gas_left {
+                    held.insert(*sender);
+                    skipped.push((
+                        i,
+                        Skipped::Deferred(format!("needs {gas} gas, {gas_left} left in the block")),
+                    ));
+                    continue;
+                }
+            }
             match executor.execute_transaction(Recovered::new_unchecked(tx, *sender)) {
-                Ok(_) => {}
+                Ok(used) => gas_left = gas_left.saturating_sub(used.tx_gas_used()),
                 Err(e) if policy == TxPolicy::SkipInvalid && e.as_validation().is_some() => {
-                    skipped.push((i, e.to_string()));
+                    held.insert(*sender);
+                    skipped.push((i, Skipped::Invalid(e.to_string())));
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -28,7 +28,7 @@ mod hooks;
 pub use database::{DbError, StateProviderDatabase};
 pub use error::ExecutionError;
 pub use executor::{
-    BlockSetup, ExecutionOutcome, TxPolicy, block_setup, execute_block, execute_block_with,
+    BlockSetup, ExecutionOutcome, Skipped, TxPolicy, block_setup, execute_block, execute_block_with,
 };
 pub use hooks::{BlockHooks, NoHooks};
 

@@ -6,7 +6,7 @@ use alloy_primitives::{Address, Bytes, TxKind, U256, address};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use bttc_chain::{Chain, init_genesis};
-use bttc_node::{DEV_CHAIN_ID, DevProducer, dev_accounts, dev_genesis};
+use bttc_node::{DEV_CHAIN_ID, DevProducer, dev_accounts, dev_genesis, dev_genesis_with_gas_limit};
 use bttc_primitives::TxEnvelope;
 use bttc_storage::{DatabaseEnv, DbOptions, StateProvider};
 use bttc_txpool::{PoolConfig, TxPool};
@@ -111,4 +111,39 @@ fn producer_mines_pool_transactions_and_drops_what_cannot_execute() {
     let replica = Chain::open(db2).unwrap();
     let summary = bttc_chain::import_rlp(&replica, &file, &Default::default(), |_| {}).unwrap();
     assert_eq!(summary.head.hash, empty.hash);
+}
+
+#[test]
+fn transactions_that_do_not_fit_a_full_block_wait_for_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = DatabaseEnv::open(dir.path(), DbOptions::ephemeral()).unwrap();
+    let accounts = dev_accounts(2);
+    // Room for four transfers per block.
+    let genesis =
+        dev_genesis_with_gas_limit(DEV_CHAIN_ID, &accounts, U256::from(100 * ETH), 90_000).unwrap();
+    init_genesis(&db, &genesis).unwrap();
+    let pool = Arc::new(TxPool::new(PoolConfig::default()));
+    let producer = DevProducer::new(Chain::open(db.clone()).unwrap(), pool.clone(), TO);
+    let ctx = producer.validation_context().unwrap();
+    let k0 = PrivateKeySigner::from_bytes(&accounts[0].private_key).unwrap();
+    let k1 = PrivateKeySigner::from_bytes(&accounts[1].private_key).unwrap();
+    let ro = db.ro().unwrap();
+    for n in 0..7 {
+        pool.add(transfer(&k0, n, 1), &ro, &ctx).unwrap();
+    }
+    for n in 0..3 {
+        pool.add(transfer(&k1, n, 1), &ro, &ctx).unwrap();
+    }
+    drop(ro);
+    let mut per_block = Vec::new();
+    for t in 1..=4 {
+        let mined = producer.mine(t).unwrap();
+        assert!(mined.rejected.is_empty(), "nothing is invalid: {:?}", mined.rejected);
+        per_block.push(mined.included.len());
+    }
+    assert_eq!(per_block, vec![4, 4, 2, 0]);
+    assert!(pool.is_empty());
+    let ro = db.ro().unwrap();
+    assert_eq!(ro.account(&accounts[0].address).unwrap().unwrap().nonce, 7);
+    assert_eq!(ro.account(&accounts[1].address).unwrap().unwrap().nonce, 3);
 }

@@ -14,20 +14,17 @@
 //! inclusion. Usage:
 //! `bttc-rpc-bench --bttc target/release/bttc --anvil /path/to/anvil [--txs 5000]`
 
-use alloy_consensus::{SignableTransaction, TxEip1559};
-use alloy_eips::Encodable2718;
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, hex};
-use alloy_signer::SignerSync;
+use alloy_primitives::{B256, Bytes, TxKind, U256, hex};
 use alloy_signer_local::PrivateKeySigner;
+use bttc_bench::client::{
+    Node, deploy_token, free_port, fund, send_all, sender, sign, wait_included,
+};
 use clap::Parser;
 use serde_json::{Value, json};
 use std::{
     path::PathBuf,
-    process::{Child, Command, Stdio},
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
+    process::Command,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -66,270 +63,35 @@ struct Args {
     nodes: Vec<String>,
 }
 
-/// Test mnemonic account 0 (anvil's and bttc's first dev account).
-const DEV_KEYS: [&str; 4] = [
-    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-    "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-];
-const GWEI: u128 = 1_000_000_000;
-
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
     Bttc,
     Anvil,
 }
 
-struct Node {
-    child: Child,
-    url: String,
-    client: reqwest::Client,
-    chain_id: u64,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        // SIGTERM first so that bttc removes its temporary datadir; SIGKILL if it lingers.
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        for _ in 0..50 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+/// Starts a bttc dev node or anvil with the benchmark's gas limit and block time.
+async fn start(kind: Kind, args: &Args, block_time: Option<u64>) -> eyre::Result<Node> {
+    let port = free_port();
+    let cmd = match kind {
+        Kind::Bttc => {
+            let mut c = Command::new(&args.bttc);
+            c.args(["node", "--dev", "--http.port", &port.to_string()]);
+            c.args(["--gas-limit", &args.gas_limit.to_string()]);
+            if let Some(b) = block_time {
+                c.args(["--block-time", &b.to_string()]);
             }
-            std::thread::sleep(Duration::from_millis(100));
+            c
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-impl Node {
-    async fn start(kind: Kind, args: &Args, block_time: Option<u64>) -> eyre::Result<Self> {
-        let port = free_port();
-        let mut cmd = match kind {
-            Kind::Bttc => {
-                let mut c = Command::new(&args.bttc);
-                c.args(["node", "--dev", "--http.port", &port.to_string()]);
-                c.args(["--gas-limit", &args.gas_limit.to_string()]);
-                if let Some(b) = block_time {
-                    c.args(["--block-time", &b.to_string()]);
-                }
-                c
+        Kind::Anvil => {
+            let mut c = Command::new(&args.anvil);
+            c.args(["--port", &port.to_string(), "--gas-limit", &args.gas_limit.to_string()]);
+            if let Some(b) = block_time {
+                c.args(["--block-time", &b.to_string()]);
             }
-            Kind::Anvil => {
-                let mut c = Command::new(&args.anvil);
-                c.args(["--port", &port.to_string(), "--gas-limit", &args.gas_limit.to_string()]);
-                if let Some(b) = block_time {
-                    c.args(["--block-time", &b.to_string()]);
-                }
-                c
-            }
-        };
-        // BENCH_NODE_LOG=1 shows the nodes' logs (with RUST_LOG) on stderr.
-        let log = if std::env::var_os("BENCH_NODE_LOG").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        };
-        let child = cmd.stdout(Stdio::null()).stderr(log).spawn()?;
-        let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
-        let mut node = Self { child, url: format!("http://127.0.0.1:{port}"), client, chain_id: 0 };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(v) = node.call("eth_chainId", json!([])).await {
-                node.chain_id =
-                    u64::from_str_radix(v.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16)?;
-                return Ok(node);
-            }
-            eyre::ensure!(Instant::now() < deadline, "{kind:?} did not answer within 30 s");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            c
         }
-    }
-
-    async fn call(&self, method: &str, params: Value) -> eyre::Result<Value> {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let v: Value = self.client.post(&self.url).json(&body).send().await?.json().await?;
-        if let Some(e) = v.get("error") {
-            eyre::bail!("{method}: {e}");
-        }
-        Ok(v["result"].clone())
-    }
-
-    fn rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-            .map_or(0.0, |kib| kib / 1024.0)
-    }
-
-    async fn head(&self) -> eyre::Result<u64> {
-        let v = self.call("eth_blockNumber", json!([])).await?;
-        Ok(u64::from_str_radix(v.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16)?)
-    }
-
-    async fn nonce(&self, a: Address) -> eyre::Result<u64> {
-        let v = self.call("eth_getTransactionCount", json!([a, "pending"])).await?;
-        Ok(u64::from_str_radix(v.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16)?)
-    }
-}
-
-fn sign(
-    key: &PrivateKeySigner,
-    chain_id: u64,
-    nonce: u64,
-    to: TxKind,
-    gas: u64,
-    input: Bytes,
-    value: U256,
-) -> Bytes {
-    let tx = TxEip1559 {
-        chain_id,
-        nonce,
-        gas_limit: gas,
-        max_fee_per_gas: 100 * GWEI,
-        max_priority_fee_per_gas: GWEI,
-        to,
-        value,
-        access_list: Default::default(),
-        input,
     };
-    let sig = key.sign_hash_sync(&tx.signature_hash()).expect("sign");
-    alloy_consensus::TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into()
-}
-
-fn sender(i: usize) -> PrivateKeySigner {
-    let mut k = [0u8; 32];
-    k[..8].copy_from_slice(&(i as u64 + 0xbe_ac00).to_be_bytes());
-    k[31] = 1;
-    PrivateKeySigner::from_bytes(&B256::from(k)).expect("key")
-}
-
-async fn send_all(node: &Node, raws: Vec<Bytes>, clients: usize) -> eyre::Result<Vec<B256>> {
-    let raws = Arc::new(raws);
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (raws, next, client, url) =
-            (raws.clone(), next.clone(), node.client.clone(), node.url.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut out: Vec<B256> = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(raw) = raws.get(i) else { return Ok::<_, eyre::Report>(out) };
-                let body = json!({"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [raw]});
-                let v: Value = client.post(&url).json(&body).send().await?.json().await?;
-                let h = v["result"].as_str().ok_or_else(|| eyre::eyre!("tx {i} refused: {v}"))?;
-                out.push(h.parse()?);
-            }
-        }));
-    }
-    let mut hashes = Vec::new();
-    for t in tasks {
-        hashes.extend(t.await??);
-    }
-    Ok(hashes)
-}
-
-/// Waits until `count` transactions were included in blocks after `from`, or the deadline;
-/// returns when it stopped and how many were included by then.
-async fn wait_included(
-    node: &Node,
-    from: u64,
-    count: usize,
-    deadline: Duration,
-) -> eyre::Result<(Instant, usize)> {
-    let start = Instant::now();
-    let mut seen = 0usize;
-    let mut next = from + 1;
-    loop {
-        let head = node.head().await?;
-        while next <= head {
-            let b = node.call("eth_getBlockByNumber", json!([format!("{next:#x}"), false])).await?;
-            seen += b["transactions"].as_array().map_or(0, Vec::len);
-            next += 1;
-        }
-        if seen >= count || start.elapsed() >= deadline {
-            return Ok((Instant::now(), seen));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// [`wait_included`] where falling short is an error (set-up steps).
-async fn wait_all_included(
-    node: &Node,
-    from: u64,
-    count: usize,
-    deadline: Duration,
-) -> eyre::Result<()> {
-    let (_, seen) = wait_included(node, from, count, deadline).await?;
-    eyre::ensure!(seen >= count, "only {seen}/{count} included within {deadline:?}");
-    Ok(())
-}
-
-/// Funds the senders (ETH, and tokens if `token`), from the dev accounts, and waits.
-async fn fund(
-    node: &Node,
-    senders: &[PrivateKeySigner],
-    token: Option<Address>,
-) -> eyre::Result<()> {
-    let devs: Vec<PrivateKeySigner> = DEV_KEYS.iter().map(|k| k.parse().unwrap()).collect();
-    let mut raws = Vec::new();
-    for (j, dev) in devs.iter().enumerate() {
-        let mut nonce = node.nonce(dev.address()).await?;
-        for s in senders.iter().skip(j).step_by(devs.len()) {
-            raws.push(sign(
-                dev,
-                node.chain_id,
-                nonce,
-                TxKind::Call(s.address()),
-                21_000,
-                Bytes::new(),
-                U256::from(10u128.pow(20)),
-            ));
-            nonce += 1;
-            if let Some(t) = token {
-                let mut data = hex::decode("40c10f19").unwrap(); // mint(address,uint256)
-                data.extend_from_slice(B256::left_padding_from(s.address().as_slice()).as_slice());
-                data.extend_from_slice(&U256::from(10u128.pow(24)).to_be_bytes::<32>());
-                raws.push(sign(
-                    dev,
-                    node.chain_id,
-                    nonce,
-                    TxKind::Call(t),
-                    100_000,
-                    data.into(),
-                    U256::ZERO,
-                ));
-                nonce += 1;
-            }
-        }
-    }
-    let head = node.head().await?;
-    let n = raws.len();
-    send_all(node, raws, 4).await?;
-    wait_all_included(node, head, n, Duration::from_secs(60)).await?;
-    Ok(())
-}
-
-async fn deploy_token(node: &Node) -> eyre::Result<Address> {
-    let art: Value =
-        serde_json::from_str(include_str!("../../../../contracts/artifacts/TestToken.json"))?;
-    let code: Bytes = art["bytecode"].as_str().unwrap().parse()?;
-    let dev: PrivateKeySigner = DEV_KEYS[0].parse()?;
-    let nonce = node.nonce(dev.address()).await?;
-    let raw = sign(&dev, node.chain_id, nonce, TxKind::Create, 3_000_000, code, U256::ZERO);
-    let head = node.head().await?;
-    node.call("eth_sendRawTransaction", json!([raw])).await?;
-    wait_all_included(node, head, 1, Duration::from_secs(30)).await?;
-    Ok(dev.address().create(nonce))
+    Node::spawn(cmd, format!("http://127.0.0.1:{port}"), &format!("{kind:?}")).await
 }
 
 struct Submission {
@@ -343,7 +105,7 @@ async fn submission(
     block_time: Option<u64>,
     erc20: bool,
 ) -> eyre::Result<(Submission, f64)> {
-    let node = Node::start(kind, args, block_time).await?;
+    let node = start(kind, args, block_time).await?;
     let senders: Vec<PrivateKeySigner> = (0..args.senders).map(sender).collect();
     let token = if erc20 { Some(deploy_token(&node).await?) } else { None };
     fund(&node, &senders, token).await?;
@@ -541,7 +303,7 @@ async fn main() -> eyre::Result<()> {
     let mut nodes = Vec::new();
     for (kind, name) in [(Kind::Bttc, "bttc"), (Kind::Anvil, "anvil")] {
         if want(name) {
-            let node = Node::start(kind, &args, None).await?;
+            let node = start(kind, &args, None).await?;
             let token = deploy_token(&node).await?;
             nodes.push(Some((node, token)));
         } else {

@@ -1,0 +1,300 @@
+//! `bttc-net-bench`: a 4-validator `bttc devnet` (separate processes, libp2p over 127.0.0.1)
+//! next to a single-node dev chain with the same block time, in one run:
+//! - block time achieved against the 1 s target (wall-clock arrival of each new head);
+//! - finality latency: a transfer submitted to one validator until its receipt is visible on
+//!   another (every block is final when it appears), p50/p99 over sequential transfers;
+//! - sustained ETH-transfer TPS: the same pre-signed transfers to the devnet (spread over the
+//!   validators; gossip carries them to the proposer) and to the dev node;
+//! - full-node sync: a one-validator network makes `--sync-blocks` blocks fast, then a fresh
+//!   full node syncs them (blocks/s).
+//!
+//! Every loop is bounded. Usage: `bttc-net-bench --bttc target/release/bttc`.
+
+use alloy_primitives::{Bytes, TxKind, U256};
+use alloy_signer_local::PrivateKeySigner;
+use bttc_bench::client::{DEV_KEYS, Node, free_port, fund, send_all, sender, sign, wait_included};
+use clap::Parser;
+use serde_json::json;
+use std::{
+    path::PathBuf,
+    process::Command,
+    time::{Duration, Instant},
+};
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// The bttc binary.
+    #[arg(long)]
+    bttc: PathBuf,
+    /// Seconds to watch block arrivals.
+    #[arg(long, default_value_t = 30)]
+    watch_secs: u64,
+    /// Sequential transfers timed for finality latency.
+    #[arg(long, default_value_t = 40)]
+    latency_txs: usize,
+    /// Transfers for the sustained-TPS rows.
+    #[arg(long, default_value_t = 5000)]
+    txs: usize,
+    /// Distinct senders of those transfers.
+    #[arg(long, default_value_t = 200)]
+    senders: usize,
+    /// Blocks the full node syncs.
+    #[arg(long, default_value_t = 10_000)]
+    sync_blocks: u64,
+    /// Which runs: any of blocktime, latency, tps, sync.
+    #[arg(long, default_value = "blocktime,latency,tps,sync", value_delimiter = ',')]
+    runs: Vec<String>,
+}
+
+fn quantile(v: &mut [f64], q: f64) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
+/// A devnet (its `bttc devnet` process) and clients for each validator.
+struct Devnet {
+    nodes: Vec<Node>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        if std::env::var_os("BENCH_KEEP").is_some() {
+            let _ =
+                std::fs::rename(self._dir.path(), format!("{}.kept", self._dir.path().display()));
+        }
+    }
+}
+
+fn free_base(n: u16) -> u16 {
+    // n consecutive free ports.
+    loop {
+        let base = free_port();
+        if base < 60_000
+            && (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok())
+        {
+            return base;
+        }
+    }
+}
+
+async fn devnet(args: &Args, validators: u16, block_time: f64) -> eyre::Result<Devnet> {
+    let dir = tempfile::tempdir()?;
+    if std::env::var_os("BENCH_KEEP").is_some() {
+        // Keep the validators' datadirs and logs for a look afterwards.
+        eprintln!("devnet datadir: {}", dir.path().display());
+    }
+    let http = free_base(validators);
+    let p2p = free_base(validators);
+    let mut cmd = Command::new(&args.bttc);
+    cmd.args(["devnet", "--validators", &validators.to_string()])
+        .arg("--datadir")
+        .arg(dir.path().join("net"))
+        .args(["--http.base-port", &http.to_string(), "--p2p.base-port", &p2p.to_string()])
+        .args(["--block-time", &block_time.to_string()]);
+    let first = Node::spawn(cmd, format!("http://127.0.0.1:{http}"), "devnet").await?;
+    let mut nodes = vec![first];
+    for i in 1..validators {
+        // The other validators: clients only (the devnet process owns them).
+        let url = format!("http://127.0.0.1:{}", http + i);
+        nodes.push(Node::connect(url, &format!("validator {i}")).await?);
+    }
+    Ok(Devnet { nodes, _dir: dir })
+}
+
+async fn block_times(node: &Node, secs: u64) -> eyre::Result<(f64, f64, f64, usize)> {
+    let start = node.head().await?;
+    let mut last = start;
+    let mut arrivals = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        let h = node.head().await?;
+        if h > last {
+            arrivals.push((Instant::now(), h - last));
+            last = h;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut gaps: Vec<f64> = arrivals
+        .windows(2)
+        .map(|w| w[1].0.duration_since(w[0].0).as_secs_f64() / w[1].1 as f64)
+        .collect();
+    let n = gaps.len();
+    let mean = gaps.iter().sum::<f64>() / n.max(1) as f64;
+    Ok((mean, quantile(&mut gaps, 0.5), quantile(&mut gaps, 0.99), n))
+}
+
+async fn finality_latency(net: &Devnet, txs: usize) -> eyre::Result<(f64, f64)> {
+    let key: PrivateKeySigner = DEV_KEYS[3].parse()?;
+    let mut nonce = net.nodes[0].nonce(key.address()).await?;
+    let mut lat = Vec::new();
+    for i in 0..txs {
+        let to = &net.nodes[i % net.nodes.len()];
+        let watch = &net.nodes[(i + 1) % net.nodes.len()];
+        let raw = sign(
+            &key,
+            to.chain_id,
+            nonce,
+            TxKind::Call(sender(0).address()),
+            21_000,
+            Bytes::new(),
+            U256::from(1),
+        );
+        nonce += 1;
+        let t = Instant::now();
+        let hash = to.call("eth_sendRawTransaction", json!([raw])).await?;
+        loop {
+            let r = watch.call("eth_getTransactionReceipt", json!([hash])).await?;
+            if !r.is_null() {
+                break;
+            }
+            eyre::ensure!(t.elapsed() < Duration::from_secs(60), "tx {i} not final within 60 s");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        lat.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok((quantile(&mut lat.clone(), 0.5), quantile(&mut lat, 0.99)))
+}
+
+async fn sustained(nodes: &[Node], args: &Args) -> eyre::Result<f64> {
+    let senders: Vec<_> = (0..args.senders).map(sender).collect();
+    fund(&nodes[0], &senders, None).await?;
+    let per = args.txs.div_ceil(args.senders);
+    let mut raws: Vec<Vec<Bytes>> = vec![Vec::new(); nodes.len()];
+    let mut k = 0;
+    for s in &senders {
+        let base = nodes[0].nonce(s.address()).await?;
+        // One sender's transactions all go to one node, in nonce order.
+        for j in 0..per as u64 {
+            raws[k % nodes.len()].push(sign(
+                s,
+                nodes[0].chain_id,
+                base + j,
+                TxKind::Call(DEV_ADDR),
+                21_000,
+                Bytes::new(),
+                U256::from(1),
+            ));
+        }
+        k += 1;
+    }
+    let total: usize = raws.iter().map(Vec::len).sum();
+    let head = nodes[0].head().await?;
+    let t = Instant::now();
+    let sends = nodes.iter().zip(raws).map(|(n, r)| send_all(n, r, 4));
+    for r in futures::future::join_all(sends).await {
+        r?;
+    }
+    let (done, seen) = wait_included(&nodes[0], head, total, Duration::from_secs(180)).await?;
+    eyre::ensure!(seen >= total, "only {seen}/{total} included within 180 s");
+    Ok(total as f64 / done.duration_since(t).as_secs_f64())
+}
+
+const DEV_ADDR: alloy_primitives::Address =
+    alloy_primitives::address!("70997970C51812dc3A010C7d01b50e0d17dc79C8");
+
+async fn sync_speed(args: &Args) -> eyre::Result<(f64, u64)> {
+    // One validator makes blocks as fast as it can (10 ms target).
+    let net = devnet(args, 1, 0.01).await?;
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    while net.nodes[0].head().await? < args.sync_blocks {
+        eyre::ensure!(
+            Instant::now() < deadline,
+            "the producer did not reach {} blocks",
+            args.sync_blocks
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let target = net.nodes[0].head().await?;
+    // Genesis and bootnode of the producer, from its datadir layout.
+    let genesis = net._dir.path().join("net").join("genesis.json");
+    let dir = tempfile::tempdir()?;
+    let http = free_port();
+    let p2p_boot = {
+        // p2p base port is the devnet's; read it back from the validator's log is brittle:
+        // the devnet used `free_base`, recorded in its command line.
+        net_p2p_port(&net)?
+    };
+    let mut cmd = Command::new(&args.bttc);
+    cmd.arg("node")
+        .arg("--datadir")
+        .arg(dir.path())
+        .arg("--genesis")
+        .arg(&genesis)
+        .args(["--http.port", &http.to_string(), "--p2p-port", &free_port().to_string()])
+        .args(["--bootnodes", &format!("/ip4/127.0.0.1/tcp/{p2p_boot}")]);
+    let t = Instant::now();
+    let full = Node::spawn(cmd, format!("http://127.0.0.1:{http}"), "full node").await?;
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    while full.head().await? < target {
+        eyre::ensure!(
+            Instant::now() < deadline,
+            "the full node did not sync {target} blocks in 30 min"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok((target as f64 / t.elapsed().as_secs_f64(), target))
+}
+
+fn net_p2p_port(net: &Devnet) -> eyre::Result<u16> {
+    let pid = net.nodes[0].child.as_ref().ok_or_else(|| eyre::eyre!("devnet not owned"))?.id();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))?;
+    let parts: Vec<String> =
+        cmdline.split(|b| *b == 0).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+    let i = parts
+        .iter()
+        .position(|p| p == "--p2p.base-port")
+        .ok_or_else(|| eyre::eyre!("no p2p port"))?;
+    Ok(parts[i + 1].parse()?)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> eyre::Result<()> {
+    let args = Args::parse();
+    let run = |r: &str| args.runs.iter().any(|x| x == r);
+    println!("| row | devnet (4 validators) | dev node | ratio |");
+    println!("|---|---:|---:|---:|");
+    if run("blocktime") || run("latency") || run("tps") {
+        let net = devnet(&args, 4, 1.0).await?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while net.nodes[0].head().await? < 3 {
+            eyre::ensure!(Instant::now() < deadline, "devnet made no blocks");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if run("blocktime") {
+            let (mean, p50, p99, n) = block_times(&net.nodes[0], args.watch_secs).await?;
+            println!(
+                "| block time, target 1 s ({n} blocks): mean / p50 / p99 | {mean:.3} / {p50:.3} / {p99:.3} s | | {:.3} |",
+                mean / 1.0
+            );
+        }
+        if run("latency") {
+            let (p50, p99) = finality_latency(&net, args.latency_txs).await?;
+            println!(
+                "| finality latency, submit to final receipt on another validator: p50 / p99 | {p50:.0} / {p99:.0} ms | | |"
+            );
+        }
+        if run("tps") {
+            let bft = sustained(&net.nodes, &args).await?;
+            drop(net);
+            let port = free_port();
+            let mut cmd = Command::new(&args.bttc);
+            cmd.args(["node", "--dev", "--block-time", "1", "--http.port", &port.to_string()]);
+            let dev = Node::spawn(cmd, format!("http://127.0.0.1:{port}"), "dev node").await?;
+            let single = sustained(std::slice::from_ref(&dev), &args).await?;
+            println!(
+                "| sustained ETH transfers, {} txs, 1 s blocks (tx/s) | {bft:.0} | {single:.0} | {:.2} |",
+                args.txs,
+                bft / single
+            );
+        }
+    }
+    if run("sync") {
+        let (bps, n) = sync_speed(&args).await?;
+        println!("| full-node sync of {n} blocks (blocks/s) | {bps:.0} | | |");
+    }
+    Ok(())
+}
