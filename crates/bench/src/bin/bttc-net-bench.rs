@@ -164,8 +164,7 @@ async fn sustained(nodes: &[Node], args: &Args) -> eyre::Result<f64> {
     fund(&nodes[0], &senders, None).await?;
     let per = args.txs.div_ceil(args.senders);
     let mut raws: Vec<Vec<Bytes>> = vec![Vec::new(); nodes.len()];
-    let mut k = 0;
-    for s in &senders {
+    for (k, s) in senders.iter().enumerate() {
         let base = nodes[0].nonce(s.address()).await?;
         // One sender's transactions all go to one node, in nonce order.
         for j in 0..per as u64 {
@@ -179,7 +178,6 @@ async fn sustained(nodes: &[Node], args: &Args) -> eyre::Result<f64> {
                 U256::from(1),
             ));
         }
-        k += 1;
     }
     let total: usize = raws.iter().map(Vec::len).sum();
     let head = nodes[0].head().await?;
