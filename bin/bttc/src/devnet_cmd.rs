@@ -27,7 +27,7 @@ pub(crate) struct DevnetArgs {
     /// Validator i listens for peers on this port + i.
     #[arg(long = "p2p.base-port", default_value_t = 30301)]
     p2p_base_port: u16,
-    /// Target block time in seconds (a new network only).
+    /// Target block time in seconds, at least 1 (a new network only; kept in its genesis).
     #[arg(long = "block-time", default_value_t = 1.0)]
     block_time: f64,
     /// Chain id of a new network.
@@ -163,8 +163,11 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
     if a.chain_id == 199 || a.chain_id == 1029 {
         eyre::bail!("chain id {} belongs to a BTTC network; pick another for a devnet", a.chain_id);
     }
-    if !(a.block_time > 0.0 && a.block_time.is_finite()) {
-        eyre::bail!("--block-time must be a positive number of seconds, got {}", a.block_time);
+    if !(a.block_time >= 1.0 && a.block_time.is_finite()) {
+        eyre::bail!(
+            "--block-time must be at least 1 second (block timestamps are whole seconds and must increase), got {}",
+            a.block_time
+        );
     }
     let l = Layout { root: a.datadir.clone() };
     if a.fresh && l.root.exists() {

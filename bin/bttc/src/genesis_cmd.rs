@@ -79,6 +79,11 @@ pub(crate) fn make(
 }
 
 pub(crate) fn run(a: GenesisArgs) -> eyre::Result<()> {
+    if a.block_time_ms < 1000 {
+        eyre::bail!(
+            "--block-time-ms must be at least 1000: block timestamps are whole seconds and must increase"
+        );
+    }
     let validators =
         a.validators.iter().map(|v| parse_validator(v)).collect::<eyre::Result<Vec<_>>>()?;
     let json = make(a.chain_id, &validators, a.accounts, a.balance, a.gas_limit, a.block_time_ms)?;

@@ -201,10 +201,12 @@ fn run_bft(args: NodeArgs) -> eyre::Result<()> {
     config.rpc = RpcConfig { debug: false, ..rpc_config(&args) };
     config.moniker = args.moniker.clone();
     if let Some(s) = args.block_time {
-        if !(s > 0.0 && s.is_finite()) {
-            eyre::bail!("--block-time must be a positive number of seconds, got {s}");
+        if !(s >= 1.0 && s.is_finite()) {
+            eyre::bail!(
+                "--block-time must be at least 1 second on a BFT chain (timestamps are whole seconds), got {s}"
+            );
         }
-        config.block_time = Duration::from_secs_f64(s);
+        config.block_time = Some(Duration::from_secs_f64(s));
     }
     let runtime = runtime(&args)?;
     runtime.block_on(async move {

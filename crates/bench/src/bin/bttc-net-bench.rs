@@ -5,8 +5,8 @@
 //!   another (every block is final when it appears), p50/p99 over sequential transfers;
 //! - sustained ETH-transfer TPS: the same pre-signed transfers to the devnet (spread over the
 //!   validators; gossip carries them to the proposer) and to the dev node;
-//! - full-node sync: a one-validator network makes `--sync-blocks` blocks fast, then a fresh
-//!   full node syncs them (blocks/s).
+//! - full-node sync: a chain of `--sync-blocks` blocks (20 transfers each) with a commit
+//!   certificate per block, served by its validator, synced by a fresh full node (blocks/s).
 //!
 //! Every loop is bounded. Usage: `bttc-net-bench --bttc target/release/bttc`.
 
@@ -131,7 +131,14 @@ async fn finality_latency(net: &Devnet, txs: usize) -> eyre::Result<(f64, f64)> 
     let key: PrivateKeySigner = DEV_KEYS[3].parse()?;
     let mut nonce = net.nodes[0].nonce(key.address()).await?;
     let mut lat = Vec::new();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     for i in 0..txs {
+        // Submit at a pseudo-random point of the block interval: sequential submissions
+        // right after each receipt would all land just after a block was built.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        tokio::time::sleep(Duration::from_millis(seed % 1000)).await;
         let to = &net.nodes[i % net.nodes.len()];
         let watch = &net.nodes[(i + 1) % net.nodes.len()];
         let raw = sign(
@@ -194,59 +201,159 @@ async fn sustained(nodes: &[Node], args: &Args) -> eyre::Result<f64> {
 const DEV_ADDR: alloy_primitives::Address =
     alloy_primitives::address!("70997970C51812dc3A010C7d01b50e0d17dc79C8");
 
-async fn sync_speed(args: &Args) -> eyre::Result<(f64, u64)> {
-    // One validator makes blocks as fast as it can (10 ms target).
-    let net = devnet(args, 1, 0.01).await?;
-    let deadline = Instant::now() + Duration::from_secs(1800);
-    while net.nodes[0].head().await? < args.sync_blocks {
-        eyre::ensure!(
-            Instant::now() < deadline,
-            "the producer did not reach {} blocks",
-            args.sync_blocks
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    let target = net.nodes[0].head().await?;
-    // Genesis and bootnode of the producer, from its datadir layout.
-    let genesis = net._dir.path().join("net").join("genesis.json");
-    let dir = tempfile::tempdir()?;
-    let http = free_port();
-    let p2p_boot = {
-        // p2p base port is the devnet's; read it back from the validator's log is brittle:
-        // the devnet used `free_base`, recorded in its command line.
-        net_p2p_port(&net)?
+/// Writes a chain of `blocks` blocks (20 transfers each, one second apart) decided by one
+/// validator, with a commit certificate per block, as consensus would have stored it.
+fn make_certified_chain(
+    dir: &std::path::Path,
+    blocks: u64,
+) -> eyre::Result<(PathBuf, PathBuf, PathBuf)> {
+    use alloy_signer_local::PrivateKeySigner;
+    use bttc_chain::{Chain, init_genesis};
+    use bttc_consensus::{
+        BlockHeight, BlockValue, CommitCertificate, ConsensusSigner, Vote,
+        core_types::{CommitSignature, NilOrVal, Round, VoteType},
     };
+    use bttc_node::{DevProducer, bft::encode_certificate, dev_accounts, network_genesis};
+    use bttc_storage::{DatabaseEnv, DbOptions};
+    use bttc_txpool::{PoolConfig, TxPool};
+    use std::sync::Arc;
+
+    let password = dir.join("password");
+    std::fs::write(&password, "bench")?;
+    let key = PrivateKeySigner::random();
+    let keys = dir.join("keys");
+    std::fs::create_dir_all(&keys)?;
+    PrivateKeySigner::encrypt_keystore(
+        &keys,
+        &mut rand08::thread_rng(),
+        key.to_bytes(),
+        "bench",
+        Some("v.json"),
+    )?;
+    let sk = key.credential().clone();
+    let pk = sk.verifying_key().to_encoded_point(true).as_bytes().to_vec();
+    let validator = bttc_chainspec::GenesisValidator {
+        address: key.address(),
+        public_key: pk.into(),
+        stake: 100,
+    };
+    let accounts = dev_accounts(10);
+    let genesis = network_genesis(
+        31_337_199,
+        &accounts,
+        U256::from(10u128.pow(24)),
+        30_000_000,
+        &[validator],
+        1000,
+    )
+    .map_err(|e| eyre::eyre!(e))?;
+    let genesis_path = dir.join("genesis.json");
+    std::fs::write(&genesis_path, &genesis)?;
+    let db = DatabaseEnv::open(&dir.join("v").join("db"), DbOptions::default())?;
+    init_genesis(&db, &genesis)?;
+    let chain = Chain::open(db.clone())?;
+    let chain_id = chain.spec().chain_id();
+    let pool = Arc::new(TxPool::new(PoolConfig::default()));
+    let producer = DevProducer::new(chain, pool.clone(), key.address());
+    let signer = ConsensusSigner::new(sk, chain_id);
+    let senders: Vec<PrivateKeySigner> =
+        accounts.iter().map(|a| PrivateKeySigner::from_bytes(&a.private_key).unwrap()).collect();
+    let started = Instant::now();
+    for n in 1..=blocks {
+        let ctx = producer.validation_context()?;
+        let ro = db.ro()?;
+        for (j, s) in senders.iter().enumerate() {
+            for k in 0..2u64 {
+                let raw = sign(
+                    s,
+                    chain_id,
+                    (n - 1) * 2 + k,
+                    TxKind::Call(DEV_ADDR),
+                    21_000,
+                    Bytes::new(),
+                    U256::from(j + 1),
+                );
+                let tx = alloy_eips::eip2718::Decodable2718::decode_2718(&mut raw.as_ref())?;
+                pool.add(tx, &ro, &ctx)?;
+            }
+        }
+        drop(ro);
+        let mined = producer.mine(n)?;
+        eyre::ensure!(
+            mined.included.len() == 20,
+            "block {n} took {} transfers",
+            mined.included.len()
+        );
+        let vote = Vote {
+            vote_type: VoteType::Precommit,
+            height: BlockHeight(n),
+            round: Round::new(0),
+            value: NilOrVal::Val(BlockValue(mined.hash)),
+            validator: signer.address(),
+        };
+        let cert = CommitCertificate {
+            height: BlockHeight(n),
+            round: Round::new(0),
+            value_id: BlockValue(mined.hash),
+            commit_signatures: vec![CommitSignature::new(
+                signer.address(),
+                signer.sign_hash(&vote.signing_hash(chain_id)),
+            )],
+        };
+        let rw = db.rw()?;
+        rw.put_certificate(n, &encode_certificate(&cert))?;
+        rw.commit()?;
+        if n % 2000 == 0 {
+            eprintln!(
+                "  made {n}/{blocks} certified blocks ({:.0} blocks/s)",
+                n as f64 / started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok((genesis_path, keys.join("v.json"), password))
+}
+
+async fn sync_speed(args: &Args) -> eyre::Result<(f64, u64)> {
+    let dir = tempfile::tempdir()?;
+    let blocks = args.sync_blocks;
+    let (genesis, keystore, password) = make_certified_chain(dir.path(), blocks)?;
+    // The validator that decided them serves them (and goes on producing).
+    let (vhttp, vp2p) = (free_port(), free_port());
     let mut cmd = Command::new(&args.bttc);
     cmd.arg("node")
         .arg("--datadir")
-        .arg(dir.path())
+        .arg(dir.path().join("v"))
+        .arg("--validator-key")
+        .arg(&keystore)
+        .arg("--password-file")
+        .arg(&password)
+        .args(["--http.port", &vhttp.to_string(), "--p2p-port", &vp2p.to_string()]);
+    let _validator = Node::spawn(cmd, format!("http://127.0.0.1:{vhttp}"), "validator").await?;
+    let http = free_port();
+    let mut cmd = Command::new(&args.bttc);
+    cmd.arg("node")
+        .arg("--datadir")
+        .arg(dir.path().join("full"))
         .arg("--genesis")
         .arg(&genesis)
         .args(["--http.port", &http.to_string(), "--p2p-port", &free_port().to_string()])
-        .args(["--bootnodes", &format!("/ip4/127.0.0.1/tcp/{p2p_boot}")]);
+        .args(["--bootnodes", &format!("/ip4/127.0.0.1/tcp/{vp2p}")]);
     let t = Instant::now();
     let full = Node::spawn(cmd, format!("http://127.0.0.1:{http}"), "full node").await?;
     let deadline = Instant::now() + Duration::from_secs(1800);
-    while full.head().await? < target {
+    let mut last_report = Instant::now();
+    while full.head().await? < blocks {
         eyre::ensure!(
             Instant::now() < deadline,
-            "the full node did not sync {target} blocks in 30 min"
+            "the full node did not sync {blocks} blocks in 30 min"
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        if last_report.elapsed() > Duration::from_secs(10) {
+            eprintln!("  full node at {} of {blocks}", full.head().await?);
+            last_report = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Ok((target as f64 / t.elapsed().as_secs_f64(), target))
-}
-
-fn net_p2p_port(net: &Devnet) -> eyre::Result<u16> {
-    let pid = net.nodes[0].child.as_ref().ok_or_else(|| eyre::eyre!("devnet not owned"))?.id();
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))?;
-    let parts: Vec<String> =
-        cmdline.split(|b| *b == 0).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
-    let i = parts
-        .iter()
-        .position(|p| p == "--p2p.base-port")
-        .ok_or_else(|| eyre::eyre!("no p2p port"))?;
-    Ok(parts[i + 1].parse()?)
+    Ok((blocks as f64 / t.elapsed().as_secs_f64(), blocks))
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

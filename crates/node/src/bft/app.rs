@@ -44,7 +44,7 @@ use tracing::{debug, error, info, warn};
 
 /// How far ahead of this node's clock a proposed block's timestamp may be.
 pub(crate) const MAX_FUTURE_SECS: u64 = 15;
-/// Complete proposals for heights above the next one, held until the node gets there.
+/// Complete proposals for heights above the next one, kept until the node gets there.
 const MAX_WAITING: usize = 32;
 /// At most this many decided values per sync request.
 const MAX_SYNC_BATCH: u64 = 128;
@@ -63,7 +63,10 @@ pub(crate) struct ConsensusApp {
     pub(crate) timeouts: LinearTimeouts,
     pub(crate) target_time: Option<Duration>,
     pub(crate) streams: PartStreams,
-    pub(crate) waiting: Vec<(AssembledProposal, ValueReply)>,
+    /// Complete proposals for heights above the next one: validated and handed to the engine
+    /// when it starts that height (`StartedRound`). Replies are never held back: the engine's
+    /// host actor waits for each reply before it passes on the next request.
+    pub(crate) waiting: Vec<AssembledProposal>,
     /// The height whose block was committed by `Decided` and awaits `Finalized`.
     pub(crate) committed: Option<u64>,
 }
@@ -142,9 +145,11 @@ impl ConsensusApp {
             AppMsg::StartedRound { height, round, proposer, role, reply_value } => {
                 debug!(target: "bttc::consensus", %height, ?round, %proposer, ?role, "started round");
                 self.streams.prune_below(height);
-                let values = tokio::task::block_in_place(|| self.values_of_round(height, round));
+                let values = tokio::task::block_in_place(|| {
+                    self.validate_waiting(height);
+                    self.values_of_round(height, round)
+                });
                 let _ = reply_value.send(values);
-                self.release_waiting();
             }
             AppMsg::GetValue { height, round, timeout: _, reply } => {
                 match tokio::task::block_in_place(|| self.propose(height, round)) {
@@ -215,7 +220,6 @@ impl ConsensusApp {
                     }
                     Err(e) => error!(target: "bttc::consensus", error = %e, "cannot continue"),
                 }
-                self.release_waiting();
             }
             AppMsg::GetDecidedValues { range, reply } => {
                 let values = tokio::task::block_in_place(|| self.decided_values(range));
@@ -341,37 +345,40 @@ impl ConsensusApp {
 
     fn on_proposal(&mut self, p: AssembledProposal, reply: ValueReply) {
         let head = self.head_number();
-        if p.height.0 <= head {
-            let _ = reply.send(None);
-        } else if p.height.0 > head + 1 {
+        if p.height.0 > head + 1 {
+            // Not there yet: keep it for `StartedRound` of its height, answer now.
             if self.waiting.len() >= MAX_WAITING {
-                self.waiting.sort_by_key(|(w, _)| w.height);
+                self.waiting.sort_by_key(|w| std::cmp::Reverse(w.height));
                 self.waiting.pop();
             }
-            self.waiting.push((p, reply));
-        } else {
-            let value = tokio::task::block_in_place(|| self.validate_proposal(&p));
-            match value {
-                Ok(v) => {
-                    let _ = reply.send(Some(v));
-                }
-                Err(e) => {
-                    warn!(target: "bttc::consensus", height = %p.height, round = ?p.round, error = %e, "proposal refused");
-                    let _ = reply.send(None);
-                }
+            self.waiting.push(p);
+            let _ = reply.send(None);
+            return;
+        }
+        if p.height.0 <= head {
+            let _ = reply.send(None);
+            return;
+        }
+        let value = tokio::task::block_in_place(|| self.validate_proposal(&p));
+        match value {
+            Ok(v) => {
+                let _ = reply.send(Some(v));
+            }
+            Err(e) => {
+                warn!(target: "bttc::consensus", height = %p.height, round = ?p.round, error = %e, "proposal refused");
+                let _ = reply.send(None);
             }
         }
     }
 
-    /// Answers the proposals held for heights this node has now reached.
-    fn release_waiting(&mut self) {
-        let head = self.head_number();
-        let waiting = std::mem::take(&mut self.waiting);
-        for (p, reply) in waiting {
-            if p.height.0 == head + 1 || p.height.0 <= head {
-                self.on_proposal(p, reply);
-            } else {
-                self.waiting.push((p, reply));
+    /// Validates (and stores) the held proposals of `height`; drops those below it.
+    fn validate_waiting(&mut self, height: BlockHeight) {
+        let (now, later): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.waiting).into_iter().partition(|p| p.height <= height);
+        self.waiting = later;
+        for p in now.into_iter().filter(|p| p.height == height) {
+            if let Err(e) = self.validate_proposal(&p) {
+                warn!(target: "bttc::consensus", height = %p.height, round = ?p.round, error = %e, "held proposal refused");
             }
         }
     }

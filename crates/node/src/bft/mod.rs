@@ -53,8 +53,9 @@ pub struct BftNodeConfig {
     pub bootnodes: Vec<String>,
     /// JSON-RPC settings.
     pub rpc: RpcConfig,
-    /// Target block time (the engine waits for it before starting the next height).
-    pub block_time: Duration,
+    /// Target block time (the engine waits for it before starting the next height); the
+    /// genesis `bttc.blockTimeMs` when `None`.
+    pub block_time: Option<Duration>,
     /// Round timeouts.
     pub timeouts: LinearTimeouts,
     /// Name in logs and metrics.
@@ -62,7 +63,7 @@ pub struct BftNodeConfig {
 }
 
 impl BftNodeConfig {
-    /// Defaults for a node in `datadir` with a one-second block time.
+    /// Defaults for a node in `datadir` (block time from the genesis).
     pub fn new(datadir: PathBuf) -> Self {
         Self {
             datadir,
@@ -71,7 +72,7 @@ impl BftNodeConfig {
             p2p_addr: SocketAddr::from(([127, 0, 0, 1], 30301)),
             bootnodes: Vec::new(),
             rpc: RpcConfig::default(),
-            block_time: Duration::from_secs(1),
+            block_time: None,
             timeouts: devnet_timeouts(),
             moniker: "bttc".into(),
         }
@@ -182,6 +183,8 @@ impl BftNode {
             StaticValidators::from_genesis(&params.validators)
                 .map_err(|e| NodeError::Genesis(format!("genesis validators: {e}")))?,
         );
+        let block_time =
+            config.block_time.unwrap_or(Duration::from_millis(params.block_time_ms.max(1)));
         let ctx = BttcContext::new(chain_id);
         let signer = config.validator_key.clone().map(|k| ConsensusSigner::new(k, chain_id));
         let net_key = match &config.validator_key {
@@ -283,7 +286,7 @@ impl BftNode {
             signer: signer.clone(),
             validators,
             timeouts: config.timeouts,
-            target_time: Some(config.block_time),
+            target_time: Some(block_time),
             streams: Default::default(),
             waiting: Vec::new(),
             committed: None,
