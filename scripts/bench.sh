@@ -7,6 +7,9 @@
 #   rpc  : `bttc node --dev` next to anvil (npm @foundry-rs/anvil-linux-amd64, installed into
 #          $ANVIL_DIR, default ~/.cache/bttc-anvil): 5000 pre-signed transfers (ETH, ERC-20,
 #          automine), read QPS / p50 / p99 at 1 and 32 clients (with wrk), RSS -> ratios
+#   net  : a 4-validator `bttc devnet` next to a 1 s dev node: block time vs target, finality
+#          latency p50/p99, sustained ETH-transfer TPS (ratio), full-node sync of 10k
+#          certified blocks (blocks/s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -40,4 +43,7 @@ if [ "$what" = all ] || [ "$what" = rpc ]; then
   wrk_arg=()
   if command -v wrk >/dev/null; then wrk_arg=(--wrk "$(command -v wrk)"); fi
   "$target/release/bttc-rpc-bench" --bttc "$target/release/bttc" --anvil "$anvil" "${wrk_arg[@]}" ${RPC_BENCH_ARGS:-}
+fi
+if [ "$what" = all ] || [ "$what" = net ]; then
+  "$target/release/bttc-net-bench" --bttc "$target/release/bttc" ${NET_BENCH_ARGS:-}
 fi
