@@ -384,7 +384,7 @@ impl ConsensusApp {
     }
 
     /// Checks a complete proposal and executes its block on the head (nothing committed).
-    fn validate_proposal(
+    pub(crate) fn validate_proposal(
         &self,
         p: &AssembledProposal,
     ) -> Result<ProposedValue<BttcContext>, ProposalError> {

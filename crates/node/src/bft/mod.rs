@@ -9,6 +9,8 @@ mod app;
 mod gossip;
 pub mod store;
 mod streams;
+#[cfg(test)]
+mod tests;
 
 use crate::NodeError;
 use app::ConsensusApp;
