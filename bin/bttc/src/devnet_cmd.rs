@@ -38,6 +38,23 @@ pub(crate) struct DevnetArgs {
     fresh: bool,
 }
 
+/// Prints to stdout; a closed stdout (the terminal went away) must not kill the supervisor
+/// and orphan its validators.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// [`say`] for stderr.
+macro_rules! warn {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 /// Log filter of the validators unless RUST_LOG says otherwise: bttc at info, the engine's
 /// per-vote chatter at warn.
 const NODE_LOG: &str = "info,arc_malachitebft_core_consensus=warn,arc_malachitebft_engine=warn,\
@@ -146,7 +163,7 @@ fn terminate(children: &mut [(u16, Child)]) {
                     std::thread::sleep(Duration::from_millis(50))
                 }
                 _ => {
-                    eprintln!("validator {i} did not stop in time; killing it");
+                    warn!("validator {i} did not stop in time; killing it");
                     let _ = c.kill();
                     let _ = c.wait();
                     break;
@@ -197,28 +214,28 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
             }
         }
     }
-    println!(
+    say!(
         "bttc devnet v{}: {} validators{}",
         env!("CARGO_PKG_VERSION"),
         a.validators,
         if resumed { " (resumed)" } else { "" }
     );
-    println!("\nValidators\n==================");
+    say!("\nValidators\n==================");
     for i in 0..a.validators {
-        println!(
+        say!(
             "({i}) http://127.0.0.1:{}  p2p /ip4/127.0.0.1/tcp/{}  log {}",
             a.http_base_port + i,
             a.p2p_base_port + i,
             l.node_dir(i).join("node.log").display()
         );
     }
-    println!("\nFunded accounts (10000 BTT each)\n==================");
+    say!("\nFunded accounts (10000 BTT each)\n==================");
     for (i, acc) in dev_accounts(10).iter().enumerate() {
-        println!("({i}) {}  key {}", acc.address, acc.private_key);
+        say!("({i}) {}  key {}", acc.address, acc.private_key);
     }
-    println!("\nMnemonic:          {DEV_MNEMONIC}");
-    println!("Datadir:           {}", l.root.display());
-    println!("\nCtrl-C stops the network; run the same command again to resume it.");
+    say!("\nMnemonic:          {DEV_MNEMONIC}");
+    say!("Datadir:           {}", l.root.display());
+    say!("\nCtrl-C stops the network; run the same command again to resume it.");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -234,7 +251,7 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
             if !reported[k]
                 && let Ok(Some(status)) = c.try_wait()
             {
-                eprintln!(
+                warn!(
                     "validator {i} exited ({status}); see {}",
                     l.node_dir(*i).join("node.log").display()
                 );
@@ -243,7 +260,7 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    eprintln!("stopping {} validators", children.len());
+    warn!("stopping {} validators", children.len());
     terminate(&mut children);
     Ok(())
 }

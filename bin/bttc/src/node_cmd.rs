@@ -14,6 +14,10 @@ use std::{io::Write, net::IpAddr, path::PathBuf, time::Duration};
 /// Options of `bttc node`.
 #[derive(Debug, Args)]
 pub(crate) struct NodeArgs {
+    /// A TOML file of these options (keys are the flag names without `--`; nested tables join
+    /// with `.`, e.g. `[http] port = 8545`). Flags on the command line win over the file.
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Run a single-node development chain with prefunded, unlocked accounts (like anvil).
     #[arg(long)]
     dev: bool,
@@ -88,7 +92,7 @@ pub(crate) struct NodeArgs {
     #[arg(long = "p2p.addr", default_value = "127.0.0.1")]
     p2p_addr: IpAddr,
     /// Port the consensus network listens on.
-    #[arg(long = "p2p-port", default_value_t = 30301)]
+    #[arg(long = "p2p-port", alias = "p2p.port", default_value_t = 30301)]
     p2p_port: u16,
     /// Peers to connect to, comma-separated multiaddrs (`/ip4/127.0.0.1/tcp/30302`).
     #[arg(long, value_delimiter = ',')]
@@ -100,6 +104,9 @@ pub(crate) struct NodeArgs {
 
 /// Runs the node until Ctrl-C or SIGTERM.
 pub(crate) fn run(args: NodeArgs) -> eyre::Result<()> {
+    if let Some(file) = &args.config {
+        return run(with_config_file(file)?);
+    }
     if !args.dev {
         return run_bft(args);
     }
@@ -137,6 +144,77 @@ pub(crate) fn run(args: NodeArgs) -> eyre::Result<()> {
         eprintln!("shutting down");
         node.stop().await;
         Ok(())
+    })
+}
+
+#[derive(Debug, clap::Parser)]
+#[command(name = "bttc node", args_override_self = true)]
+struct NodeOnly {
+    #[command(flatten)]
+    args: NodeArgs,
+}
+
+/// The file's options as flags, then the command line's own flags (which override them).
+fn with_config_file(file: &std::path::Path) -> eyre::Result<NodeArgs> {
+    let text = std::fs::read_to_string(file)
+        .wrap_err_with(|| format!("cannot read config file {}", file.display()))?;
+    let table: toml::Table = toml::from_str(&text)
+        .wrap_err_with(|| format!("config file {} is not valid TOML", file.display()))?;
+    let mut argv: Vec<std::ffi::OsString> = vec!["bttc node".into()];
+    flatten_config(&table, "", &mut argv)?;
+    // The command line after `node`, minus `--config <file>`.
+    let cli: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let start = cli.iter().position(|a| a == "node").map_or(cli.len(), |i| i + 1);
+    let mut rest = cli[start..].iter();
+    while let Some(a) = rest.next() {
+        if a == "--config" {
+            rest.next();
+        } else if !a.to_string_lossy().starts_with("--config=") {
+            argv.push(a.clone());
+        }
+    }
+    let parsed = <NodeOnly as clap::Parser>::try_parse_from(argv)
+        .map_err(|e| eyre::eyre!("config file {}: {e}", file.display()))?;
+    Ok(parsed.args)
+}
+
+fn flatten_config(
+    table: &toml::Table,
+    prefix: &str,
+    argv: &mut Vec<std::ffi::OsString>,
+) -> eyre::Result<()> {
+    for (k, v) in table {
+        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        if key == "config" {
+            eyre::bail!("a config file cannot name another config file");
+        }
+        match v {
+            toml::Value::Table(t) => flatten_config(t, &key, argv)?,
+            toml::Value::Boolean(true) if matches!(key.as_str(), "dev" | "no-mining") => {
+                argv.push(format!("--{key}").into())
+            }
+            toml::Value::Boolean(false) if matches!(key.as_str(), "dev" | "no-mining") => {}
+            toml::Value::Array(items) => {
+                let joined: Vec<String> = items.iter().map(scalar).collect::<eyre::Result<_>>()?;
+                argv.push(format!("--{key}").into());
+                argv.push(joined.join(",").into());
+            }
+            other => {
+                argv.push(format!("--{key}").into());
+                argv.push(scalar(other)?.into());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn scalar(v: &toml::Value) -> eyre::Result<String> {
+    Ok(match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::Float(f) => f.to_string(),
+        toml::Value::Boolean(b) => b.to_string(),
+        other => eyre::bail!("unsupported config value {other}"),
     })
 }
 

@@ -259,3 +259,15 @@ pub async fn check_commit(url: &str, n: u64, validators: &[String]) {
 pub fn show(p: &Path) -> String {
     p.display().to_string()
 }
+
+/// `n` consecutive TCP ports nothing listens on right now.
+pub fn free_ports(n: u16) -> u16 {
+    loop {
+        let base = free_port();
+        if base < 60_000
+            && (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok())
+        {
+            return base;
+        }
+    }
+}
