@@ -97,6 +97,12 @@ pub(crate) struct NodeArgs {
     /// Peers to connect to, comma-separated multiaddrs (`/ip4/127.0.0.1/tcp/30302`).
     #[arg(long, value_delimiter = ',')]
     bootnodes: Vec<String>,
+    /// BFT round timeout for the proposal, seconds (grows by half of it per round).
+    #[arg(long = "timeout.propose", default_value_t = 2.0)]
+    timeout_propose: f64,
+    /// BFT round timeout for prevotes and precommits, seconds (grows by half of it per round).
+    #[arg(long = "timeout.vote", default_value_t = 1.0)]
+    timeout_vote: f64,
     /// Name of this node in logs.
     #[arg(long, default_value = "bttc")]
     moniker: String,
@@ -286,6 +292,22 @@ fn run_bft(args: NodeArgs) -> eyre::Result<()> {
         }
         config.block_time = Some(Duration::from_secs_f64(s));
     }
+    for (name, v) in
+        [("--timeout.propose", args.timeout_propose), ("--timeout.vote", args.timeout_vote)]
+    {
+        if !(0.05..=600.0).contains(&v) {
+            eyre::bail!("{name} must be between 0.05 and 600 seconds, got {v}");
+        }
+    }
+    let (propose, vote) =
+        (Duration::from_secs_f64(args.timeout_propose), Duration::from_secs_f64(args.timeout_vote));
+    config.timeouts.propose = propose;
+    config.timeouts.propose_delta = propose / 2;
+    config.timeouts.prevote = vote;
+    config.timeouts.prevote_delta = vote / 2;
+    config.timeouts.precommit = vote;
+    config.timeouts.precommit_delta = vote / 2;
+    config.timeouts.rebroadcast = propose + vote * 2;
     let runtime = runtime(&args)?;
     runtime.block_on(async move {
         let node = BftNode::start(config).await?;
