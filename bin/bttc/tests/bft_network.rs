@@ -195,15 +195,7 @@ async fn devnet_command_starts_stops_cleanly_and_resumes() {
     };
     let urls: Vec<String> = (0..4).map(|i| format!("http://127.0.0.1:{}", http + i)).collect();
     let stop = |mut child: std::process::Child| {
-        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-        for _ in 0..300 {
-            if let Some(s) = child.try_wait().unwrap() {
-                return s;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = child.kill();
-        panic!("devnet did not stop within 30 s of SIGTERM");
+        support::sigterm_and_wait(&mut child, Duration::from_secs(30))
     };
 
     let first = start();

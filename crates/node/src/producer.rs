@@ -7,6 +7,31 @@ use bttc_txpool::{TxPool, ValidationContext};
 use std::sync::Arc;
 use tracing::info;
 
+/// The pool's best executable transactions, with their senders, for the block after
+/// `parent` (at that block's base fee): what a producer or a BFT proposer builds from.
+pub(crate) fn block_candidates(
+    pool: &TxPool,
+    spec: &bttc_chainspec::ChainSpec,
+    parent: &bttc_primitives::Header,
+) -> Vec<(bttc_primitives::Transaction, Address)> {
+    let base_fee = expected_base_fee(spec, parent, parent.number + 1).unwrap_or(0);
+    pool.best_transactions(base_fee).iter().map(|p| (p.tx.clone(), p.sender)).collect()
+}
+
+/// Commits `rw` (which holds a new head block) and brings the pool up to date, under the
+/// pool's block-update guard so that no admission validates against the state in between.
+pub(crate) fn commit_and_update_pool(
+    pool: &TxPool,
+    db: &bttc_storage::DatabaseEnv,
+    rw: bttc_storage::Provider<bttc_storage::Rw>,
+) -> Result<(), StorageError> {
+    let update = pool.block_update();
+    rw.commit()?;
+    pool.on_new_block(&db.ro()?);
+    drop(update);
+    Ok(())
+}
+
 /// A block could not be produced.
 #[derive(Debug, thiserror::Error)]
 pub enum ProducerError {
@@ -80,15 +105,9 @@ impl DevProducer {
     ) -> Result<MinedBlock, ProducerError> {
         let started = std::time::Instant::now();
         let rw = self.chain.db().rw()?;
-        let (head, parent) = rw.head_header()?;
-        let base_fee = expected_base_fee(self.chain.spec(), &parent, head.number + 1).unwrap_or(0);
+        let (_, parent) = rw.head_header()?;
         let opened = started.elapsed();
-        let candidates: Vec<_> = self
-            .pool
-            .best_transactions(base_fee)
-            .iter()
-            .map(|p| (p.tx.clone(), p.sender))
-            .collect();
+        let candidates = block_candidates(&self.pool, self.chain.spec(), &parent);
         let attrs = BlockAttributes {
             timestamp: timestamp.max(parent.timestamp + 1),
             beneficiary: self.beneficiary,
@@ -101,14 +120,11 @@ impl DevProducer {
         if let Some(at) = seal_at {
             std::thread::sleep(at.saturating_duration_since(std::time::Instant::now()));
         }
-        let update = self.pool.block_update();
-        rw.commit()?;
+        commit_and_update_pool(&self.pool, self.chain.db(), rw)?;
         let committed = started.elapsed();
         for (hash, _) in &built.rejected {
             self.pool.remove(hash);
         }
-        self.pool.on_new_block(&self.chain.db().ro()?);
-        drop(update);
         let included: Vec<B256> =
             built.block.body.transactions.iter().map(|t| *t.tx_hash()).collect();
         info!(

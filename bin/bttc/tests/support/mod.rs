@@ -56,14 +56,7 @@ impl DevProc {
 
     /// SIGTERM, then wait for a clean exit.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        for _ in 0..100 {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("node did not exit within 10 s of SIGTERM");
+        sigterm_and_wait(&mut self.child, Duration::from_secs(10))
     }
 }
 
@@ -80,6 +73,20 @@ impl Drop for DevProc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sends SIGTERM and waits up to `timeout` for the process to exit; panics if it lingers.
+pub fn sigterm_and_wait(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("process {} did not exit within {timeout:?} of SIGTERM", child.id());
 }
 
 /// Creation bytecode of a committed contract artifact (`contracts/artifacts/<name>.json`).

@@ -15,13 +15,12 @@ use super::{
 };
 use alloy_primitives::{Address, B256};
 use alloy_rlp::Decodable;
-use bttc_chain::{BlockAttributes, Chain, validate::expected_base_fee};
+use bttc_chain::{BlockAttributes, Chain};
 use bttc_consensus::{
     BlockHeight, BlockValue, BttcContext, CommitCertificate, ConsensusSigner, ValidatorAddress,
     ValidatorSetProvider,
     core_types::{
         ExtendedCommitCertificate, ExtendedCommitSignature, HeightParams, LinearTimeouts, Round,
-        Validity,
     },
     engine_channel::{
         AppMsg, Channels, NetworkMsg,
@@ -281,13 +280,7 @@ impl ConsensusApp {
             warn!(target: "bttc::consensus", %height, head = head.number, "asked to propose away from the head");
             return Ok(None);
         }
-        let base_fee = expected_base_fee(self.chain.spec(), &parent, height.0).unwrap_or(0);
-        let candidates: Vec<_> = self
-            .pool
-            .best_transactions(base_fee)
-            .iter()
-            .map(|p| (p.tx.clone(), p.sender))
-            .collect();
+        let candidates = crate::producer::block_candidates(&self.pool, self.chain.spec(), &parent);
         let attrs = BlockAttributes {
             timestamp: now_secs().max(parent.timestamp + 1),
             beneficiary: me.0,
@@ -526,12 +519,7 @@ impl ConsensusApp {
         self.chain.insert_block(&rw, &block).map_err(|e| e.to_string())?;
         rw.put_certificate(height, &store::encode_certificate(cert)).map_err(|e| e.to_string())?;
         rw.prune_proposed_blocks(height).map_err(|e| e.to_string())?;
-        let update = self.pool.block_update();
-        rw.commit().map_err(|e| e.to_string())?;
-        if let Ok(ro) = db.ro() {
-            self.pool.on_new_block(&ro);
-        }
-        drop(update);
+        crate::producer::commit_and_update_pool(&self.pool, db, rw).map_err(|e| e.to_string())?;
         Ok(block.body.transactions.len())
     }
 
@@ -611,8 +599,6 @@ impl ConsensusApp {
         if self.store_proposal(height.0, hash, &entry).is_err() {
             return SyncedValueOutcome::LocalTransientError;
         }
-        let mut v = entry.proposed_value(height.0, hash);
-        v.validity = Validity::from_bool(verdict.is_ok());
-        SyncedValueOutcome::Verdict(v)
+        SyncedValueOutcome::Verdict(entry.proposed_value(height.0, hash))
     }
 }
