@@ -121,6 +121,7 @@ struct Behaviour {
 #[derive(Debug, Clone)]
 pub struct TxGossip {
     outbound: mpsc::Sender<Vec<u8>>,
+    bans: mpsc::UnboundedSender<PeerId>,
     peers: Arc<AtomicUsize>,
     /// Hashes that arrived by gossip (not re-published when the pool announces them).
     from_peers: Arc<Mutex<RecentSet>>,
@@ -210,6 +211,7 @@ impl TxGossip {
         }
         let peer_id = *swarm.local_peer_id();
         let (outbound, rx) = mpsc::channel(4096);
+        let (bans, bans_rx) = mpsc::unbounded_channel();
         let peers = Arc::new(AtomicUsize::new(0));
         let from_peers = Arc::new(Mutex::new(RecentSet::default()));
         let task = GossipTask {
@@ -222,9 +224,9 @@ impl TxGossip {
             peers: peers.clone(),
             from_peers: from_peers.clone(),
         };
-        tokio::spawn(task.run(rx));
+        tokio::spawn(task.run(rx, bans_rx));
         info!(target: "bttc::net", %peer_id, "transaction gossip started");
-        Ok(Self { outbound, peers, from_peers, peer_id })
+        Ok(Self { outbound, bans, peers, from_peers, peer_id })
     }
 
     /// Publishes a transaction this node accepted (unless it came from a peer).
@@ -235,6 +237,13 @@ impl TxGossip {
         if self.outbound.try_send(raw).is_err() {
             debug!(target: "bttc::net", %hash, "gossip queue full; transaction not broadcast");
         }
+    }
+
+    /// Disconnects `peer` and refuses it for [`GossipConfig::ban_for`]: the consensus
+    /// network calls this for a peer it caught sending invalid data (same node key, so the
+    /// same peer id on both swarms).
+    pub fn ban(&self, peer: PeerId) {
+        let _ = self.bans.send(peer);
     }
 
     /// Connected peers.
@@ -255,7 +264,11 @@ struct GossipTask {
 }
 
 impl GossipTask {
-    async fn run(mut self, mut outbound: mpsc::Receiver<Vec<u8>>) {
+    async fn run(
+        mut self,
+        mut outbound: mpsc::Receiver<Vec<u8>>,
+        mut bans: mpsc::UnboundedReceiver<PeerId>,
+    ) {
         let mut redial = tokio::time::interval(Duration::from_secs(5));
         loop {
             tokio::select! {
@@ -266,6 +279,7 @@ impl GossipTask {
                     }
                 }
                 ev = self.swarm.select_next_some() => self.on_event(ev),
+                Some(peer) = bans.recv() => self.ban(peer, "invalid consensus data"),
                 _ = redial.tick() => self.maintain(),
             }
         }
@@ -328,9 +342,16 @@ impl GossipTask {
         let n = self.strikes.entry(peer).or_default();
         *n += 1;
         if *n >= self.config.ban_after {
-            warn!(target: "bttc::net", %peer, strikes = *n, ban_secs = self.config.ban_for.as_secs(), "peer banned for sending invalid data");
-            self.swarm.behaviour_mut().blocked.block_peer(peer);
-            self.banned.push_back((Instant::now() + self.config.ban_for, peer));
+            self.ban(peer, "malformed transactions");
         }
+    }
+
+    fn ban(&mut self, peer: PeerId, why: &str) {
+        if self.banned.iter().any(|(_, p)| *p == peer) {
+            return;
+        }
+        warn!(target: "bttc::net", %peer, why, ban_secs = self.config.ban_for.as_secs(), "peer banned");
+        self.swarm.behaviour_mut().blocked.block_peer(peer);
+        self.banned.push_back((Instant::now() + self.config.ban_for, peer));
     }
 }

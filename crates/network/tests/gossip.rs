@@ -85,3 +85,25 @@ async fn transactions_spread_and_a_peer_sending_garbage_is_banned() {
         "garbage reached the sink as valid"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_banned_on_request_is_disconnected_and_kept_out() {
+    let (pa, pb) = (free_udp_port(), free_udp_port());
+    let (sa, sb) = (Arc::<Recorder>::default(), Arc::<Recorder>::default());
+    let a = node(pa, &[], sa.clone()).await;
+    // b dials a as a bootnode and redials every few seconds.
+    let b = node(pb, &[pa], sb.clone()).await;
+    until("b to connect", || a.peer_count() == 1 && b.peer_count() == 1).await;
+
+    // The consensus network caught b: a bans it on this swarm too.
+    a.ban(b.peer_id);
+    until("a to drop b", || a.peer_count() == 0).await;
+    // b keeps redialling (every 5 s); a refuses it for the whole window.
+    for _ in 0..70 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(a.peer_count(), 0, "a banned peer got back in");
+    }
+    b.broadcast(keccak256(b"tx-from-b"), b"tx-from-b".to_vec());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!sa.has(b"tx-from-b"), "a hears a banned peer");
+}

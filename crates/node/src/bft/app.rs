@@ -10,6 +10,7 @@
 //!   nodes that are behind.
 
 use super::{
+    guard::PeerGuard,
     store::{self, StoredProposal},
     streams::{AssembledProposal, PartStreams, stream_messages},
 };
@@ -21,6 +22,7 @@ use bttc_consensus::{
     ValidatorSetProvider,
     core_types::{
         ExtendedCommitCertificate, ExtendedCommitSignature, HeightParams, LinearTimeouts, Round,
+        Validity,
     },
     engine_channel::{
         AppMsg, Channels, NetworkMsg,
@@ -59,6 +61,8 @@ pub(crate) struct ConsensusApp {
     pub(crate) ctx: BttcContext,
     pub(crate) signer: Option<ConsensusSigner>,
     pub(crate) validators: Arc<dyn ValidatorSetProvider>,
+    /// Bans peers whose proposals are invalid.
+    pub(crate) guard: Arc<PeerGuard>,
     pub(crate) timeouts: LinearTimeouts,
     pub(crate) target_time: Option<Duration>,
     pub(crate) streams: PartStreams,
@@ -96,6 +100,13 @@ pub(crate) enum ProposalError {
     ValidatorSet { height: u64, reason: String },
     #[error("storage: {0}")]
     Storage(String),
+}
+
+impl ProposalError {
+    /// Whether the error proves the proposal's publisher wrong (not this node's trouble).
+    fn is_peer_fault(&self) -> bool {
+        matches!(self, Self::Decode(_) | Self::Signature { .. } | Self::WrongProposer { .. })
+    }
 }
 
 impl ConsensusApp {
@@ -181,14 +192,16 @@ impl ConsensusApp {
                     }
                 }
             }
-            AppMsg::ReceivedProposalPart { from, part, reply, .. } => {
-                match self.streams.insert(part) {
+            AppMsg::ReceivedProposalPart { from, published_by, part, reply } => {
+                // Gossip authenticates the publisher; a stream is its publisher's doing.
+                let publisher = published_by.unwrap_or(from);
+                match self.streams.insert(publisher, part) {
                     Ok(None) => {
                         let _ = reply.send(None);
                     }
                     Ok(Some(p)) => self.on_proposal(p, reply),
                     Err(e) => {
-                        warn!(target: "bttc::consensus", peer = %from, error = %e, "proposal stream refused");
+                        self.guard.ban_and_disconnect(publisher, &e.to_string());
                         let _ = reply.send(None);
                     }
                 }
@@ -353,13 +366,30 @@ impl ConsensusApp {
             return;
         }
         let value = tokio::task::block_in_place(|| self.validate_proposal(&p));
+        let _ = reply.send(self.judge(&p, value));
+    }
+
+    /// Logs a refused proposal and penalises its publisher: a ban for a forged, undecodable
+    /// or out-of-turn proposal, a strike for a block that fails re-execution.
+    pub(crate) fn judge(
+        &self,
+        p: &AssembledProposal,
+        value: Result<ProposedValue<BttcContext>, ProposalError>,
+    ) -> Option<ProposedValue<BttcContext>> {
         match value {
             Ok(v) => {
-                let _ = reply.send(Some(v));
+                if v.validity == Validity::Invalid {
+                    self.guard
+                        .strike(p.publisher, &format!("invalid block at height {}", p.height));
+                }
+                Some(v)
             }
             Err(e) => {
-                warn!(target: "bttc::consensus", height = %p.height, round = ?p.round, error = %e, "proposal refused");
-                let _ = reply.send(None);
+                warn!(target: "bttc::consensus", height = %p.height, round = ?p.round, peer = %p.publisher, error = %e, "proposal refused");
+                if e.is_peer_fault() {
+                    self.guard.ban_and_disconnect(p.publisher, &e.to_string());
+                }
+                None
             }
         }
     }
@@ -370,9 +400,8 @@ impl ConsensusApp {
             std::mem::take(&mut self.waiting).into_iter().partition(|p| p.height <= height);
         self.waiting = later;
         for p in now.into_iter().filter(|p| p.height == height) {
-            if let Err(e) = self.validate_proposal(&p) {
-                warn!(target: "bttc::consensus", height = %p.height, round = ?p.round, error = %e, "held proposal refused");
-            }
+            let value = self.validate_proposal(&p);
+            self.judge(&p, value);
         }
     }
 

@@ -2,11 +2,15 @@
 //! Malachite engine instead of a local producer.
 //!
 //! [`BftNode::start`] opens (or initialises) the datadir, builds the validator set from the
-//! genesis `bttc.validators`, starts the engine (its libp2p network, WAL under
-//! `<datadir>/wal`, value sync) and the driver in [`app`], and the JSON-RPC server.
+//! genesis `bttc.validators`, starts the consensus network (Malachite's libp2p swarm under
+//! bttc's own actor in `net`, which attributes every message to its publisher and bans
+//! offenders through `guard`), the engine (WAL under `<datadir>/wal`, value sync), the
+//! driver in `app`, the transaction gossip swarm and the JSON-RPC server.
 
 mod app;
 mod gossip;
+mod guard;
+mod net;
 pub mod store;
 mod streams;
 #[cfg(test)]
@@ -20,11 +24,12 @@ use bttc_consensus::{
     ValidatorSetProvider, address_of,
     core_types::LinearTimeouts,
     engine_channel::{
-        ConsensusContext, EngineHandle, NetworkContext, RequestContext, SyncContext, WalContext,
+        ConsensusContext, EngineBuilder, EngineHandle, NetworkMsg, RequestContext, SyncContext,
+        WalContext,
         app::{
-            config::NodeConfig, engine::network::NetworkIdentity, net::Multiaddr, types::Keypair,
+            config::NodeConfig, engine::network::NetworkIdentity, metrics::SharedRegistry,
+            net::Multiaddr, types::Keypair,
         },
-        start_engine,
     },
 };
 use bttc_rpc::{ChainEvents, RpcConfig, RpcContext, start_server};
@@ -32,12 +37,11 @@ use bttc_storage::{DatabaseEnv, DbOptions};
 use bttc_txpool::{PoolConfig, TxPool};
 use jsonrpsee::server::ServerHandle;
 use k256::ecdsa::SigningKey;
-use malachitebft_config::{
-    ConsensusConfig, DiscoveryConfig, P2pConfig, ValuePayload, ValueSyncConfig,
-};
+use malachitebft_config::{ConsensusConfig, ValuePayload, ValueSyncConfig};
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 use tracing::info;
 
+pub use net::consensus_network_config;
 pub use store::{certificate, certificate_json, decode_certificate, encode_certificate};
 
 /// Settings of a BFT node.
@@ -210,23 +214,22 @@ impl BftNode {
             })?);
         }
         let config_bootnodes = bootnodes;
+        let value_sync = ValueSyncConfig {
+            enabled: true,
+            status_update_interval: Duration::from_secs(1),
+            ..Default::default()
+        };
+        let net_config =
+            consensus_network_config(listen.clone(), config_bootnodes.clone(), &value_sync);
         let engine_config = EngineConfig {
             moniker: config.moniker.clone(),
+            // `consensus.p2p` is read only by the engine's default network actor, which this
+            // node replaces (`net_config` above is the swarm's configuration).
             consensus: ConsensusConfig {
-                p2p: P2pConfig {
-                    listen_addr: listen,
-                    persistent_peers: config_bootnodes.clone(),
-                    discovery: DiscoveryConfig { enabled: true, ..Default::default() },
-                    ..Default::default()
-                },
                 value_payload: ValuePayload::ProposalAndParts,
                 ..Default::default()
             },
-            value_sync: ValueSyncConfig {
-                enabled: true,
-                status_update_interval: Duration::from_secs(1),
-                ..Default::default()
-            },
+            value_sync,
         };
         let identity = NetworkIdentity::new(
             config.moniker.clone(),
@@ -240,17 +243,36 @@ impl BftNode {
             }
             None => ConsensusContext::new_full_node(address, Box::new(verifier)),
         };
-        let (channels, engine) = start_engine(
-            ctx.clone(),
-            engine_config,
-            WalContext::new(config.datadir.join("wal").join("consensus.wal"), BttcCodec),
-            NetworkContext::new(identity, BttcCodec),
-            consensus_ctx,
-            SyncContext::new(BttcCodec),
-            RequestContext::new(100),
+        // Our own network actor (attribution and bans), in place of the engine's default.
+        let guard = Arc::new(guard::PeerGuard::new(chain_id, validators.clone()));
+        let registry = SharedRegistry::global().with_moniker(config.moniker.clone());
+        let network = net::ConsensusNet::spawn(
+            net::NetArgs { identity, config: net_config, registry },
+            guard.clone(),
         )
         .await
-        .map_err(|e| NodeError::Genesis(format!("consensus engine: {e}")))?;
+        .map_err(|e| NodeError::Genesis(format!("consensus network: {e}")))?;
+        let (tx_network, mut rx_network) = tokio::sync::mpsc::channel::<NetworkMsg<BttcContext>>(1);
+        let forward_to = network.clone();
+        tokio::spawn(async move {
+            while let Some(msg) = rx_network.recv().await {
+                if forward_to.cast(msg.into()).is_err() {
+                    break;
+                }
+            }
+        });
+        let (channels, engine) = EngineBuilder::new(ctx.clone(), engine_config)
+            .with_default_wal(WalContext::new(
+                config.datadir.join("wal").join("consensus.wal"),
+                BttcCodec,
+            ))
+            .with_custom_network(network, tx_network)
+            .with_default_sync(SyncContext::new(BttcCodec))
+            .with_default_consensus(consensus_ctx)
+            .with_default_request(RequestContext::new(100))
+            .build()
+            .await
+            .map_err(|e| NodeError::Genesis(format!("consensus engine: {e}")))?;
 
         let pool = Arc::new(TxPool::new(PoolConfig::default()));
         let events = ChainEvents::default();
@@ -273,6 +295,7 @@ impl BftNode {
         )
         .await
         .map_err(|e| NodeError::Genesis(format!("transaction gossip: {e}")))?;
+        guard.attach_gossip(gossip.clone());
         let counter = gossip.clone();
         rpc_ctx.peer_count = Some(bttc_rpc::PeerCount(Arc::new(move || counter.peer_count())));
         let rpc_ctx = Arc::new(rpc_ctx);
@@ -287,6 +310,7 @@ impl BftNode {
             ctx,
             signer: signer.clone(),
             validators,
+            guard,
             timeouts: config.timeouts,
             target_time: Some(block_time),
             streams: Default::default(),

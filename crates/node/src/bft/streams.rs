@@ -1,6 +1,9 @@
 //! Reassembly of streamed proposals: parts arrive in any order and through any neighbour;
-//! a stream is complete when `Init`, every `Data` chunk and `Fin` are in. Streams are
-//! bounded in size and number so that a peer cannot make this node buffer without limit.
+//! a stream is complete when `Init`, every `Data` chunk and `Fin` are in. Streams are keyed
+//! by their publisher (the gossip author, authenticated by libp2p) and stream id, so that parts
+//! injected by another peer under someone else's stream id never mix into that stream and a
+//! bad stream is always its publisher's fault. Streams are bounded in size and number so that
+//! a peer cannot make this node buffer without limit.
 
 use bttc_consensus::engine_channel::app::engine::util::streaming::StreamContent;
 use bttc_consensus::{
@@ -8,6 +11,7 @@ use bttc_consensus::{
     core_types::Round,
     engine_channel::app::types::streaming::{StreamId, StreamMessage},
 };
+use malachitebft_network::PeerId;
 use std::collections::{BTreeMap, HashMap};
 
 /// The largest block a proposal stream may carry.
@@ -26,6 +30,8 @@ pub(crate) struct AssembledProposal {
     pub(crate) proposer: ValidatorAddress,
     pub(crate) block_rlp: Vec<u8>,
     pub(crate) signature: EthSignature,
+    /// The peer that published every part of the stream.
+    pub(crate) publisher: PeerId,
 }
 
 #[derive(Debug, Default)]
@@ -51,16 +57,17 @@ pub(crate) enum StreamError {
 /// Buffers incomplete streams.
 #[derive(Debug, Default)]
 pub(crate) struct PartStreams {
-    streams: HashMap<StreamId, Stream>,
+    streams: HashMap<(PeerId, StreamId), Stream>,
 }
 
 impl PartStreams {
     /// Adds a part; returns the proposal once its stream is complete.
     pub(crate) fn insert(
         &mut self,
+        publisher: PeerId,
         msg: StreamMessage<ProposalPart>,
     ) -> Result<Option<AssembledProposal>, StreamError> {
-        let id = msg.stream_id.clone();
+        let id = (publisher, msg.stream_id.clone());
         if !self.streams.contains_key(&id) && self.streams.len() >= MAX_STREAMS {
             // Evict the stream of the lowest height: the oldest, most likely stale.
             if let Some(victim) = self
@@ -81,7 +88,7 @@ impl PartStreams {
                     if stream.bytes > MAX_STREAM_BYTES {
                         self.streams.remove(&id);
                         return Err(StreamError::TooLarge {
-                            stream: id.to_string(),
+                            stream: id.1.to_string(),
                             max: MAX_STREAM_BYTES,
                         });
                     }
@@ -100,7 +107,7 @@ impl PartStreams {
             return Ok(None);
         }
         let stream = self.streams.remove(&id).expect("present");
-        assemble(&id, stream).map(Some)
+        assemble(publisher, &id.1, stream).map(Some)
     }
 
     /// Drops every stream of a height below `height`.
@@ -109,7 +116,11 @@ impl PartStreams {
     }
 }
 
-fn assemble(id: &StreamId, stream: Stream) -> Result<AssembledProposal, StreamError> {
+fn assemble(
+    publisher: PeerId,
+    id: &StreamId,
+    stream: Stream,
+) -> Result<AssembledProposal, StreamError> {
     let malformed = |reason| StreamError::Malformed { stream: id.to_string(), reason };
     let mut parts = stream.parts.into_values();
     let Some(ProposalPart::Init { height, round, pol_round, proposer }) = parts.next() else {
@@ -126,7 +137,7 @@ fn assemble(id: &StreamId, stream: Stream) -> Result<AssembledProposal, StreamEr
         }
     }
     let signature = signature.ok_or_else(|| malformed("no Fin part"))?;
-    Ok(AssembledProposal { height, round, pol_round, proposer, block_rlp, signature })
+    Ok(AssembledProposal { height, round, pol_round, proposer, block_rlp, signature, publisher })
 }
 
 /// The stream id of a proposal: height ‖ round ‖ proposer, unique per proposal.

@@ -5,6 +5,7 @@
 
 use super::{
     app::ConsensusApp,
+    guard::PeerGuard,
     streams::{AssembledProposal, PartStreams, stream_messages},
 };
 use crate::{dev_accounts, network_genesis};
@@ -12,6 +13,7 @@ use alloy_primitives::{B256, U256};
 use bttc_chain::{BlockAttributes, Chain, init_genesis};
 use bttc_consensus::{
     BlockHeight, BlockValue, BttcContext, ConsensusSigner, StaticValidators, ValidatorAddress,
+    ValidatorSetProvider,
     core_types::{Round, Validity},
     proposal_signing_hash,
 };
@@ -19,7 +21,14 @@ use bttc_rpc::ChainEvents;
 use bttc_storage::{DatabaseEnv, DbOptions};
 use bttc_txpool::{PoolConfig, TxPool};
 use k256::ecdsa::SigningKey;
+use malachitebft_network::{PeerId, PeerIdExt};
 use std::sync::Arc;
+
+/// The (fixed) gossip publisher of the test streams.
+fn publisher() -> PeerId {
+    let key = libp2p_identity::Keypair::ed25519_from_bytes([7u8; 32]).unwrap();
+    PeerId::from_libp2p(&key.public().to_peer_id())
+}
 
 fn key(i: u8) -> SigningKey {
     let mut b = [0x22u8; 32];
@@ -57,13 +66,16 @@ fn fixture() -> Fixture {
     init_genesis(&db, &genesis).unwrap();
     let chain = Chain::open(db).unwrap();
     let params = chain.spec().bttc().unwrap().clone();
+    let validators: Arc<dyn ValidatorSetProvider> =
+        Arc::new(StaticValidators::from_genesis(&params.validators).unwrap());
     let app = ConsensusApp {
         chain,
         pool: Arc::new(TxPool::new(PoolConfig::default())),
         events: ChainEvents::default(),
         ctx: BttcContext::new(777),
         signer: Some(ConsensusSigner::new(keys[0].clone(), 777)),
-        validators: Arc::new(StaticValidators::from_genesis(&params.validators).unwrap()),
+        validators: validators.clone(),
+        guard: Arc::new(PeerGuard::new(777, validators)),
         timeouts: super::devnet_timeouts(),
         target_time: None,
         streams: PartStreams::default(),
@@ -118,7 +130,7 @@ impl Fixture {
         let mut streams = PartStreams::default();
         let mut out = None;
         for m in stream_messages(BlockHeight(1), Round::new(0), Round::Nil, proposer, &rlp, sig) {
-            if let Some(p) = streams.insert(m).unwrap() {
+            if let Some(p) = streams.insert(publisher(), m).unwrap() {
                 out = Some(p);
             }
         }
@@ -175,4 +187,119 @@ fn received_proposals_are_checked_before_anyone_votes() {
     junk.block_rlp = vec![0xde, 0xad, 0xbe, 0xef];
     assert!(matches!(f.app.validate_proposal(&junk), Err(super::app::ProposalError::Decode(_))));
     assert_eq!(f.app.chain.head().unwrap().number, 0);
+}
+
+fn other_publisher() -> PeerId {
+    let key = libp2p_identity::Keypair::ed25519_from_bytes([8u8; 32]).unwrap();
+    PeerId::from_libp2p(&key.public().to_peer_id())
+}
+
+#[test]
+fn refused_proposals_penalise_their_publisher() {
+    let f = fixture();
+    let (proposer, other) = f.proposer();
+    let paying_proposer = f.block(bttc_consensus::address_of(proposer.verifying_key()));
+    let guard = &f.app.guard;
+
+    // A good proposal: no penalty.
+    let good = f.assembled(&proposer, &proposer, &paying_proposer);
+    assert!(f.app.judge(&good, f.app.validate_proposal(&good)).is_some());
+    assert!(!guard.is_banned(&publisher()));
+
+    // A block that fails re-execution is a strike: banned at the third.
+    let mut bad_root = paying_proposer.clone();
+    bad_root.header.state_root = B256::repeat_byte(1);
+    let bad = f.assembled(&proposer, &proposer, &bad_root);
+    for i in 1..=super::guard::STRIKES_TO_BAN {
+        let v = f.app.judge(&bad, f.app.validate_proposal(&bad)).expect("an invalid value");
+        assert_eq!(v.validity, Validity::Invalid);
+        assert_eq!(guard.is_banned(&publisher()), i == super::guard::STRIKES_TO_BAN, "strike {i}");
+    }
+
+    // A forged signature bans its publisher at once.
+    let mut forged = f.assembled(&other, &proposer, &paying_proposer);
+    forged.publisher = other_publisher();
+    assert!(f.app.judge(&forged, f.app.validate_proposal(&forged)).is_none());
+    assert!(guard.is_banned(&other_publisher()));
+    assert_eq!(guard.banned().len(), 2);
+}
+
+#[test]
+fn parts_injected_under_another_publishers_stream_id_do_not_mix_in() {
+    let f = fixture();
+    let (proposer, _) = f.proposer();
+    let block = f.block(bttc_consensus::address_of(proposer.verifying_key()));
+    let good = f.assembled(&proposer, &proposer, &block);
+    let msgs = stream_messages(
+        good.height,
+        good.round,
+        good.pol_round,
+        good.proposer,
+        &good.block_rlp,
+        good.signature,
+    );
+    let mut streams = PartStreams::default();
+    // An attacker publishes a junk Data part with the proposer's stream id and sequence 1
+    // before the real one arrives.
+    let mut junk = msgs[1].clone();
+    junk.content = bttc_consensus::engine_channel::app::streaming::StreamContent::Data(
+        bttc_consensus::ProposalPart::Data(vec![0xff; 64].into()),
+    );
+    assert!(streams.insert(other_publisher(), junk).unwrap().is_none());
+    let mut out = None;
+    for m in msgs {
+        if let Some(p) = streams.insert(publisher(), m).unwrap() {
+            out = Some(p);
+        }
+    }
+    let p = out.expect("the proposer's stream completes");
+    assert_eq!(p.block_rlp, good.block_rlp);
+    assert_eq!(p.publisher, publisher());
+    assert_eq!(f.app.validate_proposal(&p).unwrap().validity, Validity::Valid);
+}
+
+#[test]
+fn the_guard_checks_vote_and_proposal_signers() {
+    use bttc_consensus::{
+        Proposal, Vote,
+        core_types::{NilOrVal, SignedMessage, VoteType},
+    };
+    let f = fixture();
+    let guard = &f.app.guard;
+    let voter = &f.keys[1];
+    let vote = Vote {
+        vote_type: VoteType::Precommit,
+        height: BlockHeight(1),
+        round: Round::new(0),
+        value: NilOrVal::Val(BlockValue(B256::repeat_byte(3))),
+        validator: ValidatorAddress(bttc_consensus::address_of(voter.verifying_key())),
+    };
+    let sign = |k: &SigningKey, h: &B256| ConsensusSigner::new(k.clone(), 777).sign_hash(h);
+    let good = SignedMessage::new(vote.clone(), sign(voter, &vote.signing_hash(777)));
+    assert_eq!(guard.check_vote(&good), Ok(()));
+    // Signed by another validator than the one it names.
+    let forged = SignedMessage::new(vote.clone(), sign(&f.keys[2], &vote.signing_hash(777)));
+    assert!(guard.check_vote(&forged).unwrap_err().contains("signature"));
+    // Signed for another chain.
+    let other_chain = SignedMessage::new(vote.clone(), sign(voter, &vote.signing_hash(778)));
+    assert!(guard.check_vote(&other_chain).is_err());
+    // From a key outside the validator set, correctly self-signed.
+    let outsider = key(99);
+    let mut theirs = vote.clone();
+    theirs.validator = ValidatorAddress(bttc_consensus::address_of(outsider.verifying_key()));
+    let outsider_vote =
+        SignedMessage::new(theirs.clone(), sign(&outsider, &theirs.signing_hash(777)));
+    assert!(guard.check_vote(&outsider_vote).unwrap_err().contains("not a validator"));
+
+    let proposal = Proposal {
+        height: BlockHeight(1),
+        round: Round::new(0),
+        value: BlockValue(B256::repeat_byte(4)),
+        pol_round: Round::Nil,
+        proposer: vote.validator,
+    };
+    let good = SignedMessage::new(proposal.clone(), sign(voter, &proposal.signing_hash(777)));
+    assert_eq!(guard.check_proposal(&good), Ok(()));
+    let forged = SignedMessage::new(proposal.clone(), sign(&outsider, &proposal.signing_hash(777)));
+    assert!(guard.check_proposal(&forged).is_err());
 }

@@ -1,0 +1,182 @@
+//! Who misbehaved on the consensus network, and what happens to them.
+//!
+//! Every consensus message is attributed to the peer that *published* it: libp2p gossipsub
+//! signs each message with its author's node key (strict validation), so a relayed message
+//! still names its author and an honest relay is never blamed. Direct messages (sync
+//! requests/responses, status, validator proofs) name their sender.
+//!
+//! A peer is **banned** ([`BAN_FOR`]) at once for a provable fault: bytes that do not decode,
+//! a vote or proposal whose signature does not recover to its claimed validator or whose
+//! signer is not in the validator set of its height, a proposal stream that is malformed or
+//! signed by the wrong proposer, a validator proof for another peer id. A block that fails
+//! re-execution is a **strike** (its cause may be on this side, e.g. a clock far behind);
+//! [`STRIKES_TO_BAN`] strikes ban. A banned peer is disconnected from the consensus swarm
+//! (and again whenever it reconnects), everything it publishes is dropped unread, and the
+//! transaction-gossip swarm bans it too (same node key, same peer id).
+
+use bttc_consensus::{
+    BlockHeight, BttcContext, ValidatorAddress, ValidatorSetProvider,
+    core_types::{SignedProposal, SignedVote},
+    engine_channel::app::engine::network::{Msg as NetMsg, NetworkRef},
+};
+use bttc_network::TxGossip;
+use malachitebft_network::{PeerId, PeerIdExt, validator_proof::ProofVerificationResult};
+use parking_lot::Mutex;
+use std::{
+    collections::HashMap,
+    sync::{Arc, OnceLock},
+    time::{Duration, Instant},
+};
+use tracing::{info, warn};
+
+/// How long a ban lasts.
+pub(crate) const BAN_FOR: Duration = Duration::from_secs(600);
+/// Invalid blocks from one peer before it is banned.
+pub(crate) const STRIKES_TO_BAN: u32 = 3;
+
+/// Bans and strikes of consensus peers, shared by the network actor and the driver.
+#[derive(Debug)]
+pub(crate) struct PeerGuard {
+    chain_id: u64,
+    validators: Arc<dyn ValidatorSetProvider>,
+    bans: Mutex<HashMap<PeerId, Instant>>,
+    strikes: Mutex<HashMap<PeerId, u32>>,
+    ban_for: Duration,
+    /// The consensus network actor (to disconnect a peer the driver caught).
+    net: OnceLock<NetworkRef<BttcContext>>,
+    /// The transaction-gossip swarm, banned alongside.
+    gossip: OnceLock<TxGossip>,
+}
+
+impl PeerGuard {
+    pub(crate) fn new(chain_id: u64, validators: Arc<dyn ValidatorSetProvider>) -> Self {
+        Self {
+            chain_id,
+            validators,
+            bans: Mutex::default(),
+            strikes: Mutex::default(),
+            ban_for: BAN_FOR,
+            net: OnceLock::new(),
+            gossip: OnceLock::new(),
+        }
+    }
+
+    /// Connects the guard to the network actor it disconnects peers through.
+    pub(crate) fn attach_network(&self, net: NetworkRef<BttcContext>) {
+        let _ = self.net.set(net);
+    }
+
+    /// Connects the guard to the transaction-gossip swarm it bans peers on.
+    pub(crate) fn attach_gossip(&self, gossip: TxGossip) {
+        let _ = self.gossip.set(gossip);
+    }
+
+    /// Whether `peer` is banned now (expired bans are lifted here).
+    pub(crate) fn is_banned(&self, peer: &PeerId) -> bool {
+        let mut bans = self.bans.lock();
+        match bans.get(peer) {
+            Some(until) if *until > Instant::now() => true,
+            Some(_) => {
+                bans.remove(peer);
+                info!(target: "bttc::net::consensus", %peer, "ban lifted");
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Peers banned now.
+    #[cfg(test)]
+    pub(crate) fn banned(&self) -> Vec<PeerId> {
+        let now = Instant::now();
+        self.bans.lock().iter().filter(|(_, t)| **t > now).map(|(p, _)| *p).collect()
+    }
+
+    /// Records a provable fault: bans `peer` and says so. Returns whether the ban is new
+    /// (the caller disconnects the peer).
+    pub(crate) fn ban(&self, peer: PeerId, reason: &str) -> bool {
+        let until = Instant::now() + self.ban_for;
+        let new = self.bans.lock().insert(peer, until).is_none_or(|t| t <= Instant::now());
+        if new {
+            warn!(target: "bttc::net::consensus", %peer, reason, ban_secs = self.ban_for.as_secs(), "peer banned");
+            if let Some(g) = self.gossip.get() {
+                g.ban(peer.to_libp2p());
+            }
+        }
+        new
+    }
+
+    /// [`Self::ban`], then disconnects the peer through the network actor: for faults found
+    /// outside the actor (the driver's proposal checks).
+    pub(crate) fn ban_and_disconnect(&self, peer: PeerId, reason: &str) {
+        if self.ban(peer, reason)
+            && let Some(net) = self.net.get()
+        {
+            let _ = net.cast(NetMsg::ValidatorProofVerified {
+                peer_id: peer,
+                result: ProofVerificationResult::Invalid,
+                public_key: None,
+            });
+        }
+    }
+
+    /// Records a fault that may not be the peer's (an invalid block); bans after
+    /// [`STRIKES_TO_BAN`].
+    pub(crate) fn strike(&self, peer: PeerId, reason: &str) {
+        let n = {
+            let mut strikes = self.strikes.lock();
+            let n = strikes.entry(peer).or_default();
+            *n += 1;
+            *n
+        };
+        warn!(target: "bttc::net::consensus", %peer, reason, strikes = n, "peer struck");
+        if n >= STRIKES_TO_BAN {
+            self.strikes.lock().remove(&peer);
+            self.ban_and_disconnect(peer, &format!("{n} strikes, last: {reason}"));
+        }
+    }
+
+    /// Checks that `vote` is signed by its validator, a member of its height's set.
+    pub(crate) fn check_vote(&self, vote: &SignedVote<BttcContext>) -> Result<(), String> {
+        let v = &vote.message;
+        self.check_signer(v.height, &v.validator, "vote")?;
+        match vote.signature.recover(&v.signing_hash(self.chain_id)) {
+            Some(a) if a == v.validator.0 => Ok(()),
+            _ => Err(format!(
+                "vote at height {} round {:?} does not carry a signature of {}",
+                v.height, v.round, v.validator
+            )),
+        }
+    }
+
+    /// Checks that `proposal` is signed by its proposer, a member of its height's set.
+    pub(crate) fn check_proposal(
+        &self,
+        proposal: &SignedProposal<BttcContext>,
+    ) -> Result<(), String> {
+        let p = &proposal.message;
+        self.check_signer(p.height, &p.proposer, "proposal")?;
+        match proposal.signature.recover(&p.signing_hash(self.chain_id)) {
+            Some(a) if a == p.proposer.0 => Ok(()),
+            _ => Err(format!(
+                "proposal at height {} round {:?} does not carry a signature of {}",
+                p.height, p.round, p.proposer
+            )),
+        }
+    }
+
+    fn check_signer(
+        &self,
+        height: BlockHeight,
+        signer: &ValidatorAddress,
+        what: &str,
+    ) -> Result<(), String> {
+        // A height whose set is unknown here (a later epoch) is judged by the engine alone.
+        match self.validators.validator_set(height) {
+            Ok(set) if !set.contains(signer) => {
+                Err(format!("{what} at height {height} from {signer}, not a validator"))
+            }
+            _ => Ok(()),
+        }
+    }
+}

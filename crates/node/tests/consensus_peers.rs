@@ -1,0 +1,161 @@
+//! Peers that send invalid data on the consensus network are banned: a real validator node
+//! (in-process, libp2p on 127.0.0.1) and three raw Malachite swarms dialling it. One publishes
+//! bytes that are not a consensus message, one a vote whose signature is not its validator's,
+//! one behaves. The two offenders are disconnected and kept out (every reconnection is
+//! dropped); the well-behaved peer stays connected; the chain keeps finalizing blocks.
+
+use alloy_primitives::{B256, U256};
+use bttc_consensus::{
+    BlockHeight, BlockValue, BttcCodec, BttcContext, ConsensusSigner, ValidatorAddress, Vote,
+    address_of,
+    core_types::{NilOrVal, Round, SignedMessage, VoteType},
+    engine_channel::app::{consensus::SignedConsensusMsg, metrics::SharedRegistry},
+};
+use bttc_node::{
+    bft::{BftNode, BftNodeConfig, consensus_network_config},
+    dev_accounts, network_genesis,
+};
+use k256::ecdsa::SigningKey;
+use malachitebft_codec::Codec;
+use malachitebft_config::ValueSyncConfig;
+use malachitebft_network::{
+    self as network, Channel, Event, Keypair, Multiaddr, PeerId,
+    handle::{CtrlHandle, RecvHandle},
+};
+use std::{
+    io::{Read, Write},
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
+
+const CHAIN_ID: u64 = 4242;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn block_number(rpc: SocketAddr) -> u64 {
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}"#;
+    let mut s = std::net::TcpStream::connect(rpc).unwrap();
+    write!(
+        s,
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let hex = out.split("\"result\":\"0x").nth(1).unwrap().split('"').next().unwrap();
+    u64::from_str_radix(hex, 16).unwrap()
+}
+
+/// A raw consensus swarm dialling `node`, with the node's own configuration.
+async fn peer(name: &str, node: &Multiaddr) -> (RecvHandle, CtrlHandle) {
+    let keypair = Keypair::generate_secp256k1();
+    let listen: Multiaddr = format!("/ip4/127.0.0.1/tcp/{}", free_port()).parse().unwrap();
+    let config = consensus_network_config(listen, vec![node.clone()], &ValueSyncConfig::default());
+    let identity = network::NetworkIdentity::new(name.into(), keypair, None);
+    let registry = SharedRegistry::global().with_moniker(name);
+    network::spawn(identity, config, registry).await.unwrap().split()
+}
+
+/// Waits until `handle` hears `node` on the consensus channel (gossip meshed both ways).
+async fn until_subscribed(handle: &mut RecvHandle, node: PeerId) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, handle.recv()).await {
+            Ok(Some(Event::ConsensusMessage(Channel::Consensus, p, _, _))) if p == node => return,
+            Ok(Some(_)) => {}
+            _ => panic!("node {node} never heard on the consensus channel"),
+        }
+    }
+}
+
+/// Follows `handle`'s events for `window`: whether it ended connected to `node`, and how
+/// many times the node dropped it.
+async fn watch(handle: &mut RecvHandle, node: PeerId, window: Duration) -> (bool, u32) {
+    let deadline = Instant::now() + window;
+    let (mut connected, mut drops) = (true, 0);
+    while let Ok(Some(ev)) =
+        tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), handle.recv())
+            .await
+    {
+        match ev {
+            Event::PeerConnected(p) if p == node => connected = true,
+            Event::PeerDisconnected(p) if p == node => {
+                connected = false;
+                drops += 1;
+            }
+            _ => {}
+        }
+    }
+    (connected, drops)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_sending_invalid_consensus_data_are_banned_and_the_chain_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::from_slice(&[0x31; 32]).unwrap();
+    let validator = bttc_chainspec::GenesisValidator {
+        address: address_of(key.verifying_key()),
+        public_key: key.verifying_key().to_encoded_point(true).as_bytes().to_vec().into(),
+        stake: 100,
+    };
+    let genesis = network_genesis(
+        CHAIN_ID,
+        &dev_accounts(1),
+        U256::from(10u64).pow(U256::from(20u64)),
+        30_000_000,
+        &[validator],
+        1000,
+    )
+    .unwrap();
+    let p2p_port = free_port();
+    let mut config = BftNodeConfig::new(dir.path().to_path_buf());
+    config.genesis = Some(genesis);
+    config.validator_key = Some(key.clone());
+    config.p2p_addr = SocketAddr::from(([127, 0, 0, 1], p2p_port));
+    config.rpc.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    let node = BftNode::start(config).await.unwrap();
+    let node_id: PeerId = node.peer_id.parse().unwrap();
+    let node_addr: Multiaddr = format!("/ip4/127.0.0.1/tcp/{p2p_port}").parse().unwrap();
+
+    let (mut garbage, garbage_ctrl) = peer("garbage", &node_addr).await;
+    let (mut forger, forger_ctrl) = peer("forger", &node_addr).await;
+    let (mut honest, _honest_ctrl) = peer("honest", &node_addr).await;
+    for h in [&mut garbage, &mut forger, &mut honest] {
+        until_subscribed(h, node_id).await;
+    }
+    let start = block_number(node.rpc_addr);
+
+    // Bytes that are no consensus message.
+    garbage_ctrl.publish(Channel::Consensus, vec![0xde, 0xad, 0xbe, 0xef].into()).await.unwrap();
+    // A well-formed precommit naming the validator, signed by another key.
+    let vote = Vote {
+        vote_type: VoteType::Precommit,
+        height: BlockHeight(start + 1),
+        round: Round::new(0),
+        value: NilOrVal::Val(BlockValue(B256::repeat_byte(7))),
+        validator: ValidatorAddress(address_of(key.verifying_key())),
+    };
+    let wrong_key = SigningKey::from_slice(&[0x32; 32]).unwrap();
+    let sig = ConsensusSigner::new(wrong_key, CHAIN_ID).sign_hash(&vote.signing_hash(CHAIN_ID));
+    let msg: SignedConsensusMsg<BttcContext> =
+        SignedConsensusMsg::Vote(SignedMessage::new(vote, sig));
+    forger_ctrl.publish(Channel::Consensus, BttcCodec.encode(&msg).unwrap()).await.unwrap();
+
+    let window = Duration::from_secs(12);
+    let (g, f, h) = tokio::join!(
+        watch(&mut garbage, node_id, window),
+        watch(&mut forger, node_id, window),
+        watch(&mut honest, node_id, window),
+    );
+    assert!(!g.0 && g.1 >= 1, "the garbage sender is still connected: {g:?}");
+    assert!(!f.0 && f.1 >= 1, "the vote forger is still connected: {f:?}");
+    assert_eq!(h, (true, 0), "the well-behaved peer lost its connection");
+
+    let end = block_number(node.rpc_addr);
+    assert!(end >= start + 5, "the chain stalled: {start} -> {end}");
+    node.stop().await;
+}
