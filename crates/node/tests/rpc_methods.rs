@@ -133,6 +133,14 @@ async fn fee_history_gas_price_and_simple_reads() {
     assert_eq!(num(&est), 21_000);
     // EIP-1898 block ids.
     let b1 = env.ok("eth_getBlockByNumber", json!(["0x1", false])).await;
+    // Served again (from the block cache), by hash, and with full transactions (cached apart).
+    assert_eq!(env.ok("eth_getBlockByNumber", json!(["0x1", false])).await, b1);
+    assert_eq!(env.ok("eth_getBlockByHash", json!([b1["hash"], false])).await, b1);
+    assert!(b1["transactions"][0].is_string());
+    let full = env.ok("eth_getBlockByNumber", json!(["0x1", true])).await;
+    assert!(full["transactions"][0].is_object());
+    assert_eq!(full["transactions"][0]["hash"], b1["transactions"][0]);
+    assert_eq!(env.ok("eth_getBlockByHash", json!([b1["hash"], true])).await, full);
     let by_hash = env
         .ok("eth_getBalance", json!([DEV1, {"blockHash": b1["hash"], "requireCanonical": true}]))
         .await;

@@ -68,10 +68,46 @@ pub struct RpcContext {
     pub(crate) tip_cache: parking_lot::Mutex<Option<(B256, u128)>>,
     /// Threads for executions, log scans and traces (one per core).
     pub(crate) heavy_pool: rayon::ThreadPool,
+    /// Blocks served recently, as JSON.
+    pub(crate) block_cache: parking_lot::Mutex<BlockCache>,
     /// Commit certificates (BFT nodes).
     pub commits: Option<Arc<dyn CommitSource>>,
     /// Connected peers (`net_peerCount`); none in dev mode.
     pub peer_count: Option<PeerCount>,
+}
+
+/// Blocks served recently by `eth_getBlockBy*`, as their JSON, keyed by block hash and
+/// whether transactions are full. dApps poll the latest block again and again, and a block
+/// stored under its hash never changes, so a hit skips the reads, the transaction decoding
+/// and hashing, and the serialization. Bounded in entries and bytes; large blocks are not kept.
+#[derive(Debug, Default)]
+pub(crate) struct BlockCache {
+    entries: std::collections::VecDeque<((B256, bool), Arc<str>)>,
+    bytes: usize,
+}
+
+impl BlockCache {
+    const MAX_ENTRIES: usize = 32;
+    const MAX_BYTES: usize = 8 << 20;
+    const MAX_ENTRY_BYTES: usize = 512 << 10;
+
+    pub(crate) fn get(&self, key: &(B256, bool)) -> Option<Arc<str>> {
+        self.entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    }
+
+    pub(crate) fn insert(&mut self, key: (B256, bool), json: Arc<str>) {
+        if json.len() > Self::MAX_ENTRY_BYTES || self.get(&key).is_some() {
+            return;
+        }
+        self.bytes += json.len();
+        self.entries.push_back((key, json));
+        while self.entries.len() > Self::MAX_ENTRIES || self.bytes > Self::MAX_BYTES {
+            match self.entries.pop_front() {
+                Some((_, old)) => self.bytes -= old.len(),
+                None => break,
+            }
+        }
+    }
 }
 
 /// A block number resolved from a tag, number or hash, with its header.
@@ -95,6 +131,7 @@ impl RpcContext {
             client_version: format!("bttc/v{}", env!("CARGO_PKG_VERSION")),
             mining: false,
             tip_cache: parking_lot::Mutex::new(None),
+            block_cache: parking_lot::Mutex::default(),
             heavy_pool: rayon::ThreadPoolBuilder::new()
                 .num_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
                 .thread_name(|i| format!("rpc-exec-{i}"))
@@ -245,5 +282,39 @@ impl StateProvider for StateAt<'_> {
             Self::Latest(p) => p.block_hash(number),
             Self::Past(p) => p.block_hash(number),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BlockCache;
+    use alloy_primitives::B256;
+    use std::sync::Arc;
+
+    #[test]
+    fn the_block_cache_is_bounded_and_keyed_by_hash_and_fullness() {
+        let mut c = BlockCache::default();
+        let key = |i: u8, full| (B256::repeat_byte(i), full);
+        c.insert(key(1, false), Arc::from("hashes"));
+        c.insert(key(1, true), Arc::from("full"));
+        assert_eq!(c.get(&key(1, false)).as_deref(), Some("hashes"));
+        assert_eq!(c.get(&key(1, true)).as_deref(), Some("full"));
+        assert!(c.get(&key(2, false)).is_none());
+        // Too large to keep.
+        c.insert(key(3, false), Arc::from("x".repeat(BlockCache::MAX_ENTRY_BYTES + 1)));
+        assert!(c.get(&key(3, false)).is_none());
+        // Oldest entries go first.
+        for i in 10..10 + BlockCache::MAX_ENTRIES as u8 {
+            c.insert(key(i, false), Arc::from("b"));
+        }
+        assert!(c.get(&key(1, false)).is_none());
+        assert_eq!(c.entries.len(), BlockCache::MAX_ENTRIES);
+        // And by bytes.
+        let big = "y".repeat(BlockCache::MAX_ENTRY_BYTES);
+        for i in 100..100 + 20u8 {
+            c.insert(key(i, true), Arc::from(big.as_str()));
+        }
+        assert!(c.bytes <= BlockCache::MAX_BYTES);
+        assert_eq!(c.bytes, c.entries.iter().map(|(_, v)| v.len()).sum::<usize>());
     }
 }

@@ -128,6 +128,29 @@ impl RpcContext {
         convert::rpc_block(&ro, number, full)
     }
 
+    /// `eth_getBlockByNumber` / `eth_getBlockByHash` as JSON, through the block cache.
+    pub(crate) fn block_json_by_id(
+        &self,
+        id: BlockId,
+        full: bool,
+    ) -> RpcResult<Option<Box<serde_json::value::RawValue>>> {
+        let raw = |json: String| {
+            serde_json::value::RawValue::from_string(json)
+                .map_err(|e| RpcError::internal(format_args!("block JSON: {e}")))
+        };
+        let ro = self.ro()?;
+        let Some(number) = Self::number_of_id(&ro, id)? else { return Ok(None) };
+        let Some(hash) = ro.canonical_hash(number)? else { return Ok(None) };
+        if let Some(hit) = self.block_cache.lock().get(&(hash, full)) {
+            return raw(hit.to_string()).map(Some);
+        }
+        let Some(block) = convert::rpc_block(&ro, number, full)? else { return Ok(None) };
+        let json = serde_json::to_string(&block)
+            .map_err(|e| RpcError::internal(format_args!("block JSON: {e}")))?;
+        self.block_cache.lock().insert((hash, full), std::sync::Arc::from(json.as_str()));
+        raw(json).map(Some)
+    }
+
     /// `eth_getBlockTransactionCountBy*`.
     pub(crate) fn block_tx_count(&self, id: BlockId) -> RpcResult<Option<u64>> {
         let ro = self.ro()?;

@@ -163,12 +163,12 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
     inline!(m, "eth_getBlockByNumber", |ctx, p| {
         let tag: BlockNumberOrTag = p.next()?;
         let full: bool = p.optional_next()?.unwrap_or(false);
-        ok(ctx.block_by_id(tag.into(), full))?
+        ok(ctx.block_json_by_id(tag.into(), full))?
     });
     inline!(m, "eth_getBlockByHash", |ctx, p| {
         let h: B256 = p.next()?;
         let full: bool = p.optional_next()?.unwrap_or(false);
-        ok(ctx.block_by_id(h.into(), full))?
+        ok(ctx.block_json_by_id(h.into(), full))?
     });
     inline!(m, "eth_getBlockTransactionCountByNumber", |ctx, p| {
         let tag: BlockNumberOrTag = p.next()?;

@@ -48,6 +48,11 @@ struct Args {
     /// Seconds per read measurement.
     #[arg(long, default_value_t = 3.0)]
     read_secs: f64,
+    /// Measurements per read row and node (interleaved between the nodes, in alternating
+    /// order); each figure is the median. Tail latencies on a shared 2-core machine move
+    /// by ±50% from one 3 s run to the next.
+    #[arg(long, default_value_t = 3)]
+    read_repeats: usize,
     /// Concurrent submitting clients.
     #[arg(long, default_value_t = 8)]
     submitters: usize,
@@ -246,6 +251,18 @@ async fn reads(
     Ok(Reads { qps: all.len() as f64 / secs, p50_us: pct(0.50), p99_us: pct(0.99) })
 }
 
+impl Reads {
+    /// The median of each figure over `runs` (NaN when there are none).
+    fn median(runs: &[Reads]) -> Reads {
+        let med = |f: fn(&Reads) -> f64| {
+            let mut v: Vec<f64> = runs.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+        };
+        Reads { qps: med(|r| r.qps), p50_us: med(|r| r.p50_us), p99_us: med(|r| r.p99_us) }
+    }
+}
+
 fn row(name: &str, unit: &str, b: f64, a: f64, higher_is_better: bool) {
     let ratio = if higher_is_better { b / a } else { a / b };
     println!("| {name} | {b:.1} {unit} | {a:.1} {unit} | {ratio:.2} |");
@@ -318,29 +335,30 @@ async fn main() -> eyre::Result<()> {
             ("eth_call", Value::Null),
             ("eth_getBlockByNumber", json!(["latest", false])),
         ] {
-            let mut res = Vec::new();
-            for entry in &nodes {
-                let Some((node, token)) = entry else {
-                    res.push(Reads { qps: f64::NAN, p50_us: f64::NAN, p99_us: f64::NAN });
-                    continue;
-                };
-                let params = if method == "eth_call" {
-                    json!([{"to": token, "data": format!("0x70a08231{}", hex::encode(B256::left_padding_from(holder.as_slice())))}, "latest"])
-                } else {
-                    params.clone()
-                };
-                res.push(match &args.wrk {
-                    Some(wrk) => {
-                        let body =
-                            json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+            let mut runs: [Vec<Reads>; 2] = [Vec::new(), Vec::new()];
+            for rep in 0..args.read_repeats.max(1) {
+                // Alternate which node goes first, so neither always runs on a warmer machine.
+                let order = if rep % 2 == 0 { [0, 1] } else { [1, 0] };
+                for i in order {
+                    let Some((node, token)) = &nodes[i] else { continue };
+                    let params = if method == "eth_call" {
+                        json!([{"to": token, "data": format!("0x70a08231{}", hex::encode(B256::left_padding_from(holder.as_slice())))}, "latest"])
+                    } else {
+                        params.clone()
+                    };
+                    runs[i].push(match &args.wrk {
+                        Some(wrk) => {
+                            let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
                                 .to_string();
-                        // wrk only checks the HTTP status: make sure the call itself succeeds.
-                        node.call(method, params.clone()).await?;
-                        wrk_reads(wrk, &node.url, &body, clients, args.read_secs)?
-                    }
-                    None => reads(node, method, params, clients, args.read_secs).await?,
-                });
+                            // wrk only checks the HTTP status: make sure the call itself succeeds.
+                            node.call(method, params.clone()).await?;
+                            wrk_reads(wrk, &node.url, &body, clients, args.read_secs)?
+                        }
+                        None => reads(node, method, params, clients, args.read_secs).await?,
+                    });
+                }
             }
+            let res: Vec<Reads> = runs.iter().map(|r| Reads::median(r)).collect();
             row(
                 &format!("{method}, {clients} client(s): QPS"),
                 "req/s",
