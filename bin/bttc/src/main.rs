@@ -10,6 +10,28 @@ mod node_cmd;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Turns transparent huge pages off for this process before anything allocates (an early
+/// constructor: before the Rust runtime and mimalloc initialise). With THP set to `always`
+/// (common on Linux distributions), every 2 MiB of heap the allocator touches becomes
+/// resident at once: a dev node sat at 24 MiB idle instead of 15 MiB, with no measurable
+/// difference in import speed (3000 ERC-20 blocks: 458-466 vs 460 blocks/s). Set
+/// `BTTC_ALLOW_THP=1` to keep the system's setting.
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array.00099")]
+static NO_THP: extern "C" fn() = {
+    extern "C" fn no_thp() {
+        // SAFETY: getenv with a NUL-terminated name and prctl with constant arguments; this
+        // runs single-threaded, before main.
+        unsafe {
+            if libc::getenv(c"BTTC_ALLOW_THP".as_ptr()).is_null() {
+                libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+            }
+        }
+    }
+    no_thp
+};
+
 use bttc_chain::{Chain, ImportOptions, InitOutcome, import_rlp, init_genesis};
 use bttc_storage::{DatabaseEnv, DbOptions};
 use clap::{Parser, Subcommand};
