@@ -14,9 +14,10 @@
 //! (and again whenever it reconnects), everything it publishes is dropped unread, and the
 //! transaction-gossip swarm bans it too (same node key, same peer id).
 
+use alloy_primitives::B256;
 use bttc_consensus::{
-    BlockHeight, BttcContext, ValidatorAddress, ValidatorSetProvider,
-    core_types::{SignedProposal, SignedVote},
+    BlockHeight, BttcContext, EthSignature, ValidatorAddress, ValidatorSetProvider,
+    core_types::{Round, SignedProposal, SignedVote},
     engine_channel::app::engine::network::{Msg as NetMsg, NetworkRef},
 };
 use bttc_network::TxGossip;
@@ -139,14 +140,8 @@ impl PeerGuard {
     /// Checks that `vote` is signed by its validator, a member of its height's set.
     pub(crate) fn check_vote(&self, vote: &SignedVote<BttcContext>) -> Result<(), String> {
         let v = &vote.message;
-        self.check_signer(v.height, &v.validator, "vote")?;
-        match vote.signature.recover(&v.signing_hash(self.chain_id)) {
-            Some(a) if a == v.validator.0 => Ok(()),
-            _ => Err(format!(
-                "vote at height {} round {:?} does not carry a signature of {}",
-                v.height, v.round, v.validator
-            )),
-        }
+        let hash = v.signing_hash(self.chain_id);
+        self.check_signed("vote", v.height, v.round, &v.validator, &vote.signature, &hash)
     }
 
     /// Checks that `proposal` is signed by its proposer, a member of its height's set.
@@ -155,12 +150,25 @@ impl PeerGuard {
         proposal: &SignedProposal<BttcContext>,
     ) -> Result<(), String> {
         let p = &proposal.message;
-        self.check_signer(p.height, &p.proposer, "proposal")?;
-        match proposal.signature.recover(&p.signing_hash(self.chain_id)) {
-            Some(a) if a == p.proposer.0 => Ok(()),
+        let hash = p.signing_hash(self.chain_id);
+        self.check_signed("proposal", p.height, p.round, &p.proposer, &proposal.signature, &hash)
+    }
+
+    /// `signature` over `hash` must recover to `signer`, a member of the set of `height`.
+    fn check_signed(
+        &self,
+        what: &str,
+        height: BlockHeight,
+        round: Round,
+        signer: &ValidatorAddress,
+        signature: &EthSignature,
+        hash: &B256,
+    ) -> Result<(), String> {
+        self.check_signer(height, signer, what)?;
+        match signature.recover(hash) {
+            Some(a) if a == signer.0 => Ok(()),
             _ => Err(format!(
-                "proposal at height {} round {:?} does not carry a signature of {}",
-                p.height, p.round, p.proposer
+                "{what} at height {height} round {round:?} does not carry a signature of {signer}"
             )),
         }
     }

@@ -163,6 +163,30 @@ impl ConsensusNet {
         state.port.send(event);
     }
 
+    /// A direct (not relayed) message from `peer`: `None` if the peer is banned, or if the
+    /// bytes do not decode (the peer is then punished).
+    async fn decode_direct<T>(
+        &self,
+        state: &NetState,
+        peer: PeerId,
+        body: Bytes,
+        what: &str,
+    ) -> Option<T>
+    where
+        BttcCodec: Codec<T>,
+    {
+        if self.guard.is_banned(&peer) {
+            return None;
+        }
+        match self.codec.decode(body) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.punish(state, peer, &format!("undecodable {what}: {e}")).await;
+                None
+            }
+        }
+    }
+
     /// A sync status, which must come from the peer it names.
     fn status(&self, from: PeerId, data: Bytes) -> Result<Ev, String> {
         let status: sync::Status<BttcContext> =
@@ -245,18 +269,7 @@ impl ConsensusNet {
                 }
             }
             Event::Sync(RawMessage::Request { request_id, peer, body }) => {
-                let request = if guard.is_banned(&peer) {
-                    None
-                } else {
-                    match self.codec.decode(body) {
-                        Ok(r) => Some(r),
-                        Err(e) => {
-                            self.punish(state, peer, &format!("undecodable sync request: {e}"))
-                                .await;
-                            None
-                        }
-                    }
-                };
+                let request = self.decode_direct(state, peer, body, "sync request").await;
                 match request {
                     Some(request) => {
                         let id = InboundRequestId::new(request_id);
@@ -267,18 +280,7 @@ impl ConsensusNet {
                 }
             }
             Event::Sync(RawMessage::Response { request_id, peer, body }) => {
-                let response = if guard.is_banned(&peer) {
-                    None
-                } else {
-                    match self.codec.decode(body) {
-                        Ok(r) => Some(r),
-                        Err(e) => {
-                            self.punish(state, peer, &format!("undecodable sync response: {e}"))
-                                .await;
-                            None
-                        }
-                    }
-                };
+                let response = self.decode_direct(state, peer, body, "sync response").await;
                 // Always answered, so that the sync actor stops waiting for it.
                 state.port.send(Ev::SyncResponse(
                     OutboundRequestId::new(request_id),
