@@ -82,7 +82,7 @@ pub struct RpcContext {
 /// and hashing, and the serialization. Bounded in entries and bytes; large blocks are not kept.
 #[derive(Debug, Default)]
 pub(crate) struct BlockCache {
-    entries: std::collections::VecDeque<((B256, bool), Arc<str>)>,
+    entries: std::collections::VecDeque<((B256, bool), Box<serde_json::value::RawValue>)>,
     bytes: usize,
 }
 
@@ -91,19 +91,21 @@ impl BlockCache {
     const MAX_BYTES: usize = 8 << 20;
     const MAX_ENTRY_BYTES: usize = 512 << 10;
 
-    pub(crate) fn get(&self, key: &(B256, bool)) -> Option<Arc<str>> {
+    /// A copy of the cached JSON (cloning a raw value does not re-parse it).
+    pub(crate) fn get(&self, key: &(B256, bool)) -> Option<Box<serde_json::value::RawValue>> {
         self.entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone())
     }
 
-    pub(crate) fn insert(&mut self, key: (B256, bool), json: Arc<str>) {
-        if json.len() > Self::MAX_ENTRY_BYTES || self.get(&key).is_some() {
+    pub(crate) fn insert(&mut self, key: (B256, bool), json: Box<serde_json::value::RawValue>) {
+        let len = json.get().len();
+        if len > Self::MAX_ENTRY_BYTES || self.entries.iter().any(|(k, _)| *k == key) {
             return;
         }
-        self.bytes += json.len();
+        self.bytes += len;
         self.entries.push_back((key, json));
         while self.entries.len() > Self::MAX_ENTRIES || self.bytes > Self::MAX_BYTES {
             match self.entries.pop_front() {
-                Some((_, old)) => self.bytes -= old.len(),
+                Some((_, old)) => self.bytes -= old.get().len(),
                 None => break,
             }
         }
@@ -289,32 +291,36 @@ impl StateProvider for StateAt<'_> {
 mod tests {
     use super::BlockCache;
     use alloy_primitives::B256;
-    use std::sync::Arc;
+    use serde_json::value::RawValue;
+
+    fn raw(s: &str) -> Box<RawValue> {
+        serde_json::value::to_raw_value(s).unwrap()
+    }
 
     #[test]
     fn the_block_cache_is_bounded_and_keyed_by_hash_and_fullness() {
         let mut c = BlockCache::default();
         let key = |i: u8, full| (B256::repeat_byte(i), full);
-        c.insert(key(1, false), Arc::from("hashes"));
-        c.insert(key(1, true), Arc::from("full"));
-        assert_eq!(c.get(&key(1, false)).as_deref(), Some("hashes"));
-        assert_eq!(c.get(&key(1, true)).as_deref(), Some("full"));
+        c.insert(key(1, false), raw("hashes"));
+        c.insert(key(1, true), raw("full"));
+        assert_eq!(c.get(&key(1, false)).unwrap().get(), "\"hashes\"");
+        assert_eq!(c.get(&key(1, true)).unwrap().get(), "\"full\"");
         assert!(c.get(&key(2, false)).is_none());
         // Too large to keep.
-        c.insert(key(3, false), Arc::from("x".repeat(BlockCache::MAX_ENTRY_BYTES + 1)));
+        c.insert(key(3, false), raw(&"x".repeat(BlockCache::MAX_ENTRY_BYTES + 1)));
         assert!(c.get(&key(3, false)).is_none());
         // Oldest entries go first.
         for i in 10..10 + BlockCache::MAX_ENTRIES as u8 {
-            c.insert(key(i, false), Arc::from("b"));
+            c.insert(key(i, false), raw("b"));
         }
         assert!(c.get(&key(1, false)).is_none());
         assert_eq!(c.entries.len(), BlockCache::MAX_ENTRIES);
         // And by bytes.
-        let big = "y".repeat(BlockCache::MAX_ENTRY_BYTES);
+        let big = "y".repeat(BlockCache::MAX_ENTRY_BYTES - 2);
         for i in 100..100 + 20u8 {
-            c.insert(key(i, true), Arc::from(big.as_str()));
+            c.insert(key(i, true), raw(&big));
         }
         assert!(c.bytes <= BlockCache::MAX_BYTES);
-        assert_eq!(c.bytes, c.entries.iter().map(|(_, v)| v.len()).sum::<usize>());
+        assert_eq!(c.bytes, c.entries.iter().map(|(_, v)| v.get().len()).sum::<usize>());
     }
 }

@@ -134,21 +134,17 @@ impl RpcContext {
         id: BlockId,
         full: bool,
     ) -> RpcResult<Option<Box<serde_json::value::RawValue>>> {
-        let raw = |json: String| {
-            serde_json::value::RawValue::from_string(json)
-                .map_err(|e| RpcError::internal(format_args!("block JSON: {e}")))
-        };
         let ro = self.ro()?;
         let Some(number) = Self::number_of_id(&ro, id)? else { return Ok(None) };
         let Some(hash) = ro.canonical_hash(number)? else { return Ok(None) };
         if let Some(hit) = self.block_cache.lock().get(&(hash, full)) {
-            return raw(hit.to_string()).map(Some);
+            return Ok(Some(hit));
         }
         let Some(block) = convert::rpc_block(&ro, number, full)? else { return Ok(None) };
-        let json = serde_json::to_string(&block)
+        let json = serde_json::value::to_raw_value(&block)
             .map_err(|e| RpcError::internal(format_args!("block JSON: {e}")))?;
-        self.block_cache.lock().insert((hash, full), std::sync::Arc::from(json.as_str()));
-        raw(json).map(Some)
+        self.block_cache.lock().insert((hash, full), json.clone());
+        Ok(Some(json))
     }
 
     /// `eth_getBlockTransactionCountBy*`.
