@@ -72,10 +72,15 @@ pub(crate) struct NodeArgs {
     /// Gas cap of eth_call and eth_estimateGas.
     #[arg(long = "rpc.gas-cap", default_value_t = RpcConfig::default().gas_cap)]
     gas_cap: u64,
-    /// Threads serving network I/O and cheap reads (default: one per core); executions,
-    /// traces and block production run on their own threads.
+    /// Threads serving network I/O and cheap reads (default: half the cores, at least one);
+    /// executions, traces, transaction admission and block production run on their own
+    /// threads.
     #[arg(long = "rpc.io-threads")]
     io_threads: Option<usize>,
+    /// Microseconds the I/O thread keeps polling for the next HTTP request before it sleeps
+    /// (default 100 with one I/O thread, else 0 = off; it needs a single I/O thread).
+    #[arg(long = "rpc.busy-poll")]
+    busy_poll_us: Option<u64>,
     /// Time limit of eth_call, eth_estimateGas and traces, in seconds.
     #[arg(long = "rpc.call-timeout", default_value_t = 5.0)]
     call_timeout: f64,
@@ -236,15 +241,40 @@ fn rpc_config(args: &NodeArgs) -> RpcConfig {
         gas_cap: args.gas_cap,
         call_timeout: Duration::from_secs_f64(args.call_timeout.max(0.001)),
         debug: args.debug,
+        busy_poll: busy_poll(args),
         ..Default::default()
     }
 }
 
-fn runtime(args: &NodeArgs) -> eyre::Result<tokio::runtime::Runtime> {
+/// I/O worker threads: `--rpc.io-threads`, else half the cores (at least one), so that a
+/// flood of cheap reads leaves the other half to execution, block production and consensus.
+fn io_threads(args: &NodeArgs) -> usize {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let io_threads = args.io_threads.unwrap_or(cores).max(1);
+    args.io_threads.unwrap_or(cores / 2).max(1)
+}
+
+/// The busy-poll window: on by default with one I/O thread, refused with several (another
+/// worker may own the I/O driver while the spinning one burns its core).
+fn busy_poll(args: &NodeArgs) -> Option<Duration> {
+    let threads = io_threads(args);
+    let us = args.busy_poll_us.unwrap_or(if threads == 1 { DEFAULT_BUSY_POLL_US } else { 0 });
+    if us > 0 && threads > 1 {
+        eprintln!(
+            "warning: --rpc.busy-poll needs one I/O thread (--rpc.io-threads 1, got {threads}); \
+             busy polling is off"
+        );
+        return None;
+    }
+    (us > 0).then(|| Duration::from_micros(us))
+}
+
+/// Default busy-poll window: longer than a local client's round trip (~40 µs), short enough
+/// that a pause costs little CPU.
+const DEFAULT_BUSY_POLL_US: u64 = 100;
+
+fn runtime(args: &NodeArgs) -> eyre::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(io_threads)
+        .worker_threads(io_threads(args))
         .max_blocking_threads(64)
         .enable_all()
         .build()?)
@@ -378,4 +408,27 @@ fn print_banner(node: &DevNode, mining: MiningMode, balance: u64) {
     let _ = writeln!(out, "Datadir:           {}", node.datadir.display());
     let _ = writeln!(out, "\nListening on {}", node.rpc_addr);
     let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rpc_of(extra: &[&str]) -> RpcConfig {
+        let argv = ["bttc node", "--dev"].iter().chain(extra);
+        rpc_config(&<NodeOnly as clap::Parser>::try_parse_from(argv).unwrap().args)
+    }
+
+    #[test]
+    fn busy_polling_is_on_with_one_io_thread_only() {
+        let us = Duration::from_micros;
+        assert_eq!(rpc_of(&["--rpc.io-threads", "1"]).busy_poll, Some(us(DEFAULT_BUSY_POLL_US)));
+        assert_eq!(
+            rpc_of(&["--rpc.io-threads", "1", "--rpc.busy-poll", "250"]).busy_poll,
+            Some(us(250))
+        );
+        assert_eq!(rpc_of(&["--rpc.io-threads", "1", "--rpc.busy-poll", "0"]).busy_poll, None);
+        assert_eq!(rpc_of(&["--rpc.io-threads", "2"]).busy_poll, None);
+        assert_eq!(rpc_of(&["--rpc.io-threads", "2", "--rpc.busy-poll", "50"]).busy_poll, None);
+    }
 }

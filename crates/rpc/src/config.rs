@@ -33,6 +33,9 @@ pub struct RpcConfig {
     pub debug: bool,
     /// Suggested priority fee (wei) when recent blocks carry no tips.
     pub default_priority_fee: u128,
+    /// Keep the I/O worker polling for this long after each HTTP request instead of sleeping
+    /// (see [`crate::BusyPoll`]); `None` sleeps at once. Only useful with one I/O worker.
+    pub busy_poll: Option<Duration>,
 }
 
 impl Default for RpcConfig {
@@ -52,6 +55,7 @@ impl Default for RpcConfig {
             filter_ttl: Duration::from_secs(300),
             debug: false,
             default_priority_fee: 1_000_000_000,
+            busy_poll: None,
         }
     }
 }

@@ -20,9 +20,13 @@
 //!   and each new head from the producer to block filters and `newHeads` / `logs`
 //!   subscriptions.
 //!
+//! - With [`RpcConfig::busy_poll`] set, every HTTP request restarts a short window in which
+//!   the I/O worker keeps polling for the next one instead of sleeping ([`BusyPoll`]).
+//!
 //! Errors follow geth: a revert is code 3 with the revert data and decoded reason; invalid
 //! params -32602; transaction pool refusals -32000 with geth's wording ([`RpcError`]).
 
+mod busy_poll;
 pub mod call;
 mod config;
 mod context;
@@ -35,6 +39,7 @@ pub mod module;
 mod pubsub;
 pub mod simulate;
 
+pub use busy_poll::BusyPoll;
 pub use config::RpcConfig;
 pub use context::{ChainEvents, CommitSource, PeerCount, RpcContext};
 pub use convert::{RpcReceipt, RpcTx};
@@ -67,8 +72,16 @@ pub async fn start_server(ctx: Arc<RpcContext>) -> Result<RpcServer, RpcError> {
         .max_subscriptions_per_connection(cfg.max_subscriptions_per_connection)
         .set_batch_request_config(BatchRequestConfig::Limit(cfg.max_batch))
         .build();
+    let busy = cfg.busy_poll.filter(|w| !w.is_zero()).map(BusyPoll::spawn);
+    let http = tower::ServiceBuilder::new().map_request(move |req| {
+        if let Some(b) = &busy {
+            b.touch();
+        }
+        req
+    });
     let server = Server::builder()
         .set_config(server_cfg)
+        .set_http_middleware(http)
         .build(cfg.addr)
         .await
         .map_err(|e| RpcError::Internal(format!("cannot listen on {}: {e}", cfg.addr)))?;
