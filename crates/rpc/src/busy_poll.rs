@@ -3,16 +3,16 @@
 //! A server thread that sleeps between two requests of a busy client pays a wake-up for each
 //! of them: a few microseconds on bare metal, 30-40 µs on a virtual machine whose idle vCPUs
 //! halt (measured here: 80 µs vs 42 µs per `eth_getBalance` round trip at one client).
-//! [`BusyPoll`] keeps the runtime's worker awake for a short window after each request: a
-//! task yields in a loop, and since tokio polls the I/O driver with a zero timeout before it
-//! runs a yielded task again, the worker keeps reading sockets and the next request is served
-//! as soon as it lands. When no request came for a whole window the task sleeps until the
-//! next one, so an idle node spins for nothing, and a busy one spins at most one window per
-//! pause.
+//! [`BusyPoll`] keeps the runtime's worker awake for a short window from each request's
+//! arrival: a task yields in a loop, and since tokio polls the I/O driver with a zero timeout
+//! before it runs a yielded task again, the worker keeps reading sockets and the next request
+//! is served as soon as it lands. When no request came for a whole window the task sleeps
+//! until the next one, so an idle node spins for nothing, and a busy one spins at most one
+//! window per pause.
 //!
 //! It only pays when the worker that spins is the one polling the driver, i.e. with one I/O
-//! worker (`--rpc.io-threads 1`, the default on machines with two cores or fewer). With more
-//! workers another one may hold the driver while this one spins, which burns a core for
+//! worker (`--rpc.io-threads 1`, the default on machines with fewer than four cores). With
+//! more workers another one may hold the driver while this one spins, which burns a core for
 //! nothing; the node turns it off then.
 
 use std::{
