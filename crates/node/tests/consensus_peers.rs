@@ -95,6 +95,10 @@ async fn watch(handle: &mut RecvHandle, node: PeerId, window: Duration) -> (bool
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peers_sending_invalid_consensus_data_are_banned_and_the_chain_goes_on() {
+    // The node's and the swarms' logs, shown when the test fails (`RUST_LOG` overrides).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "bttc=debug,malachitebft_network=debug,info".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
     let dir = tempfile::tempdir().unwrap();
     let key = SigningKey::from_slice(&[0x31; 32]).unwrap();
     let validator = bttc_chainspec::GenesisValidator {

@@ -237,11 +237,10 @@ impl ConsensusNet {
                 state.subscriptions.remove(&(peer, channel));
             }
             Event::ConsensusMessage(channel, from, published_by, data) => {
-                let author = published_by.unwrap_or(from);
-                if guard.is_banned(&from) || guard.is_banned(&author) {
-                    trace!(target: "bttc::net::consensus", %from, %author, "message of a banned peer dropped");
+                let Some(author) = admitted_author(guard, from, published_by) else {
+                    trace!(target: "bttc::net::consensus", %from, ?published_by, "message of a banned author dropped");
                     return Ok(());
-                }
+                };
                 match channel {
                     Channel::Consensus => self.on_consensus(state, from, author, data).await,
                     Channel::ProposalParts => match self.codec.decode(data) {
@@ -312,6 +311,22 @@ impl ConsensusNet {
         }
         Ok(())
     }
+}
+
+/// The author of a gossiped consensus message, or `None` if that author is banned.
+///
+/// The author (`published_by`, checked by gossipsub's message signature) is who the message
+/// is judged by, not the neighbour that relayed it: a banned neighbour whose connection is
+/// still closing may relay another peer's message before that peer's own copy arrives, and
+/// gossipsub then drops that copy as a duplicate. Dropping the relayed one would let its
+/// author go unjudged.
+pub(crate) fn admitted_author(
+    guard: &PeerGuard,
+    from: PeerId,
+    published_by: Option<PeerId>,
+) -> Option<PeerId> {
+    let author = published_by.unwrap_or(from);
+    (!guard.is_banned(&author)).then_some(author)
 }
 
 #[ractor::async_trait]

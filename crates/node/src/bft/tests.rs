@@ -303,3 +303,22 @@ fn the_guard_checks_vote_and_proposal_signers() {
     let forged = SignedMessage::new(proposal.clone(), sign(&outsider, &proposal.signing_hash(777)));
     assert!(guard.check_proposal(&forged).is_err());
 }
+
+#[test]
+fn messages_are_judged_by_their_author_not_the_relaying_neighbour() {
+    use super::net::admitted_author;
+    let f = fixture();
+    let guard = &f.app.guard;
+    let (relay, author) = (other_publisher(), publisher());
+    assert_eq!(admitted_author(guard, relay, Some(author)), Some(author));
+    // A banned neighbour (its connection still closing) relays someone else's message: the
+    // message is still judged, under its author.
+    assert!(guard.ban(relay, "test"));
+    assert_eq!(admitted_author(guard, relay, Some(author)), Some(author));
+    // Its own messages, direct or unsigned, are dropped.
+    assert_eq!(admitted_author(guard, author, Some(relay)), None);
+    assert_eq!(admitted_author(guard, relay, None), None);
+    // A banned author is dropped whoever relays it.
+    assert!(guard.ban(author, "test"));
+    assert_eq!(admitted_author(guard, relay, Some(author)), None);
+}
