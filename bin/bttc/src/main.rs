@@ -227,6 +227,24 @@ fn human(b: u64) -> String {
     if i == 0 { format!("{b} B") } else { format!("{v:.1} {}", U[i]) }
 }
 
+/// `e` and its causes joined by ": ", leaving out a cause whose text the message before it
+/// already carries (error enums that print their source as well as return it).
+fn error_chain(e: &eyre::Report) -> String {
+    let mut out = String::new();
+    let mut prev = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !prev.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+        prev = text;
+    }
+    out
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -239,8 +257,39 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Inner {
+        #[error("cannot listen on 127.0.0.1:8545: address in use")]
+        Listen,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("rpc: {0}")]
+        Rpc(#[from] Inner),
+    }
+
+    #[test]
+    fn causes_already_in_the_message_are_printed_once() {
+        let e = eyre::Report::new(Outer::from(Inner::Listen));
+        assert_eq!(error_chain(&e), "rpc: cannot listen on 127.0.0.1:8545: address in use");
+        let wrapped = e.wrap_err("cannot start the dev node");
+        assert_eq!(
+            error_chain(&wrapped),
+            "cannot start the dev node: rpc: cannot listen on 127.0.0.1:8545: address in use"
+        );
+        let io = std::io::Error::other("disk full");
+        let e = eyre::Report::new(io).wrap_err("cannot write block 7");
+        assert_eq!(error_chain(&e), "cannot write block 7: disk full");
     }
 }
