@@ -45,13 +45,15 @@ struct Args {
     /// Block gas limit on both nodes.
     #[arg(long, default_value_t = 300_000_000)]
     gas_limit: u64,
-    /// Seconds per read measurement.
-    #[arg(long, default_value_t = 3.0)]
+    /// Seconds per read measurement (whole seconds with wrk).
+    #[arg(long, default_value_t = 1.0)]
     read_secs: f64,
-    /// Measurements per read row and node (interleaved between the nodes, in alternating
-    /// order); each figure is the median. Tail latencies on a shared 2-core machine move
-    /// by ±50% from one 3 s run to the next, and by more while the host is busy.
-    #[arg(long, default_value_t = 5)]
+    /// Measurements per read row and node, interleaved between the nodes in alternating
+    /// order; each figure is the median. Short, many slices put both nodes under the same
+    /// host conditions: on a shared 2-core machine the tail latency of one client moves
+    /// 2-5× within seconds while the host is busy, so one long run per node compares
+    /// moments more than servers.
+    #[arg(long, default_value_t = 15)]
     read_repeats: usize,
     /// Concurrent submitting clients.
     #[arg(long, default_value_t = 8)]
