@@ -92,6 +92,21 @@ async fn four_validators_finalize_identical_blocks_and_include_transactions() {
     }
     assert_same_chain(&urls, in_block, in_block).await;
     check_commit(urls[3], in_block, &validators).await;
+
+    // Every node dials every other: each ends up with three peers.
+    for u in &urls {
+        let mut peers = 0;
+        for _ in 0..300 {
+            let r = rpc(u, "net_peerCount", serde_json::json!([])).await;
+            peers = u64::from_str_radix(r["result"].as_str().unwrap().trim_start_matches("0x"), 16)
+                .unwrap();
+            if peers == 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(peers, 3, "net_peerCount of {u}");
+    }
     for n in nodes {
         assert!(n.terminate().success(), "a validator did not stop cleanly");
     }

@@ -246,9 +246,11 @@ impl BftNode {
         // Our own network actor (attribution and bans), in place of the engine's default.
         let guard = Arc::new(guard::PeerGuard::new(chain_id, validators.clone()));
         let registry = SharedRegistry::global().with_moniker(config.moniker.clone());
+        let consensus_peers = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let network = net::ConsensusNet::spawn(
             net::NetArgs { identity, config: net_config, registry },
             guard.clone(),
+            consensus_peers.clone(),
         )
         .await
         .map_err(|e| NodeError::Genesis(format!("consensus network: {e}")))?;
@@ -296,8 +298,12 @@ impl BftNode {
         .await
         .map_err(|e| NodeError::Genesis(format!("transaction gossip: {e}")))?;
         guard.attach_gossip(gossip.clone());
+        // Both swarms use the node key and dial the same bootnodes, so a peer is usually on
+        // both; the consensus swarm also discovers peers (Kademlia), the gossip swarm does not.
         let counter = gossip.clone();
-        rpc_ctx.peer_count = Some(bttc_rpc::PeerCount(Arc::new(move || counter.peer_count())));
+        rpc_ctx.peer_count = Some(bttc_rpc::PeerCount(Arc::new(move || {
+            consensus_peers.load(std::sync::atomic::Ordering::Relaxed).max(counter.peer_count())
+        })));
         let rpc_ctx = Arc::new(rpc_ctx);
         let _ = sink_ctx.set(rpc_ctx.clone());
         tokio::spawn(gossip::publish_pending(rpc_ctx.clone(), gossip));

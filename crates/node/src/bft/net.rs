@@ -36,7 +36,10 @@ use malachitebft_sync::{self as sync, InboundRequestId, OutboundRequestId, RawMe
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::{
     collections::{BTreeSet, HashMap, HashSet},
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 use tokio::task::JoinHandle;
 use tracing::{debug, error, trace};
@@ -47,6 +50,8 @@ type Ev = NetworkEvent<BttcContext>;
 pub(crate) struct ConsensusNet {
     codec: BttcCodec,
     guard: Arc<PeerGuard>,
+    /// Peers connected now (`net_peerCount` reads it).
+    peer_count: Arc<AtomicUsize>,
 }
 
 /// What it starts from.
@@ -70,12 +75,14 @@ pub(crate) struct NetState {
 impl ConsensusNet {
     /// Starts the swarm and the actor; the engine gets the returned ref (and the guard a copy,
     /// to disconnect peers the driver catches).
+    /// `peer_count` follows the number of connected peers.
     pub(crate) async fn spawn(
         args: NetArgs,
         guard: Arc<PeerGuard>,
+        peer_count: Arc<AtomicUsize>,
     ) -> Result<NetworkRef<BttcContext>, ractor::SpawnErr> {
-        let (actor, _) =
-            Actor::spawn(None, Self { codec: BttcCodec, guard: guard.clone() }, args).await?;
+        let net = Self { codec: BttcCodec, guard: guard.clone(), peer_count };
+        let (actor, _) = Actor::spawn(None, net, args).await?;
         guard.attach_network(actor.clone());
         Ok(actor)
     }
@@ -219,12 +226,14 @@ impl ConsensusNet {
                     debug!(target: "bttc::net::consensus", %peer, "banned peer reconnected; dropping it");
                     self.disconnect(state, peer).await;
                 } else if state.peers.insert(peer) {
+                    self.peer_count.store(state.peers.len(), Ordering::Relaxed);
                     state.port.send(Ev::PeerConnected(peer));
                 }
             }
             Event::PeerDisconnected(peer) => {
                 state.subscriptions.retain(|(p, _)| *p != peer);
                 if state.peers.remove(&peer) {
+                    self.peer_count.store(state.peers.len(), Ordering::Relaxed);
                     state.port.send(Ev::PeerDisconnected(peer));
                 }
             }
