@@ -139,6 +139,18 @@ fn bad_input_is_refused_with_a_clear_error() {
 }
 
 #[test]
+fn a_dev_node_on_a_port_in_use_says_so_once() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = bttc(&["node", "--dev", "--http.port", &port]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    let what = format!("cannot listen on 127.0.0.1:{port}");
+    assert_eq!(err.matches(&what).count(), 1, "{err}");
+    assert!(!err.contains("internal error"), "{err}");
+}
+
+#[test]
 fn kill_9_mid_import_leaves_a_consistent_head_and_a_rerun_finishes() {
     let f = Fixture::new(150, 40);
     let data = f.path("data");

@@ -60,6 +60,14 @@ pub enum RpcError {
     /// Storage or another internal failure.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The server could not bind its address (in use, not local, no permission).
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// Why binding failed.
+        source: std::io::Error,
+    },
 }
 
 impl RpcError {
@@ -75,7 +83,7 @@ impl RpcError {
             Self::Reverted { .. } => REVERTED,
             Self::Limit(_) => LIMIT,
             Self::Unsupported(_) => UNSUPPORTED,
-            Self::Internal(_) => INTERNAL,
+            Self::Internal(_) | Self::Listen { .. } => INTERNAL,
             Self::HeaderNotFound
             | Self::Pool(_)
             | Self::Halted(_)

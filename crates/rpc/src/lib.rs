@@ -84,7 +84,7 @@ pub async fn start_server(ctx: Arc<RpcContext>) -> Result<RpcServer, RpcError> {
         .set_http_middleware(http)
         .build(cfg.addr)
         .await
-        .map_err(|e| RpcError::Internal(format!("cannot listen on {}: {e}", cfg.addr)))?;
+        .map_err(|source| RpcError::Listen { addr: cfg.addr, source })?;
     let addr = server.local_addr().map_err(RpcError::internal)?;
     let module = rpc_module(ctx).map_err(RpcError::internal)?;
     let handle = server.start(module);
