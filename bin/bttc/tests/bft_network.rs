@@ -13,7 +13,7 @@ use alloy_signer_local::PrivateKeySigner;
 use std::time::Duration;
 use support::{
     DEV0_KEY, DEV1,
-    net::{TestNet, block_id, check_commit, head, wait_height},
+    net::{TestNet, block_id, check_commit, head, quantity, wait_height},
     rpc,
 };
 
@@ -54,14 +54,8 @@ async fn four_validators_finalize_identical_blocks_and_include_transactions() {
     let latest = rpc(urls[1], "eth_getBlockByNumber", serde_json::json!(["latest", false])).await;
     let fin = rpc(urls[1], "eth_getBlockByNumber", serde_json::json!(["finalized", false])).await;
     assert!(
-        u64::from_str_radix(fin["result"]["number"].as_str().unwrap().trim_start_matches("0x"), 16)
-            .unwrap()
-            + 1
-            >= u64::from_str_radix(
-                latest["result"]["number"].as_str().unwrap().trim_start_matches("0x"),
-                16
-            )
-            .unwrap()
+        quantity(&fin["result"]["number"]).unwrap() + 1
+            >= quantity(&latest["result"]["number"]).unwrap()
     );
 
     // A transfer sent to one validator is included and visible on all of them.
@@ -84,9 +78,7 @@ async fn four_validators_finalize_identical_blocks_and_include_transactions() {
     }
     assert!(!receipt.is_null(), "transaction {hash} not included within 30 s");
     assert_eq!(receipt["status"], "0x1");
-    let in_block =
-        u64::from_str_radix(receipt["blockNumber"].as_str().unwrap().trim_start_matches("0x"), 16)
-            .unwrap();
+    let in_block = quantity(&receipt["blockNumber"]).unwrap();
     for u in &urls {
         wait_height(u, in_block, T).await.unwrap();
     }
@@ -98,8 +90,7 @@ async fn four_validators_finalize_identical_blocks_and_include_transactions() {
         let mut peers = 0;
         for _ in 0..300 {
             let r = rpc(u, "net_peerCount", serde_json::json!([])).await;
-            peers = u64::from_str_radix(r["result"].as_str().unwrap().trim_start_matches("0x"), 16)
-                .unwrap();
+            peers = quantity(&r["result"]).unwrap();
             if peers == 3 {
                 break;
             }

@@ -6,14 +6,12 @@ mod support;
 use bttc_bench::{SyntheticChain, Workload, generate, to_rlp};
 use serde_json::json;
 use std::{process::Command, time::Duration};
-use support::{DEV0, DEV1, DevProc, rpc};
+use support::{DEV0, DEV1, DevProc, net::quantity, rpc};
 
 async fn wait_for_block(url: &str, n: u64) {
     for _ in 0..100 {
         let r = rpc(url, "eth_blockNumber", json!([])).await;
-        if u64::from_str_radix(r["result"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
-            >= n
-        {
+        if quantity(&r["result"]).unwrap() >= n {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -55,9 +53,7 @@ async fn a_restart_resumes_the_chain() {
     // And the chain goes on from there.
     let r = rpc(&node.http, "eth_sendTransaction", json!([{"from": DEV0, "to": DEV1}])).await;
     assert!(r["result"].is_string(), "{r}");
-    let next = u64::from_str_radix(head["number"].as_str().unwrap().trim_start_matches("0x"), 16)
-        .unwrap()
-        + 1;
+    let next = quantity(&head["number"]).unwrap() + 1;
     wait_for_block(&node.http, next).await;
 }
 

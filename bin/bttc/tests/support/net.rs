@@ -177,13 +177,18 @@ fn field(out: &str, name: &str) -> String {
         .to_string()
 }
 
+/// A JSON-RPC quantity ("0x1a") as a number; `None` if `v` is not one.
+pub fn quantity(v: &serde_json::Value) -> Option<u64> {
+    u64::from_str_radix(v.as_str()?.strip_prefix("0x")?, 16).ok()
+}
+
 /// The head number of a node, or `None` if it does not answer.
 pub async fn head(url: &str) -> Option<u64> {
     let body =
         serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []});
     let r = super::try_post(url, body.to_string()).await.ok()?;
     let v: serde_json::Value = serde_json::from_str(&r.1).ok()?;
-    u64::from_str_radix(v["result"].as_str()?.trim_start_matches("0x"), 16).ok()
+    quantity(&v["result"])
 }
 
 /// Waits until the node's head is at least `height`.

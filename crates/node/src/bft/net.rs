@@ -74,8 +74,8 @@ pub(crate) struct NetState {
 
 impl ConsensusNet {
     /// Starts the swarm and the actor; the engine gets the returned ref (and the guard a copy,
-    /// to disconnect peers the driver catches).
-    /// `peer_count` follows the number of connected peers.
+    /// to disconnect peers the driver catches), and `peer_count` follows the number of
+    /// connected peers.
     pub(crate) async fn spawn(
         args: NetArgs,
         guard: Arc<PeerGuard>,
