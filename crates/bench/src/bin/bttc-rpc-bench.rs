@@ -48,12 +48,13 @@ struct Args {
     /// Seconds per read measurement (whole seconds with wrk).
     #[arg(long, default_value_t = 1.0)]
     read_secs: f64,
-    /// Measurements per read row and node, interleaved between the nodes in alternating
-    /// order; each figure is the median. Short, many slices put both nodes under the same
-    /// host conditions: on a shared 2-core machine the tail latency of one client moves
-    /// 2-5× within seconds while the host is busy, so one long run per node compares
-    /// moments more than servers.
-    #[arg(long, default_value_t = 15)]
+    /// Measurements per read row and node, strictly interleaved between the nodes (bttc,
+    /// anvil, bttc, anvil, ...); each figure is the median, and the last column counts the
+    /// pairs of neighbouring slices in which bttc did at least as well. Short, many slices
+    /// put both nodes under the same host conditions: on a shared 2-core machine the tail
+    /// latency of one client moves 2-5× within seconds while the host is busy, so one long
+    /// run per node compares moments more than servers.
+    #[arg(long, default_value_t = 25)]
     read_repeats: usize,
     /// Concurrent submitting clients.
     #[arg(long, default_value_t = 8)]
@@ -164,6 +165,9 @@ async fn submission(
     ))
 }
 
+/// Reads one figure out of a measurement.
+type Figure = fn(&Reads) -> f64;
+
 struct Reads {
     qps: f64,
     p50_us: f64,
@@ -266,8 +270,20 @@ impl Reads {
 }
 
 fn row(name: &str, unit: &str, b: f64, a: f64, higher_is_better: bool) {
+    row_with_pairs(name, unit, b, a, higher_is_better, "-");
+}
+
+fn row_with_pairs(name: &str, unit: &str, b: f64, a: f64, higher_is_better: bool, pairs: &str) {
     let ratio = if higher_is_better { b / a } else { a / b };
-    println!("| {name} | {b:.1} {unit} | {a:.1} {unit} | {ratio:.2} |");
+    println!("| {name} | {b:.1} {unit} | {a:.1} {unit} | {ratio:.2} | {pairs} |");
+}
+
+/// "k of n": in how many of the `n` pairs of neighbouring slices bttc's figure was at least
+/// as good as anvil's (both lists in measurement order).
+fn pairs_ahead(b: &[f64], a: &[f64], higher_is_better: bool) -> String {
+    let n = b.len().min(a.len());
+    let k = b.iter().zip(a).filter(|(b, a)| if higher_is_better { b >= a } else { b <= a }).count();
+    if n == 0 { "-".into() } else { format!("{k} of {n}") }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -281,8 +297,10 @@ async fn main() -> eyre::Result<()> {
             "this program's HTTP client (2 threads)"
         }
     );
-    println!("| row | bttc | anvil | ratio (>= 1: bttc at least as good) |");
-    println!("|---|---|---|---|");
+    println!(
+        "| row | bttc | anvil | ratio (>= 1: bttc at least as good) | slice pairs with bttc ahead |"
+    );
+    println!("|---|---|---|---|---|");
     let mut rss = [(0.0f64, 0.0f64); 2];
     let want = |n: &str| args.nodes.iter().any(|x| x == n);
     for (run, label, block_time, erc20) in [
@@ -338,10 +356,10 @@ async fn main() -> eyre::Result<()> {
             ("eth_getBlockByNumber", json!(["latest", false])),
         ] {
             let mut runs: [Vec<Reads>; 2] = [Vec::new(), Vec::new()];
-            for rep in 0..args.read_repeats.max(1) {
-                // Alternate which node goes first, so neither always runs on a warmer machine.
-                let order = if rep % 2 == 0 { [0, 1] } else { [1, 0] };
-                for i in order {
+            for _ in 0..args.read_repeats.max(1) {
+                // Strictly alternating (not ABBA): a burst of host load a few seconds long
+                // then falls on both nodes' slices rather than on two of one node's.
+                for i in [0, 1] {
                     let Some((node, token)) = &nodes[i] else { continue };
                     let params = if method == "eth_call" {
                         json!([{"to": token, "data": format!("0x70a08231{}", hex::encode(B256::left_padding_from(holder.as_slice())))}, "latest"])
@@ -361,27 +379,22 @@ async fn main() -> eyre::Result<()> {
                 }
             }
             let res: Vec<Reads> = runs.iter().map(|r| Reads::median(r)).collect();
-            row(
-                &format!("{method}, {clients} client(s): QPS"),
-                "req/s",
-                res[0].qps,
-                res[1].qps,
-                true,
-            );
-            row(
-                &format!("{method}, {clients} client(s): p50"),
-                "µs",
-                res[0].p50_us,
-                res[1].p50_us,
-                false,
-            );
-            row(
-                &format!("{method}, {clients} client(s): p99"),
-                "µs",
-                res[0].p99_us,
-                res[1].p99_us,
-                false,
-            );
+            let figures: [(&str, &str, Figure, bool); 3] = [
+                ("QPS", "req/s", |r| r.qps, true),
+                ("p50", "µs", |r| r.p50_us, false),
+                ("p99", "µs", |r| r.p99_us, false),
+            ];
+            for (figure, unit, get, higher_is_better) in figures {
+                let slices = |i: usize| runs[i].iter().map(get).collect::<Vec<_>>();
+                row_with_pairs(
+                    &format!("{method}, {clients} client(s): {figure}"),
+                    unit,
+                    get(&res[0]),
+                    get(&res[1]),
+                    higher_is_better,
+                    &pairs_ahead(&slices(0), &slices(1), higher_is_better),
+                );
+            }
         }
     }
     rss[0].1 = nodes[0].as_ref().map_or(f64::NAN, |n| n.0.rss_mib());
