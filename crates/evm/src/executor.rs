@@ -130,7 +130,7 @@ pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
     }
     let header = &block.header;
     let mut db = State::builder()
-        .with_database_ref(StateProviderDatabase(state))
+        .with_database_ref(StateProviderDatabase::new(state))
         .with_bundle_update()
         .build();
     let BlockSetup { env, factory, ctx } = block_setup(spec, block);

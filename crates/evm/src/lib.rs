@@ -18,13 +18,17 @@
 //! Staking (validator set, rewards) and state sync plug in here.
 //!
 //! ## Reading state
-//! [`StateProviderDatabase`] adapts any `StateProvider` to revm's `DatabaseRef`.
+//! [`StateProviderDatabase`] adapts any `StateProvider` to revm's `DatabaseRef`. Given a
+//! [`CodeCache`], it keeps analysed contract code across executions (the RPC server shares
+//! one between all calls), since code is immutable under its hash.
 
+mod code_cache;
 mod database;
 mod error;
 mod executor;
 mod hooks;
 
+pub use code_cache::{CodeCache, CodeCacheStats};
 pub use database::{DbError, StateProviderDatabase};
 pub use error::ExecutionError;
 pub use executor::{

@@ -28,6 +28,7 @@ use revm::{
     database::CacheDB,
 };
 use revm_inspectors::access_list::AccessListInspector;
+use std::sync::Arc;
 
 /// The database calls run on.
 pub(crate) type CallDb<'a> = CacheDB<StateProviderDatabase<StateAt<'a>>>;
@@ -66,6 +67,15 @@ impl RpcContext {
             .map_err(|e| RpcError::InvalidParams(e.to_string()))
     }
 
+    /// A database over the state after block `number` in `ro`, with contract code read
+    /// through the server's shared [`bttc_evm::CodeCache`]; writes stay in its `CacheDB`.
+    pub(crate) fn call_db<'a>(&self, ro: &'a Provider<Ro>, number: u64) -> RpcResult<CallDb<'a>> {
+        Ok(CacheDB::new(StateProviderDatabase::with_code_cache(
+            StateAt::new(ro, number)?,
+            Arc::clone(&self.code_cache),
+        )))
+    }
+
     /// Everything a call runs with: the database over the state after `block` with
     /// `overrides` applied, that block's environment relaxed for calls, and the transaction.
     pub(crate) fn prepare_call<'a>(
@@ -76,7 +86,7 @@ impl RpcContext {
         overrides: EvmOverrides,
     ) -> RpcResult<PreparedCall<'a>> {
         let b = Self::resolve_required(ro, block)?;
-        let mut db = CacheDB::new(StateProviderDatabase(StateAt::new(ro, b.number)?));
+        let mut db = self.call_db(ro, b.number)?;
         let mut env = self.call_env(&b.header, &req);
         apply_overrides(&mut db, &mut env, overrides)?;
         let tx = self.tx_env(&env, req)?;

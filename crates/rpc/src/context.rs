@@ -68,6 +68,8 @@ pub struct RpcContext {
     pub(crate) tip_cache: parking_lot::Mutex<Option<(B256, u128)>>,
     /// Threads for executions, log scans and traces (one per core).
     pub(crate) heavy_pool: rayon::ThreadPool,
+    /// Analysed contract code, shared by every call, estimate, simulation and trace.
+    pub(crate) code_cache: Arc<bttc_evm::CodeCache>,
     /// Blocks served recently, as JSON.
     pub(crate) block_cache: parking_lot::Mutex<BlockCache>,
     /// Commit certificates (BFT nodes).
@@ -134,6 +136,7 @@ impl RpcContext {
             mining: false,
             tip_cache: parking_lot::Mutex::new(None),
             block_cache: parking_lot::Mutex::default(),
+            code_cache: Arc::default(),
             heavy_pool: rayon::ThreadPoolBuilder::new()
                 .num_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
                 .thread_name(|i| format!("rpc-exec-{i}"))

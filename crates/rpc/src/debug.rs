@@ -7,8 +7,7 @@
 
 use crate::{
     RpcContext, RpcError, RpcResult,
-    call::{CallDb, PreparedCall, map_evm_error},
-    context::StateAt,
+    call::{PreparedCall, map_evm_error},
     convert::senders_of,
 };
 use alloy_eips::{BlockId, Encodable2718};
@@ -23,8 +22,7 @@ use alloy_rpc_types_eth::{TransactionRequest, state::EvmOverrides};
 use alloy_rpc_types_trace::geth::{
     GethDebugTracingCallOptions, GethDebugTracingOptions, GethTrace, TraceResult,
 };
-use bttc_evm::StateProviderDatabase;
-use revm::{DatabaseCommit, context::TxEnv, database::CacheDB};
+use revm::{DatabaseCommit, context::TxEnv};
 use revm_inspectors::tracing::{DebugInspector, TransactionContext};
 
 fn inspector(opts: GethDebugTracingOptions) -> RpcResult<DebugInspector> {
@@ -49,8 +47,7 @@ impl RpcContext {
         };
         let senders = senders_of(&ro, number)?;
         let spec = self.chain.spec().clone();
-        let mut db: CallDb<'_> =
-            CacheDB::new(StateProviderDatabase(StateAt::new(&ro, number - 1)?));
+        let mut db = self.call_db(&ro, number - 1)?;
         let bttc_evm::BlockSetup { env, factory, ctx } = bttc_evm::block_setup(&spec, &block);
         let evm = factory.evm_factory().create_evm_with_inspector(&mut db, env, inspector(opts)?);
         let mut executor = factory.create_executor(evm, ctx);

@@ -8,8 +8,7 @@
 
 use crate::{
     RpcContext, RpcError, RpcResult,
-    call::{CallDb, halt_message, map_evm_error},
-    context::StateAt,
+    call::{halt_message, map_evm_error},
     error::decode_revert_reason,
 };
 use alloy_consensus::{
@@ -25,8 +24,7 @@ use alloy_rpc_types_eth::{
     Block as RpcBlock, BlockTransactions, Log,
     simulate::{SimCallResult, SimulateError, SimulatePayload, SimulatedBlock},
 };
-use bttc_evm::StateProviderDatabase;
-use revm::{DatabaseCommit, DatabaseRef, context::result::ExecutionResult, database::CacheDB};
+use revm::{DatabaseCommit, DatabaseRef, context::result::ExecutionResult};
 
 /// Most simulated blocks in one request.
 const MAX_SIM_BLOCKS: usize = 256;
@@ -49,8 +47,7 @@ impl RpcContext {
         }
         let ro = self.ro()?;
         let base = Self::resolve_required(&ro, block)?;
-        let mut db: CallDb<'_> =
-            CacheDB::new(StateProviderDatabase(StateAt::new(&ro, base.number)?));
+        let mut db = self.call_db(&ro, base.number)?;
         let mut parent: Header = base.header;
         let mut parent_hash = base.hash;
         let mut out = Vec::new();
