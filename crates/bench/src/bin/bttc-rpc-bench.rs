@@ -399,7 +399,9 @@ async fn main() -> eyre::Result<()> {
     }
     rss[0].1 = nodes[0].as_ref().map_or(f64::NAN, |n| n.0.rss_mib());
     rss[1].1 = nodes[1].as_ref().map_or(f64::NAN, |n| n.0.rss_mib());
-    row("RSS after the submission runs (largest)", "MiB", rss[0].0, rss[1].0, false);
+    if rss[0].0 > 0.0 || rss[1].0 > 0.0 {
+        row("RSS after the submission runs (largest)", "MiB", rss[0].0, rss[1].0, false);
+    }
     row("RSS after the read runs", "MiB", rss[0].1, rss[1].1, false);
     Ok(())
 }
