@@ -2,7 +2,8 @@
 //! (in-process, libp2p on 127.0.0.1) and three raw Malachite swarms dialling it. One publishes
 //! bytes that are not a consensus message, one a vote whose signature is not its validator's,
 //! one behaves. The two offenders are disconnected and kept out (every reconnection is
-//! dropped); the well-behaved peer stays connected; the chain keeps finalizing blocks.
+//! dropped); the well-behaved peer stays connected; the chain keeps finalizing blocks; and
+//! `bttc_bannedPeers` names the two offenders and their faults.
 
 use alloy_primitives::{B256, U256};
 use bttc_consensus::{
@@ -19,7 +20,7 @@ use k256::ecdsa::SigningKey;
 use malachitebft_codec::Codec;
 use malachitebft_config::ValueSyncConfig;
 use malachitebft_network::{
-    self as network, Channel, Event, Keypair, Multiaddr, PeerId,
+    self as network, Channel, Event, Keypair, Multiaddr, PeerId, PeerIdExt,
     handle::{CtrlHandle, RecvHandle},
 };
 use std::{
@@ -34,8 +35,9 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn block_number(rpc: SocketAddr) -> u64 {
-    let body = r#"{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}"#;
+/// The `result` of JSON-RPC `method` without parameters.
+fn rpc_result(rpc: SocketAddr, method: &str) -> serde_json::Value {
+    let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":[]}}"#);
     let mut s = std::net::TcpStream::connect(rpc).unwrap();
     write!(
         s,
@@ -45,18 +47,27 @@ fn block_number(rpc: SocketAddr) -> u64 {
     .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
-    let hex = out.split("\"result\":\"0x").nth(1).unwrap().split('"').next().unwrap();
-    u64::from_str_radix(hex, 16).unwrap()
+    let json = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    let reply: serde_json::Value = serde_json::from_str(json)
+        .unwrap_or_else(|e| panic!("{method}: not a JSON-RPC reply ({e}): {out}"));
+    reply.get("result").cloned().unwrap_or_else(|| panic!("{method} failed: {reply}"))
 }
 
-/// A raw consensus swarm dialling `node`, with the node's own configuration.
-async fn peer(name: &str, node: &Multiaddr) -> (RecvHandle, CtrlHandle) {
+fn block_number(rpc: SocketAddr) -> u64 {
+    let hex = rpc_result(rpc, "eth_blockNumber");
+    u64::from_str_radix(hex.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+}
+
+/// A raw consensus swarm dialling `node`, with the node's own configuration, and its peer id.
+async fn peer(name: &str, node: &Multiaddr) -> (RecvHandle, CtrlHandle, PeerId) {
     let keypair = Keypair::generate_secp256k1();
+    let id = PeerId::from_libp2p(&keypair.public().to_peer_id());
     let listen: Multiaddr = format!("/ip4/127.0.0.1/tcp/{}", free_port()).parse().unwrap();
     let config = consensus_network_config(listen, vec![node.clone()], &ValueSyncConfig::default());
     let identity = network::NetworkIdentity::new(name.into(), keypair, None);
     let registry = SharedRegistry::global().with_moniker(name);
-    network::spawn(identity, config, registry).await.unwrap().split()
+    let (recv, ctrl) = network::spawn(identity, config, registry).await.unwrap().split();
+    (recv, ctrl, id)
 }
 
 /// Waits until `handle` hears `node` on the consensus channel (gossip meshed both ways).
@@ -125,9 +136,10 @@ async fn peers_sending_invalid_consensus_data_are_banned_and_the_chain_goes_on()
     let node_id: PeerId = node.peer_id.parse().unwrap();
     let node_addr: Multiaddr = format!("/ip4/127.0.0.1/tcp/{p2p_port}").parse().unwrap();
 
-    let (mut garbage, garbage_ctrl) = peer("garbage", &node_addr).await;
-    let (mut forger, forger_ctrl) = peer("forger", &node_addr).await;
-    let (mut honest, _honest_ctrl) = peer("honest", &node_addr).await;
+    let (mut garbage, garbage_ctrl, garbage_id) = peer("garbage", &node_addr).await;
+    let (mut forger, forger_ctrl, forger_id) = peer("forger", &node_addr).await;
+    let (mut honest, _honest_ctrl, honest_id) = peer("honest", &node_addr).await;
+    assert_eq!(rpc_result(node.rpc_addr, "bttc_bannedPeers"), serde_json::json!([]));
     for h in [&mut garbage, &mut forger, &mut honest] {
         until_subscribed(h, node_id).await;
     }
@@ -158,6 +170,24 @@ async fn peers_sending_invalid_consensus_data_are_banned_and_the_chain_goes_on()
     assert!(!g.0 && g.1 >= 1, "the garbage sender is still connected: {g:?}");
     assert!(!f.0 && f.1 >= 1, "the vote forger is still connected: {f:?}");
     assert_eq!(h, (true, 0), "the well-behaved peer lost its connection");
+
+    // The bans over RPC: both offenders, each with its fault, none for the honest peer.
+    let banned = rpc_result(node.rpc_addr, "bttc_bannedPeers");
+    let entry = |id: &PeerId| {
+        banned.as_array().unwrap().iter().find(|b| b["peerId"] == id.to_string()).cloned()
+    };
+    let g = entry(&garbage_id).unwrap_or_else(|| panic!("garbage sender not listed: {banned}"));
+    let f = entry(&forger_id).unwrap_or_else(|| panic!("vote forger not listed: {banned}"));
+    assert!(entry(&honest_id).is_none(), "the honest peer is listed: {banned}");
+    assert!(
+        g["reason"].as_str().unwrap().starts_with("undecodable consensus message"),
+        "garbage sender: {g}"
+    );
+    assert!(f["reason"].as_str().unwrap().contains("signature"), "vote forger: {f}");
+    for b in [&g, &f] {
+        let left = b["secondsLeft"].as_u64().unwrap();
+        assert!((500..=600).contains(&left), "a ten-minute ban just started: {b}");
+    }
 
     let end = block_number(node.rpc_addr);
     assert!(end >= start + 5, "the chain stalled: {start} -> {end}");

@@ -126,6 +126,9 @@ async fn fee_history_gas_price_and_simple_reads() {
     assert!(price > next_base);
     assert_eq!(env.ok("web3_sha3", json!(["0x68656c6c6f"])).await, json!(keccak256(b"hello")));
     assert_eq!(env.ok("net_version", json!([])).await, json!(DEV_CHAIN_ID.to_string()));
+    // A dev node has no peers, so none banned.
+    assert_eq!(env.ok("net_peerCount", json!([])).await, "0x0");
+    assert_eq!(env.ok("bttc_bannedPeers", json!([])).await, json!([]));
     assert_eq!(env.ok("eth_getUncleCountByBlockNumber", json!(["0x1"])).await, "0x0");
     assert_eq!(env.ok("eth_getBlockTransactionCountByNumber", json!(["0x1"])).await, "0x1");
     // Transfer estimate is exactly 21000.

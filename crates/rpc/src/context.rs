@@ -34,14 +34,25 @@ pub trait CommitSource: Send + Sync + std::fmt::Debug {
     fn commit(&self, number: u64) -> Result<Option<serde_json::Value>, String>;
 }
 
-/// Reads the number of connected peers.
-#[derive(Clone)]
-pub struct PeerCount(pub Arc<dyn Fn() -> usize + Send + Sync>);
+/// What the server reports about the node's peers (`net_peerCount`, `bttc_bannedPeers`):
+/// the network layer supplies it; dev mode has none.
+pub trait PeerSource: Send + Sync + std::fmt::Debug {
+    /// Connected peers.
+    fn peer_count(&self) -> usize;
+    /// Peers banned now, for what, and for how much longer.
+    fn banned(&self) -> Vec<BannedPeer>;
+}
 
-impl std::fmt::Debug for PeerCount {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PeerCount({})", (self.0)())
-    }
+/// One entry of `bttc_bannedPeers`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BannedPeer {
+    /// The peer's libp2p id (derived from its node key).
+    pub peer_id: String,
+    /// The fault that banned it, as logged.
+    pub reason: String,
+    /// Seconds until the ban is lifted.
+    pub seconds_left: u64,
 }
 
 /// Shared state of all RPC methods.
@@ -74,8 +85,8 @@ pub struct RpcContext {
     pub(crate) block_cache: parking_lot::Mutex<BlockCache>,
     /// Commit certificates (BFT nodes).
     pub commits: Option<Arc<dyn CommitSource>>,
-    /// Connected peers (`net_peerCount`); none in dev mode.
-    pub peer_count: Option<PeerCount>,
+    /// Peers and bans (`net_peerCount`, `bttc_bannedPeers`); none in dev mode.
+    pub peers: Option<Arc<dyn PeerSource>>,
 }
 
 /// Blocks served recently by `eth_getBlockBy*`, as their JSON, keyed by block hash and
@@ -148,7 +159,7 @@ impl RpcContext {
                 .build()
                 .expect("spawn the RPC execution threads"),
             commits: None,
-            peer_count: None,
+            peers: None,
         }
     }
 

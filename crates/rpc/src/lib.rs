@@ -41,7 +41,7 @@ pub mod simulate;
 
 pub use busy_poll::BusyPoll;
 pub use config::RpcConfig;
-pub use context::{ChainEvents, CommitSource, PeerCount, RpcContext};
+pub use context::{BannedPeer, ChainEvents, CommitSource, PeerSource, RpcContext};
 pub use convert::{RpcReceipt, RpcTx};
 pub use error::{
     INTERNAL, INVALID_PARAMS, LIMIT, REVERTED, RpcError, RpcResult, SERVER, UNSUPPORTED,

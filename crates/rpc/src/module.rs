@@ -105,8 +105,13 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
         }
     });
     inline!(m, "net_peerCount", |ctx, p| hex_u64(
-        ctx.peer_count.as_ref().map_or(0, |f| (f.0)() as u64)
+        ctx.peers.as_ref().map_or(0, |peers| peers.peer_count() as u64)
     ));
+    inline!(m, "bttc_bannedPeers", |ctx, p| ctx
+        .peers
+        .as_ref()
+        .map(|peers| peers.banned())
+        .unwrap_or_default());
 
     // eth_: chain
     inline!(m, "eth_chainId", |ctx, p| hex_u64(ctx.chain.spec().chain_id()));

@@ -21,11 +21,15 @@ use bttc_consensus::{
     engine_channel::app::engine::network::{Msg as NetMsg, NetworkRef},
 };
 use bttc_network::TxGossip;
+use bttc_rpc::{BannedPeer, PeerSource};
 use malachitebft_network::{PeerId, PeerIdExt, validator_proof::ProofVerificationResult};
 use parking_lot::Mutex;
 use std::{
     collections::HashMap,
-    sync::{Arc, OnceLock},
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 use tracing::{info, warn};
@@ -35,12 +39,42 @@ pub(crate) const BAN_FOR: Duration = Duration::from_secs(600);
 /// Invalid blocks from one peer before it is banned.
 pub(crate) const STRIKES_TO_BAN: u32 = 3;
 
+/// What `net_peerCount` and `bttc_bannedPeers` report on a BFT node.
+#[derive(Debug)]
+pub(crate) struct BftPeers {
+    pub(crate) guard: Arc<PeerGuard>,
+    /// Peers of the consensus swarm, kept by its network actor.
+    pub(crate) consensus: Arc<AtomicUsize>,
+    pub(crate) gossip: TxGossip,
+}
+
+impl PeerSource for BftPeers {
+    /// Both swarms use the node key and dial the same bootnodes, so a peer is usually on
+    /// both; the consensus swarm also discovers peers (Kademlia), the gossip swarm does not.
+    fn peer_count(&self) -> usize {
+        self.consensus.load(Ordering::Relaxed).max(self.gossip.peer_count())
+    }
+
+    fn banned(&self) -> Vec<BannedPeer> {
+        self.guard
+            .banned()
+            .into_iter()
+            .map(|(peer, left, reason)| BannedPeer {
+                peer_id: peer.to_string(),
+                reason,
+                seconds_left: left.as_secs(),
+            })
+            .collect()
+    }
+}
+
 /// Bans and strikes of consensus peers, shared by the network actor and the driver.
 #[derive(Debug)]
 pub(crate) struct PeerGuard {
     chain_id: u64,
     validators: Arc<dyn ValidatorSetProvider>,
-    bans: Mutex<HashMap<PeerId, Instant>>,
+    /// Banned peers: until when, and why.
+    bans: Mutex<HashMap<PeerId, (Instant, String)>>,
     strikes: Mutex<HashMap<PeerId, u32>>,
     ban_for: Duration,
     /// The consensus network actor (to disconnect a peer the driver caught).
@@ -76,7 +110,7 @@ impl PeerGuard {
     pub(crate) fn is_banned(&self, peer: &PeerId) -> bool {
         let mut bans = self.bans.lock();
         match bans.get(peer) {
-            Some(until) if *until > Instant::now() => true,
+            Some((until, _)) if *until > Instant::now() => true,
             Some(_) => {
                 bans.remove(peer);
                 info!(target: "bttc::net::consensus", %peer, "ban lifted");
@@ -86,18 +120,29 @@ impl PeerGuard {
         }
     }
 
-    /// Peers banned now.
-    #[cfg(test)]
-    pub(crate) fn banned(&self) -> Vec<PeerId> {
+    /// Peers banned now, with the time left and the reason, longest ban first.
+    pub(crate) fn banned(&self) -> Vec<(PeerId, Duration, String)> {
         let now = Instant::now();
-        self.bans.lock().iter().filter(|(_, t)| **t > now).map(|(p, _)| *p).collect()
+        let mut out: Vec<_> = self
+            .bans
+            .lock()
+            .iter()
+            .filter(|(_, (until, _))| *until > now)
+            .map(|(peer, (until, reason))| (*peer, *until - now, reason.clone()))
+            .collect();
+        out.sort_by_key(|b| std::cmp::Reverse(b.1));
+        out
     }
 
     /// Records a provable fault: bans `peer` and says so. Returns whether the ban is new
     /// (the caller disconnects the peer).
     pub(crate) fn ban(&self, peer: PeerId, reason: &str) -> bool {
         let until = Instant::now() + self.ban_for;
-        let new = self.bans.lock().insert(peer, until).is_none_or(|t| t <= Instant::now());
+        let new = self
+            .bans
+            .lock()
+            .insert(peer, (until, reason.to_owned()))
+            .is_none_or(|(t, _)| t <= Instant::now());
         if new {
             warn!(target: "bttc::net::consensus", %peer, reason, ban_secs = self.ban_for.as_secs(), "peer banned");
             if let Some(g) = self.gossip.get() {

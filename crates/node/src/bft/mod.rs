@@ -298,12 +298,11 @@ impl BftNode {
         .await
         .map_err(|e| NodeError::Genesis(format!("transaction gossip: {e}")))?;
         guard.attach_gossip(gossip.clone());
-        // Both swarms use the node key and dial the same bootnodes, so a peer is usually on
-        // both; the consensus swarm also discovers peers (Kademlia), the gossip swarm does not.
-        let counter = gossip.clone();
-        rpc_ctx.peer_count = Some(bttc_rpc::PeerCount(Arc::new(move || {
-            consensus_peers.load(std::sync::atomic::Ordering::Relaxed).max(counter.peer_count())
-        })));
+        rpc_ctx.peers = Some(Arc::new(guard::BftPeers {
+            guard: guard.clone(),
+            consensus: consensus_peers,
+            gossip: gossip.clone(),
+        }));
         let rpc_ctx = Arc::new(rpc_ctx);
         let _ = sink_ctx.set(rpc_ctx.clone());
         tokio::spawn(gossip::publish_pending(rpc_ctx.clone(), gossip));

@@ -221,7 +221,13 @@ fn refused_proposals_penalise_their_publisher() {
     forged.publisher = other_publisher();
     assert!(f.app.judge(&forged, f.app.validate_proposal(&forged)).is_none());
     assert!(guard.is_banned(&other_publisher()));
-    assert_eq!(guard.banned().len(), 2);
+    let banned = guard.banned();
+    assert_eq!(banned.len(), 2);
+    let reason = |peer: PeerId| banned.iter().find(|b| b.0 == peer).map(|b| b.2.clone()).unwrap();
+    let strikes = reason(publisher());
+    assert!(strikes.starts_with(&format!("{} strikes", super::guard::STRIKES_TO_BAN)), "{strikes}");
+    assert!(reason(other_publisher()).contains("signature"), "{}", reason(other_publisher()));
+    assert!(banned.iter().all(|b| b.1 <= super::guard::BAN_FOR), "{banned:?}");
 }
 
 #[test]
