@@ -36,11 +36,6 @@ impl<S> StateProviderDatabase<S> {
     pub const fn with_code_cache(state: S, cache: Arc<CodeCache>) -> Self {
         Self { state, code: Some(cache) }
     }
-
-    /// The state provider underneath.
-    pub const fn state(&self) -> &S {
-        &self.state
-    }
 }
 
 impl<S: StateProvider> DatabaseRef for StateProviderDatabase<S> {
