@@ -2,13 +2,13 @@
 
 use crate::{BlockError, Chain, hashed_post_state};
 use alloy_consensus::{
-    EMPTY_OMMER_ROOT_HASH, Header, TxReceipt,
+    Header, TxReceipt,
     constants::EMPTY_ROOT_HASH,
-    proofs::{calculate_receipt_root, calculate_transaction_root},
+    proofs::{calculate_ommers_root, calculate_receipt_root, calculate_transaction_root},
 };
 use alloy_eips::eip7685::EMPTY_REQUESTS_HASH;
 use alloy_hardforks::EthereumHardforks;
-use alloy_primitives::{Address, B256, Bloom, Bytes};
+use alloy_primitives::{Address, B256, Bloom, Bytes, U256};
 use bttc_evm::{BlockHooks, Skipped, TxPolicy, execute_block_with};
 use bttc_primitives::{Block, BlockBody, Transaction};
 use bttc_storage::{Provider, PtrUnsync, TransactionKind};
@@ -26,6 +26,8 @@ pub struct BlockAttributes {
     pub extra_data: Bytes,
     /// `prevrandao` / mix hash.
     pub prev_randao: B256,
+    /// Ommer (uncle) headers to include: pre-merge chains only, at most two.
+    pub ommers: Vec<Header>,
 }
 
 impl<H: BlockHooks> Chain<H> {
@@ -81,9 +83,15 @@ impl<H: BlockHooks> Chain<H> {
         let cancun = spec.is_cancun_active_at_timestamp(ts);
         let excess_blob_gas = crate::validate::expected_excess_blob_gas(spec, &parent, ts);
         let shanghai = spec.is_shanghai_active_at_timestamp(ts);
+        let pre_merge = !spec.is_paris_active_at_block(number);
         let header = Header {
             parent_hash: head.hash,
-            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            ommers_hash: calculate_ommers_root(&attrs.ommers),
+            difficulty: if pre_merge {
+                crate::difficulty::expected_difficulty(spec, ts, &parent)
+            } else {
+                U256::ZERO
+            },
             beneficiary: attrs.beneficiary,
             // Filled in below, once the transactions left out are known.
             transactions_root: B256::ZERO,
@@ -104,17 +112,39 @@ impl<H: BlockHooks> Chain<H> {
             header,
             body: BlockBody {
                 transactions,
-                ommers: vec![],
+                ommers: attrs.ommers.clone(),
                 withdrawals: shanghai.then(Default::default),
             },
         };
-        let senders = match senders {
+        let mut senders = match senders {
             Some(s) => s,
             None => crate::insert::recover_senders(&block)?,
         };
-        let (outcome, skipped) =
-            execute_block_with(spec, provider, &block, &senders, self.hooks(), policy)?;
-        let mut senders = senders;
+        // EIP-7934: leave out what would make the block's RLP too large (with the sender's
+        // later transactions, whose nonces would no longer be next).
+        let mut oversized = Vec::new();
+        if policy == TxPolicy::SkipInvalid
+            && let Some(max) = spec.max_rlp_block_size(ts)
+        {
+            let (kept, kept_senders, left) = within_size_budget(
+                std::mem::take(&mut block.body.transactions),
+                std::mem::take(&mut senders),
+                max.saturating_sub(BLOCK_RLP_RESERVE),
+            );
+            block.body.transactions = kept;
+            senders = kept_senders;
+            oversized = left;
+        }
+        let roots = crate::insert::TrieRoots(provider);
+        let (outcome, skipped) = execute_block_with(
+            spec,
+            provider,
+            &block,
+            &senders,
+            self.hooks(),
+            policy,
+            Some(&roots),
+        )?;
         let mut rejected = Vec::new();
         let mut deferred = Vec::new();
         for (i, why) in skipped.into_iter().rev() {
@@ -127,6 +157,7 @@ impl<H: BlockHooks> Chain<H> {
         }
         rejected.reverse();
         deferred.reverse();
+        deferred.extend(oversized);
         let hashed = hashed_post_state(&outcome.changes);
         let txs = &block.body.transactions;
         // The state root reads the database on this thread; the transactions root, receipts
@@ -154,8 +185,49 @@ impl<H: BlockHooks> Chain<H> {
         if h.requests_hash.is_some() {
             h.requests_hash = Some(outcome.requests.requests_hash());
         }
+        if let Some(max) = spec.max_rlp_block_size(ts) {
+            let size = alloy_rlp::Encodable::length(&block);
+            if size > max {
+                return Err(BlockError::BlockSize { size, max });
+            }
+        }
         Ok(BuiltBlock { block, rejected, deferred, senders, outcome, trie_updates })
     }
+}
+
+/// Bytes of a block's RLP kept free for everything but its transactions (header, list
+/// framing, withdrawals) when the builder fills a size-capped block.
+const BLOCK_RLP_RESERVE: usize = 16 * 1024;
+
+/// Splits candidates into those whose encodings fit `budget` bytes together, in order, and
+/// those left for a later block (hash and reason). Once a sender has a transaction left out,
+/// its later ones are left out too.
+#[allow(clippy::type_complexity)]
+fn within_size_budget(
+    txs: Vec<Transaction>,
+    senders: Vec<Address>,
+    budget: usize,
+) -> (Vec<Transaction>, Vec<Address>, Vec<(B256, String)>) {
+    let mut used = 0usize;
+    let mut held = std::collections::HashSet::new();
+    let (mut kept, mut kept_senders, mut left) = (Vec::new(), Vec::new(), Vec::new());
+    for (tx, sender) in txs.into_iter().zip(senders) {
+        let size = alloy_rlp::Encodable::length(&tx);
+        if held.contains(&sender) {
+            left.push((*tx.tx_hash(), "an earlier transaction of its sender was left out".into()));
+        } else if used + size > budget {
+            held.insert(sender);
+            left.push((
+                *tx.tx_hash(),
+                format!("{size} bytes do not fit the block size limit ({used} of {budget} used)"),
+            ));
+        } else {
+            used += size;
+            kept.push(tx);
+            kept_senders.push(sender);
+        }
+    }
+    (kept, kept_senders, left)
 }
 
 /// Blocks with at least this many transactions hash their body roots on a second thread.
@@ -192,7 +264,8 @@ pub struct BuiltBlock {
 impl<H: BlockHooks> Chain<H> {
     /// Writes a block this node built itself with [`Chain::build_block_from_candidates`] on
     /// the same transaction's head, without executing it a second time. The head must not
-    /// have moved since the block was built.
+    /// have moved since the block was built. After [`BlockError::Write`] the transaction may
+    /// hold part of the block and must be dropped, not committed.
     pub fn commit_built_block(
         &self,
         rw: &Provider<bttc_storage::Rw>,
@@ -208,16 +281,23 @@ impl<H: BlockHooks> Chain<H> {
             });
         }
         let hash = header.hash_slow();
-        let t = std::time::Instant::now();
-        rw.write_block(&built.block, hash, &built.senders, &built.outcome.receipts)?;
-        rw.write_state(header.number, &built.outcome.changes)?;
-        rw.write_trie(&built.trie_updates)?;
+        let mut timings = crate::BlockTimings::default();
+        crate::insert::write_checked_block(
+            rw,
+            &built.block,
+            hash,
+            &built.senders,
+            &built.outcome.receipts,
+            &built.outcome.changes,
+            &built.trie_updates,
+            &mut timings,
+        )?;
         Ok(crate::InsertedBlock {
             number: header.number,
             hash,
             gas_used: built.outcome.gas_used,
             tx_count: built.block.body.transactions.len(),
-            timings: crate::BlockTimings { write_block: t.elapsed(), ..Default::default() },
+            timings,
         })
     }
 }

@@ -38,6 +38,35 @@ pub enum BlockError {
     /// The body does not match the header or breaks a body rule.
     #[error("invalid body: {0}")]
     Body(String),
+    /// An ommer (uncle) header is invalid.
+    #[error("invalid ommer {index} ({hash}): {reason}")]
+    Ommer {
+        /// Index in the block's ommer list.
+        index: usize,
+        /// The ommer's hash.
+        hash: B256,
+        /// Why.
+        reason: String,
+    },
+    /// The block's RLP encoding is larger than the fork allows (EIP-7934).
+    #[error("block RLP is {size} bytes, more than the {max}-byte limit (EIP-7934)")]
+    BlockSize {
+        /// Encoded size.
+        size: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// A transaction breaks a rule that needs no execution (blob counts, sidecars, types
+    /// the chain refuses).
+    #[error("transaction {index} ({hash}): {reason}")]
+    Transaction {
+        /// Index in the block.
+        index: usize,
+        /// Transaction hash.
+        hash: B256,
+        /// Why.
+        reason: String,
+    },
     /// A transaction signature does not recover.
     #[error("transaction {index} ({hash}): invalid signature: {reason}")]
     Signature {
@@ -99,15 +128,85 @@ pub enum BlockError {
         /// Header.
         expected: B256,
     },
-    /// Storage failed while processing the block.
+    /// Storage failed while reading for the block (nothing of it was written).
     #[error("storage: {0}")]
     Storage(#[from] bttc_storage::StorageError),
+    /// The block passed every check but writing it failed: the transaction may hold part of
+    /// it and must be aborted, not committed.
+    #[error("writing block {number} failed: {source}")]
+    Write {
+        /// Block number.
+        number: u64,
+        /// The storage error.
+        #[source]
+        source: bttc_storage::StorageError,
+    },
     /// The trie failed while computing the state root.
     #[error("trie: {0}")]
     Trie(#[from] bttc_trie::TrieError),
 }
 
+/// What kind of rule a rejected block broke (or that it was not the block's fault).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// The block's header (or its structure: ommers, withdrawals, size, parent) is invalid
+    /// on its own or against its parent; found before execution.
+    Header,
+    /// A transaction cannot be included: bad signature, nonce, funds, gas, fees, type rules.
+    Transaction,
+    /// Executing the block failed outside a transaction: a system call or the requests it
+    /// produced.
+    Execution,
+    /// Execution went through but its results differ from what the header commits to: gas
+    /// used, receipts root, logs bloom, requests hash, state root.
+    Result,
+    /// The node failed (storage, trie): says nothing about the block's validity.
+    Internal,
+}
+
 impl BlockError {
+    /// The kind of rule this error reports.
+    pub fn class(&self) -> ErrorClass {
+        use alloy_evm::block::{BlockExecutionError, BlockValidationError as V};
+        match self {
+            Self::UnknownParent { .. }
+            | Self::NotOnHead { .. }
+            | Self::Header { .. }
+            | Self::Body(_)
+            | Self::Ommer { .. }
+            | Self::BlockSize { .. } => ErrorClass::Header,
+            Self::Signature { .. } | Self::Transaction { .. } => ErrorClass::Transaction,
+            Self::Execution(e) => match e {
+                bttc_evm::ExecutionError::Block(BlockExecutionError::Validation(
+                    V::InvalidTx { .. }
+                    | V::EVM { .. }
+                    | V::TransactionGasLimitMoreThanAvailableBlockGas { .. },
+                )) => ErrorClass::Transaction,
+                bttc_evm::ExecutionError::Block(BlockExecutionError::Internal(_))
+                | bttc_evm::ExecutionError::SenderCount { .. }
+                | bttc_evm::ExecutionError::State(_)
+                | bttc_evm::ExecutionError::PostStateRoot { .. }
+                | bttc_evm::ExecutionError::PostStateRootsUnavailable { .. } => {
+                    ErrorClass::Internal
+                }
+                _ => ErrorClass::Execution,
+            },
+            Self::GasUsed { .. }
+            | Self::BlobGasUsed { .. }
+            | Self::ReceiptsRoot { .. }
+            | Self::LogsBloom { .. }
+            | Self::RequestsHash { .. }
+            | Self::StateRoot { .. } => ErrorClass::Result,
+            Self::Storage(_) | Self::Write { .. } | Self::Trie(_) => ErrorClass::Internal,
+        }
+    }
+
+    /// Whether the block's transaction is untouched: every error but [`Self::Write`] is
+    /// raised before the first write, so the blocks before this one may still be committed.
+    pub fn wrote_nothing(&self) -> bool {
+        !matches!(self, Self::Write { .. })
+    }
+
     pub(crate) fn header(field: &'static str, got: impl ToString, expected: impl ToString) -> Self {
         Self::Header { field, got: got.to_string(), expected: expected.to_string() }
     }

@@ -101,6 +101,7 @@ pub fn init_genesis(db: &DatabaseEnv, genesis_json: &str) -> Result<InitOutcome,
     rw.write_block(&block, hash, &[], &[])?;
     rw.write_state(0, &changes)?;
     rw.write_trie(&updates)?;
+    rw.set_head(block.header.number, hash)?;
     rw.commit()?;
     info!(target: "bttc::chain", %hash, state_root = %block.header.state_root, accounts = changes.accounts.len(), "genesis written");
     Ok(InitOutcome::Written { hash, state_root: block.header.state_root })

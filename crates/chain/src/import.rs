@@ -99,6 +99,24 @@ pub enum ImportError {
         /// Head after committing the blocks before it.
         head_number: u64,
     },
+    /// Writing a valid block failed; the uncommitted batch was rolled back.
+    #[error(
+        "block #{index} (number {number}) passed every check but could not be written: {source}; \
+         the {rolled_back} uncommitted blocks before it were rolled back, head stays at block \
+         {head_number} (run the import again to continue)"
+    )]
+    Write {
+        /// Index of the block in the file.
+        index: usize,
+        /// Its number.
+        number: u64,
+        /// The write error.
+        source: Box<BlockError>,
+        /// Blocks of the batch that were imported but not committed, now discarded.
+        rolled_back: usize,
+        /// Head after the rollback (the last commit).
+        head_number: u64,
+    },
     /// The database failed.
     #[error("{0}")]
     Chain(#[from] ChainError),
@@ -202,8 +220,23 @@ pub fn import_rlp<H: BlockHooks>(
                     progress.timings += inserted.timings;
                     in_batch += 1;
                 }
+                Err(source) if !source.wrote_nothing() => {
+                    // Writing failed part-way: the transaction may hold part of this block
+                    // (and its state need not match the head). Abort it, with the rest of the
+                    // uncommitted batch; a re-run imports those blocks again.
+                    drop(rw.take());
+                    let head_number = chain.head()?.number;
+                    return Err(ImportError::Write {
+                        index: span.index,
+                        number,
+                        source: Box::new(source),
+                        rolled_back: in_batch,
+                        head_number,
+                    });
+                }
                 Err(source) => {
-                    // Commit the valid blocks before this one; the rejected block wrote nothing.
+                    // Commit the valid blocks before this one; the rejected block was refused
+                    // before anything of it was written.
                     if let Some(txn) = rw.take() {
                         txn.commit()?;
                     }

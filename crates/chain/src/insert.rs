@@ -109,7 +109,9 @@ impl<H: BlockHooks> Chain<H> {
     }
 
     /// Validates `block` on top of the head of `rw`, executes it, checks its roots and
-    /// writes it into `rw`. On error nothing has been written.
+    /// writes it into `rw`. On error nothing has been written, except after
+    /// [`BlockError::Write`] (see [`BlockError::wrote_nothing`]): then `rw` may hold part of
+    /// the block and must be dropped, not committed.
     pub fn insert_block(
         &self,
         rw: &Provider<Rw>,
@@ -138,10 +140,12 @@ impl<H: BlockHooks> Chain<H> {
         let parent = self.parent_of(rw, header)?;
         validate::validate_header(&self.spec, header, &parent)?;
         validate::validate_body(&self.spec, block)?;
+        validate::validate_ommers(&self.spec, rw, block)?;
         timings.validate = t.elapsed();
 
         let t = Instant::now();
-        let outcome = execute_block(&self.spec, rw, block, senders, &self.hooks)?;
+        let roots = TrieRoots(rw);
+        let outcome = execute_block(&self.spec, rw, block, senders, &self.hooks, Some(&roots))?;
         check_outcome(&self.spec, header, &outcome)?;
         timings.execute = t.elapsed();
 
@@ -153,15 +157,16 @@ impl<H: BlockHooks> Chain<H> {
         }
         timings.state_root = t.elapsed();
 
-        let t = Instant::now();
-        rw.write_block(block, hash, senders, &outcome.receipts)?;
-        timings.write_block = t.elapsed();
-        let t = Instant::now();
-        rw.write_state(header.number, &outcome.changes)?;
-        timings.write_state = t.elapsed();
-        let t = Instant::now();
-        rw.write_trie(&trie_updates)?;
-        timings.write_trie = t.elapsed();
+        write_checked_block(
+            rw,
+            block,
+            hash,
+            senders,
+            &outcome.receipts,
+            &outcome.changes,
+            &trie_updates,
+            &mut timings,
+        )?;
         debug!(target: "bttc::chain", number = header.number, %hash, gas = outcome.gas_used, "block inserted");
         Ok(InsertedBlock {
             number: header.number,
@@ -187,6 +192,46 @@ impl<H: BlockHooks> Chain<H> {
             });
         }
         Ok(head_header)
+    }
+}
+
+/// Writes a block that passed every check: header, body, senders, receipts, then its state
+/// and trie nodes, and only then moves the head to it. Any failure here is
+/// [`BlockError::Write`]: the transaction may hold part of the block and must be aborted,
+/// not committed.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_checked_block(
+    rw: &Provider<Rw>,
+    block: &Block,
+    hash: B256,
+    senders: &[Address],
+    receipts: &[bttc_primitives::Receipt],
+    changes: &StateChanges,
+    trie_updates: &bttc_trie::TrieUpdates,
+    timings: &mut BlockTimings,
+) -> Result<(), BlockError> {
+    let number = block.header.number;
+    let write = |source| BlockError::Write { number, source };
+    let t = Instant::now();
+    rw.write_block(block, hash, senders, receipts).map_err(write)?;
+    timings.write_block = t.elapsed();
+    let t = Instant::now();
+    rw.write_state(number, changes).map_err(write)?;
+    timings.write_state = t.elapsed();
+    let t = Instant::now();
+    rw.write_trie(trie_updates).map_err(write)?;
+    rw.set_head(number, hash).map_err(write)?;
+    timings.write_trie = t.elapsed();
+    Ok(())
+}
+
+/// Post-transaction state roots (pre-Byzantium receipts) from the trie in the block's own
+/// database transaction: the stored trie plus the block's changes so far, nothing written.
+pub(crate) struct TrieRoots<'a, P>(pub(crate) &'a P);
+
+impl<P: bttc_trie::TrieStore> bttc_evm::PostStateRoots for TrieRoots<'_, P> {
+    fn state_root(&self, changes: &StateChanges) -> Result<B256, bttc_evm::BoxError> {
+        Ok(bttc_trie::state_root(self.0, &hashed_post_state(changes))?.0)
     }
 }
 

@@ -71,8 +71,14 @@ pub fn validate_header(
         ));
     }
 
-    // The merge: no proof of work, no ommers.
-    if spec.is_paris_active_at_block(number) {
+    // The merge: no proof of work, no ommers. Before it, the difficulty must follow the
+    // fork's adjustment rule (the proof of work itself is not checked).
+    if !spec.is_paris_active_at_block(number) {
+        let expected = crate::difficulty::expected_difficulty(spec, header.timestamp, parent);
+        if header.difficulty != expected {
+            return Err(BlockError::header("difficulty", header.difficulty, expected));
+        }
+    } else {
         if !header.difficulty.is_zero() {
             return Err(BlockError::header("difficulty", header.difficulty, 0));
         }
@@ -204,10 +210,69 @@ fn fmt_opt(v: Option<u64>) -> String {
     v.map_or_else(|| "absent".to_string(), |v| v.to_string())
 }
 
+/// Ommers farther back than this many generations may not be included.
+pub const MAX_OMMER_DEPTH: u64 = 7;
+
+/// Checks a pre-merge block's ommers (uncles) against the chain, as geth's Ethash engine
+/// does: each is a valid header whose parent is one of the last seven blocks (but not the
+/// block's own parent), is not itself an ancestor, and was not included before (by this
+/// block or by one of those seven). Proof of work is not checked. `provider` holds the
+/// block's ancestors (its parent is the head).
+pub fn validate_ommers<K: bttc_storage::TransactionKind<Access = bttc_storage::PtrUnsync>>(
+    spec: &ChainSpec,
+    provider: &bttc_storage::Provider<K>,
+    block: &Block,
+) -> Result<(), BlockError> {
+    use std::collections::{HashMap, HashSet};
+    let ommers = &block.body.ommers;
+    if ommers.is_empty() {
+        return Ok(());
+    }
+    let number = block.header.number;
+    let mut ancestors: HashMap<alloy_primitives::B256, Header> = HashMap::new();
+    let mut included: HashSet<alloy_primitives::B256> = HashSet::new();
+    for n in number.saturating_sub(MAX_OMMER_DEPTH)..number {
+        let Some(header) = provider.header(n)? else { continue };
+        if header.ommers_hash != EMPTY_OMMER_ROOT_HASH {
+            included.extend(provider.ommers(n)?.iter().map(Header::hash_slow));
+        }
+        ancestors.insert(header.hash_slow(), header);
+    }
+    let hash = block.header.hash_slow();
+    included.insert(hash);
+    for (i, ommer) in ommers.iter().enumerate() {
+        let ommer_hash = ommer.hash_slow();
+        let invalid = |reason: String| BlockError::Ommer { index: i, hash: ommer_hash, reason };
+        if !included.insert(ommer_hash) {
+            return Err(invalid("included twice (duplicate uncle)".into()));
+        }
+        if ancestors.contains_key(&ommer_hash) {
+            return Err(invalid("it is an ancestor of the block".into()));
+        }
+        let parent = match ancestors.get(&ommer.parent_hash) {
+            Some(p) if ommer.parent_hash != block.header.parent_hash => p,
+            _ => {
+                return Err(invalid(format!(
+                    "its parent {} is not one of the {MAX_OMMER_DEPTH} blocks before, other                      than the block's parent (dangling uncle)",
+                    ommer.parent_hash
+                )));
+            }
+        };
+        validate_header(spec, ommer, parent).map_err(|e| invalid(e.to_string()))?;
+    }
+    Ok(())
+}
+
 /// Checks a block's body against its header, and body rules that need no state.
 pub fn validate_body(spec: &ChainSpec, block: &Block) -> Result<(), BlockError> {
     let header = &block.header;
     let body = &block.body;
+    if let Some(max) = spec.max_rlp_block_size(header.timestamp) {
+        let size = alloy_rlp::Encodable::length(block);
+        if size > max {
+            return Err(BlockError::BlockSize { size, max });
+        }
+    }
     let tx_root = calculate_transaction_root(&body.transactions);
     if tx_root != header.transactions_root {
         return Err(BlockError::header("transactionsRoot", header.transactions_root, tx_root));
@@ -240,38 +305,39 @@ pub fn validate_body(spec: &ChainSpec, block: &Block) -> Result<(), BlockError> 
     let mut blob_gas = 0u64;
     let blob_params = spec.blob_params_at(header.timestamp);
     for (i, tx) in body.transactions.iter().enumerate() {
+        let invalid =
+            |reason: String| BlockError::Transaction { index: i, hash: *tx.tx_hash(), reason };
         if let bttc_primitives::TxEnvelope::Eip4844(signed) = tx
             && signed.tx().as_with_sidecar().is_some()
         {
-            return Err(BlockError::Body(format!(
-                "transaction {i} carries its blob sidecar; blocks hold blob transactions without sidecars"
-            )));
+            return Err(invalid(
+                "carries its blob sidecar; blocks hold blob transactions without sidecars".into(),
+            ));
         }
         let Some(hashes) = tx.blob_versioned_hashes() else { continue };
         if spec.is_bttc() {
-            return Err(BlockError::Body(format!(
-                "transaction {i} ({}) is a blob transaction; bttc chains do not accept type-3 transactions",
-                tx.tx_hash()
-            )));
+            return Err(invalid(
+                "is a blob transaction; bttc chains do not accept type-3 transactions".into(),
+            ));
         }
         if let Some(p) = blob_params
             && hashes.len() as u64 > p.max_blobs_per_tx
         {
-            return Err(BlockError::Body(format!(
-                "transaction {i} carries {} blobs, at most {} per transaction",
+            return Err(invalid(format!(
+                "carries {} blobs, at most {} per transaction",
                 hashes.len(),
                 p.max_blobs_per_tx
             )));
         }
         blob_gas += hashes.len() as u64 * DATA_GAS_PER_BLOB;
-    }
-    if let Some(p) = blob_params
-        && blob_gas > p.max_blob_gas_per_block()
-    {
-        return Err(BlockError::Body(format!(
-            "transactions use {blob_gas} blob gas, block maximum is {}",
-            p.max_blob_gas_per_block()
-        )));
+        if let Some(p) = blob_params
+            && blob_gas > p.max_blob_gas_per_block()
+        {
+            return Err(invalid(format!(
+                "brings the block's blob gas to {blob_gas}, over the block maximum {}",
+                p.max_blob_gas_per_block()
+            )));
+        }
     }
     Ok(())
 }

@@ -336,3 +336,196 @@ fn mutated_block_files_never_panic_and_never_corrupt() {
         assert_eq!(bttc_trie::stored_root(&ro).unwrap(), header.state_root, "round {round}");
     }
 }
+
+/// A contract creation whose init code returns one byte of runtime code (`0x00`).
+fn create(from: u8, nonce: u64) -> Transaction {
+    // PUSH1 1 PUSH1 0 RETURN: returns memory[0..1] = 0x00.
+    let init = Bytes::from_static(&[0x60, 0x01, 0x60, 0x00, 0xf3]);
+    let tx = TxEip1559 {
+        chain_id: CHAIN_ID,
+        nonce,
+        gas_limit: 100_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Create,
+        value: U256::ZERO,
+        access_list: Default::default(),
+        input: init,
+    };
+    let sig = signer(from).sign_hash_sync(&tx.signature_hash()).unwrap();
+    tx.into_signed(sig).into()
+}
+
+/// The stored head is consistent: its header hashes to the head hash, and its state root
+/// matches both a full recomputation over the plain state and the stored trie.
+fn assert_consistent(chain: &Chain) {
+    let head = chain.head().unwrap();
+    let ro = chain.db().ro().unwrap();
+    let header = ro.header(head.number).unwrap().unwrap();
+    assert_eq!(header.hash_slow(), head.hash);
+    assert_eq!(bttc_chain::verify::full_state_root(&ro, None).unwrap(), header.state_root);
+    assert_eq!(bttc_trie::stored_root(&ro).unwrap(), header.state_root);
+}
+
+#[test]
+fn a_failed_write_rolls_back_the_batch_and_a_rerun_completes() {
+    // Blocks 1-3 are transfers, block 4 deploys a contract, blocks 5-6 are transfers.
+    let (_a, source) = open(&post_merge());
+    let mut blocks = grow(&source, 3);
+    for (b, with_create) in [(3u64, true), (4, false), (5, false)] {
+        let rw = source.db().rw().unwrap();
+        // Signer 0 deploys instead of transferring in the deploying block.
+        let mut txs: Vec<Transaction> =
+            (u8::from(with_create)..3).map(|s| transfer(s, b, ONE_ETH)).collect();
+        if with_create {
+            txs.push(create(0, b));
+        }
+        let block = source.build_block(&rw, txs, &attrs(12 * (b + 1))).unwrap();
+        source.insert_block(&rw, &block).unwrap();
+        rw.commit().unwrap();
+        blocks.push(block);
+    }
+    let file = rlp_file(&blocks);
+
+    // The disk write of block 4's new contract code fails, after its header, body and
+    // receipts were written and before its state and trie were.
+    let (_b, target) = open(&post_merge());
+    target.db().inject_write_fault(bttc_storage::Table::Bytecodes, 0);
+    let opts = ImportOptions { batch_blocks: 100, ..Default::default() };
+    let err = import_rlp(&target, &file, &opts, |_| {}).unwrap_err();
+    match &err {
+        ImportError::Write { number: 4, rolled_back: 3, head_number: 0, source, .. } => {
+            assert!(matches!(**source, BlockError::Write { number: 4, .. }), "{source}");
+            assert_eq!(source.class(), bttc_chain::ErrorClass::Internal);
+        }
+        other => panic!("expected a write failure at block 4, got {other}"),
+    }
+    assert!(err.to_string().contains("rolled back"), "{err}");
+    // Nothing of the uncommitted batch was committed: the head is the genesis, and the
+    // state under it is the genesis state.
+    assert_eq!(target.head().unwrap().number, 0);
+    assert_consistent(&target);
+    let ro = target.db().ro().unwrap();
+    assert_eq!(ro.account(&RECIPIENT).unwrap(), None);
+    assert_eq!(ro.canonical_hash(1).unwrap(), None);
+    drop(ro);
+
+    // The fault fired once; running the import again brings in the whole file.
+    let summary = import_rlp(&target, &file, &opts, |_| {}).unwrap();
+    assert_eq!(summary.head, source.head().unwrap());
+    assert_consistent(&target);
+}
+
+#[test]
+fn a_block_is_not_the_head_until_its_state_and_trie_are_written() {
+    let (_a, source) = open(&post_merge());
+    let blocks = grow(&source, 2);
+    let (_b, target) = open(&post_merge());
+    let genesis = target.head().unwrap();
+    // Fail the trie write of block 1 inside one transaction, then look at that transaction.
+    target.db().inject_write_fault(bttc_storage::Table::AccountsTrie, 0);
+    let rw = target.db().rw().unwrap();
+    let err = target.insert_block(&rw, &blocks[0]).unwrap_err();
+    assert!(matches!(err, BlockError::Write { number: 1, .. }), "{err}");
+    assert!(!err.wrote_nothing());
+    assert_eq!(rw.head().unwrap(), Some(genesis), "the head moved before the block was whole");
+}
+
+#[test]
+fn errors_are_classified_by_the_rule_they_break() {
+    use bttc_chain::ErrorClass;
+    let (_a, chain) = open(&post_merge());
+    grow(&chain, 1);
+    let ro = chain.db().ro().unwrap();
+    let good = chain.build_block(&ro, vec![transfer(0, 1, ONE_ETH)], &attrs(100)).unwrap();
+    drop(ro);
+
+    let mut bad = good.clone();
+    bad.header.state_root = B256::repeat_byte(9);
+    assert_eq!(expect_rejected(&chain, &bad, "state root").class(), ErrorClass::Result);
+    let mut bad = good.clone();
+    bad.header.receipts_root = B256::repeat_byte(9);
+    assert_eq!(expect_rejected(&chain, &bad, "receipts root").class(), ErrorClass::Result);
+    let mut bad = good.clone();
+    bad.header.timestamp = 12;
+    assert_eq!(expect_rejected(&chain, &bad, "timestamp").class(), ErrorClass::Header);
+    let mut bad = good.clone();
+    bad.body.transactions = vec![transfer(0, 0, ONE_ETH)];
+    bad.header.transactions_root =
+        alloy_consensus::proofs::calculate_transaction_root(&bad.body.transactions);
+    let err = expect_rejected(&chain, &bad, "nonce too low");
+    assert_eq!(err.class(), ErrorClass::Transaction, "{err}");
+    assert!(err.wrote_nothing());
+}
+
+/// A genesis with every fork through Prague at 0 and a `bttc` section: a bttc chain, which
+/// caps the block RLP size from genesis on. `gas_limit` in hex.
+fn bttc_genesis(gas_limit: &str) -> String {
+    let mut g: serde_json::Value = serde_json::from_str(&post_merge()).unwrap();
+    g["config"]["bttc"] = serde_json::json!({});
+    g["gasLimit"] = serde_json::json!(gas_limit);
+    g.to_string()
+}
+
+/// A transfer carrying `len` zero bytes of calldata.
+fn padded_transfer(from: u8, nonce: u64, len: usize) -> Transaction {
+    let tx = TxEip1559 {
+        chain_id: CHAIN_ID,
+        nonce,
+        gas_limit: 21_000 + 10 * len as u64,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Call(RECIPIENT),
+        value: U256::from(1),
+        access_list: Default::default(),
+        input: Bytes::from(vec![0u8; len]),
+    };
+    let sig = signer(from).sign_hash_sync(&tx.signature_hash()).unwrap();
+    tx.into_signed(sig).into()
+}
+
+#[test]
+fn blocks_over_the_rlp_size_cap_are_refused_and_never_built() {
+    const MB: usize = 1 << 20;
+    let (_a, chain) = open(&bttc_genesis("0xbebc200")); // 200M gas
+    // Six transactions of 1.5 MiB: 9 MiB together, over the 8 MiB cap.
+    let txs: Vec<Transaction> =
+        (0..6).map(|i| padded_transfer((i % 3) as u8, (i / 3) as u64, 3 * MB / 2)).collect();
+
+    // The builder leaves out what does not fit, and says why.
+    let ro = chain.db().ro().unwrap();
+    let built = chain.build_block_from_candidates(&ro, txs.clone(), &attrs(12)).unwrap();
+    drop(ro);
+    let size = built.block.length();
+    assert!(size <= bttc_primitives::MAX_RLP_BLOCK_SIZE, "built a {size}-byte block");
+    assert_eq!(built.block.body.transactions.len(), 5);
+    assert_eq!(built.deferred.len(), 1, "{:?}", built.deferred);
+    assert!(built.deferred[0].1.contains("block size limit"), "{:?}", built.deferred);
+    let rw = chain.db().rw().unwrap();
+    chain.insert_block(&rw, &built.block).unwrap();
+    drop(rw);
+
+    // A block holding all six is refused before execution, as a header-class error.
+    let mut big = built.block.clone();
+    big.body.transactions = txs;
+    big.header.transactions_root =
+        alloy_consensus::proofs::calculate_transaction_root(&big.body.transactions);
+    let err = expect_rejected(&chain, &big, "oversized block");
+    match err {
+        BlockError::BlockSize { size, max } => {
+            assert_eq!(max, bttc_primitives::MAX_RLP_BLOCK_SIZE);
+            assert_eq!(size, big.length());
+        }
+        other => panic!("expected the size cap, got {other}"),
+    }
+
+    // An Ethereum chain before Osaka has no cap: the same block gets past the size check (and
+    // fails later, on its roots).
+    let mut eth: serde_json::Value = serde_json::from_str(&post_merge()).unwrap();
+    eth["gasLimit"] = serde_json::json!("0xbebc200");
+    let (_b, eth_chain) = open(&eth.to_string());
+    let mut on_eth = big.clone();
+    on_eth.header.parent_hash = eth_chain.head().unwrap().hash;
+    let err = expect_rejected(&eth_chain, &on_eth, "pre-Osaka block");
+    assert!(!matches!(err, BlockError::BlockSize { .. }), "{err}");
+}

@@ -128,6 +128,13 @@ impl ChainSpec {
         self.bttc.is_some()
     }
 
+    /// The largest RLP-encoded block allowed at `timestamp`: EIP-7934's cap from Osaka on,
+    /// and always on bttc chains; `None` (no cap) on Ethereum chains before Osaka.
+    pub fn max_rlp_block_size(&self, timestamp: u64) -> Option<usize> {
+        (self.is_bttc() || self.is_osaka_active_at_timestamp(timestamp))
+            .then_some(bttc_primitives::MAX_RLP_BLOCK_SIZE)
+    }
+
     /// The revm spec for a block.
     pub fn spec_id(&self, number: u64, timestamp: u64) -> SpecId {
         alloy_evm::spec_by_timestamp_and_block_number(self, timestamp, number)

@@ -9,13 +9,15 @@
 //!    writes it with `bttc_chain::init_genesis` into a fresh MDBX database, checking that
 //!    the genesis hash matches the fixture's;
 //! 2. feeds every block's RLP to `bttc_chain::import_rlp`, the same path as `bttc import`;
-//!    a block marked `expectException` must be rejected and leave the head unchanged, every
-//!    other block must be accepted;
+//!    a block marked `expectException` must be rejected for a reason of the expected class
+//!    ([`exceptions`]: decode, header, transaction, execution, result) and leave the head
+//!    unchanged; every other block must be accepted;
 //! 3. checks the head hash and the post state (every account's nonce, balance, code and
 //!    storage, and that no other account exists).
 //!
 //! [`runner`] walks a fixtures directory, runs tests on all cores and reports per folder.
 
+pub mod exceptions;
 pub mod fixture;
 pub mod runner;
 

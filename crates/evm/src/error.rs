@@ -23,6 +23,33 @@ pub enum ExecutionError {
     /// State could not be read.
     #[error("state read failed: {0}")]
     State(String),
+    /// A pre-Byzantium block was executed without a way to compute the post-transaction
+    /// state roots its receipts carry.
+    #[error(
+        "block {number} predates Byzantium: its receipts need post-transaction state roots, and none can be computed here"
+    )]
+    PostStateRootsUnavailable {
+        /// Block number.
+        number: u64,
+    },
+    /// The state root after a pre-Byzantium transaction could not be computed.
+    #[error("state root after transaction {index}: {source}")]
+    PostStateRoot {
+        /// Index of the transaction in the block.
+        index: usize,
+        /// Why.
+        #[source]
+        source: crate::BoxError,
+    },
+    /// A deposit event of the deposit contract breaks EIP-6110's layout.
+    #[error("transaction {index}: {source}")]
+    DepositLayout {
+        /// Index of the transaction whose receipt holds the event.
+        index: usize,
+        /// What is wrong.
+        #[source]
+        source: crate::deposits::DepositLayoutError,
+    },
     /// A block hook failed.
     #[error("block hook {hook}: {reason}")]
     Hook {

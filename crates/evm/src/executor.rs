@@ -20,7 +20,7 @@ use bttc_chainspec::ChainSpec;
 use bttc_primitives::KECCAK_EMPTY;
 use bttc_primitives::{Account, Block, Receipt};
 use bttc_storage::{AccountChange, StateChanges, StateProvider, StorageChange};
-use revm::database::{State, states::bundle_state::BundleRetention};
+use revm::database::{BundleState, State, states::bundle_state::BundleRetention};
 use revm::{Database, state::AccountInfo};
 use std::{borrow::Cow, sync::Arc};
 
@@ -88,15 +88,31 @@ pub enum TxPolicy {
     SkipInvalid,
 }
 
+/// The state root after some of a block's transactions.
+///
+/// Before Byzantium a receipt holds the state root after its transaction (EIP-658 replaced it
+/// with a status), so executing such a block needs the root after every transaction. The
+/// executor cannot compute roots itself (the trie lives above it); the `chain` crate hands
+/// it an implementation over the block's database transaction.
+pub trait PostStateRoots {
+    /// The state root once `changes` (everything the block changed so far, relative to the
+    /// state the block executes on) are applied.
+    fn state_root(&self, changes: &StateChanges) -> Result<B256, crate::BoxError>;
+}
+
 /// Executes `block` (whose transactions were sent by `senders`) on top of `state`.
+/// `roots` computes the post-transaction state roots of pre-Byzantium receipts (it is not
+/// called for later blocks, which may pass `None`).
 pub fn execute_block<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
     spec: &Arc<ChainSpec>,
     state: S,
     block: &Block,
     senders: &[Address],
     hooks: &H,
+    roots: Option<&dyn PostStateRoots>,
 ) -> Result<ExecutionOutcome, ExecutionError> {
-    execute_block_with(spec, state, block, senders, hooks, TxPolicy::AllMustSucceed).map(|(o, _)| o)
+    execute_block_with(spec, state, block, senders, hooks, TxPolicy::AllMustSucceed, roots)
+        .map(|(o, _)| o)
 }
 
 /// Why a transaction was left out of a block being built.
@@ -118,6 +134,7 @@ pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
     senders: &[Address],
     hooks: &H,
     policy: TxPolicy,
+    roots: Option<&dyn PostStateRoots>,
 ) -> Result<(ExecutionOutcome, Vec<(usize, Skipped)>), ExecutionError> {
     let mut skipped = Vec::new();
     // Building: senders with a transaction left out (their later nonces cannot run) and the
@@ -129,6 +146,13 @@ pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
         return Err(ExecutionError::SenderCount { txs: txs.len(), senders: senders.len() });
     }
     let header = &block.header;
+    // Before Byzantium every receipt carries the state root after its transaction.
+    let roots = if spec.is_byzantium_active_at_block(header.number) {
+        None
+    } else {
+        Some(roots.ok_or(ExecutionError::PostStateRootsUnavailable { number: header.number })?)
+    };
+    let mut post_roots = Vec::new();
     let mut db = State::builder()
         .with_database_ref(StateProviderDatabase::new(state))
         .with_bundle_update()
@@ -163,7 +187,16 @@ pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
                 }
             }
             match executor.execute_transaction(Recovered::new_unchecked(tx, *sender)) {
-                Ok(used) => gas_left = gas_left.saturating_sub(used.tx_gas_used()),
+                Ok(used) => {
+                    gas_left = gas_left.saturating_sub(used.tx_gas_used());
+                    if let Some(roots) = roots {
+                        let changes = changes_so_far(executor.evm_mut().db_mut());
+                        let root = roots
+                            .state_root(&changes)
+                            .map_err(|source| ExecutionError::PostStateRoot { index: i, source })?;
+                        post_roots.push(root);
+                    }
+                }
                 Err(e) if policy == TxPolicy::SkipInvalid && e.as_validation().is_some() => {
                     held.insert(*sender);
                     skipped.push((i, Skipped::Invalid(e.to_string())));
@@ -192,11 +225,49 @@ pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
             }
         }
         let (_evm, result) = executor.finish()?;
+        if spec.is_prague_active_at_timestamp(header.timestamp) {
+            let contract =
+                alloy_evm::eth::spec::EthExecutorSpec::deposit_contract_address(spec.as_ref())
+                    .unwrap_or(alloy_eips::eip6110::MAINNET_DEPOSIT_CONTRACT_ADDRESS);
+            crate::deposits::check_deposit_logs(contract, &result.receipts)
+                .map_err(|(index, source)| ExecutionError::DepositLayout { index, source })?;
+        }
         result
     };
     db.merge_transitions(BundleRetention::PlainState);
-    let bundle = db.take_bundle();
+    let changes = changes_from_bundle(db.take_bundle());
+    let mut receipts = result.receipts;
+    if roots.is_some() {
+        // alloy-evm's receipts carry a status; before EIP-658 they carry the root instead.
+        for (receipt, root) in receipts.iter_mut().zip(post_roots) {
+            if let Some(r) = receipt.as_receipt_with_bloom_mut() {
+                r.receipt.status = alloy_consensus::Eip658Value::PostState(root);
+            }
+        }
+    }
 
+    let outcome = ExecutionOutcome {
+        receipts,
+        gas_used: result.gas_used,
+        blob_gas_used: result.blob_gas_used,
+        requests: result.requests,
+        changes,
+    };
+    Ok((outcome, skipped))
+}
+
+/// Everything the block changed so far (the transitions of the transactions executed up to
+/// now, not yet merged into the bundle).
+fn changes_so_far<DB>(state: &State<DB>) -> StateChanges {
+    let mut bundle = state.bundle_state.clone();
+    if let Some(transitions) = state.transition_state.clone() {
+        bundle.apply_transitions_and_create_reverts(transitions, BundleRetention::PlainState);
+    }
+    changes_from_bundle(bundle)
+}
+
+/// The storage form of a bundle: account changes sorted by address, new code by hash.
+fn changes_from_bundle(bundle: BundleState) -> StateChanges {
     let mut accounts: Vec<AccountChange> = bundle
         .state
         .into_iter()
@@ -227,16 +298,14 @@ pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
         })
         .collect();
     accounts.sort_unstable_by_key(|a| a.address);
-    let mut codes: Vec<(B256, alloy_primitives::Bytes)> =
-        bundle.contracts.into_iter().map(|(h, c)| (h, c.original_bytes())).collect();
+    // Empty code needs no entry (unknown code reads as empty); revm reports it for every
+    // account the block creates.
+    let mut codes: Vec<(B256, alloy_primitives::Bytes)> = bundle
+        .contracts
+        .into_iter()
+        .filter(|(h, _)| *h != KECCAK_EMPTY)
+        .map(|(h, c)| (h, c.original_bytes()))
+        .collect();
     codes.sort_unstable_by_key(|c| c.0);
-
-    let outcome = ExecutionOutcome {
-        receipts: result.receipts,
-        gas_used: result.gas_used,
-        blob_gas_used: result.blob_gas_used,
-        requests: result.requests,
-        changes: StateChanges { accounts, codes },
-    };
-    Ok((outcome, skipped))
+    StateChanges { accounts, codes }
 }

@@ -11,6 +11,11 @@
 //! plus pre-merge block and ommer rewards and the DAO irregular state change. The chain
 //! spec ([`bttc_chainspec::ChainSpec`]) decides which fork applies to a block.
 //!
+//! Two rules alloy-evm leaves to the node are enforced here: receipts before Byzantium carry
+//! the state root after their transaction, asked of the caller through [`PostStateRoots`]
+//! (the trie lives above this crate); and from Prague on, deposit events must have
+//! EIP-6110's exact layout ([`deposits`]).
+//!
 //! ## Hooks
 //! [`BlockHooks`] is the seam for bttc's own system calls: `before_transactions` runs after
 //! the Ethereum pre-block system calls and `after_transactions` after the last transaction,
@@ -24,6 +29,7 @@
 
 mod code_cache;
 mod database;
+pub mod deposits;
 mod error;
 mod executor;
 mod hooks;
@@ -32,8 +38,12 @@ pub use code_cache::{CodeCache, CodeCacheStats};
 pub use database::{DbError, StateProviderDatabase};
 pub use error::ExecutionError;
 pub use executor::{
-    BlockSetup, ExecutionOutcome, Skipped, TxPolicy, block_setup, execute_block, execute_block_with,
+    BlockSetup, ExecutionOutcome, PostStateRoots, Skipped, TxPolicy, block_setup, execute_block,
+    execute_block_with,
 };
+
+/// A boxed error from a layer above this one (the trie, through [`PostStateRoots`]).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub use hooks::{BlockHooks, NoHooks};
 
 pub use bttc_storage::StateChanges;

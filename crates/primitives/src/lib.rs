@@ -26,6 +26,12 @@ pub use alloy_consensus::{
 };
 pub use alloy_primitives::{Address, B256, BlockHash, BlockNumber, Bytes, U256, keccak256};
 
+/// Largest RLP encoding of a whole block, header and body (EIP-7934, Osaka: 10 MiB less a
+/// 2 MiB safety margin). bttc chains apply it from genesis, and the consensus network sizes
+/// its proposal, gossip and sync limits from it, so any block that can be decided can also
+/// be synced.
+pub const MAX_RLP_BLOCK_SIZE: usize = 10 * 1024 * 1024 - 2 * 1024 * 1024;
+
 /// A transaction as it appears in a block.
 pub type Transaction = TxEnvelope;
 /// A block of bttc (and of any Ethereum-rules chain it can import).

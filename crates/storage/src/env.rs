@@ -133,6 +133,14 @@ impl DatabaseEnv {
         }
     }
 
+    /// Makes a write to `table` fail after `after` more writes to it succeed (once), in
+    /// every provider of this environment: crash-safety tests use it to fail a block in the
+    /// middle of being written.
+    #[cfg(feature = "fault-injection")]
+    pub fn inject_write_fault(&self, table: Table, after: u64) {
+        self.tables.faults.arm(table, after);
+    }
+
     /// Directory of the environment.
     pub fn path(&self) -> &Path {
         &self.path

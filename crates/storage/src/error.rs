@@ -40,6 +40,12 @@ pub enum StorageError {
         /// Version this build writes.
         expected: u32,
     },
+    /// A write failed because a test injected the failure (feature `fault-injection`).
+    #[error("injected write failure on table {table}")]
+    InjectedFault {
+        /// The table written.
+        table: Table,
+    },
     /// An invariant between tables is broken.
     #[error("inconsistent database: {0}")]
     Inconsistent(String),

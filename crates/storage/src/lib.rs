@@ -38,6 +38,8 @@
 mod consensus;
 mod env;
 mod error;
+#[cfg(feature = "fault-injection")]
+mod faults;
 mod history;
 mod provider;
 mod receipt_codec;

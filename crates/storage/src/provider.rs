@@ -27,14 +27,32 @@ pub(crate) const META_GENESIS: &str = "genesis_json";
 
 /// Table handles, opened once per environment.
 #[derive(Debug, Clone)]
-pub(crate) struct Tables(Arc<[Database]>);
+pub(crate) struct Tables {
+    handles: Arc<[Database]>,
+    #[cfg(feature = "fault-injection")]
+    pub(crate) faults: Arc<crate::faults::FaultPlan>,
+}
 
 impl Tables {
     pub(crate) fn new(handles: Vec<Database>) -> Self {
-        Self(handles.into())
+        Self {
+            handles: handles.into(),
+            #[cfg(feature = "fault-injection")]
+            faults: Default::default(),
+        }
     }
     fn get(&self, t: Table) -> Database {
-        self.0[t as usize]
+        self.handles[t as usize]
+    }
+
+    /// Fails if a test armed a write fault on `t` that trips now.
+    #[inline]
+    fn check_write(&self, _t: Table) -> StorageResult<()> {
+        #[cfg(feature = "fault-injection")]
+        if self.faults.trips(_t) {
+            return Err(StorageError::InjectedFault { table: _t });
+        }
+        Ok(())
     }
 }
 
@@ -344,6 +362,16 @@ impl<K: TransactionKind<Access = PtrUnsync>> Provider<K> {
         Ok(Some(out))
     }
 
+    /// The ommer (uncle) headers block `number` included (empty after the merge).
+    pub fn ommers(&self, number: u64) -> StorageResult<Vec<Header>> {
+        let key = num_key(number);
+        match self.get(Table::BlockOmmers, &key)? {
+            Some(v) => Vec::<Header>::decode(&mut v.as_slice())
+                .map_err(|e| StorageError::decode(Table::BlockOmmers, &key, e)),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// Full block `number`.
     pub fn block(&self, number: u64) -> StorageResult<Option<Block>> {
         let Some(header) = self.header(number)? else { return Ok(None) };
@@ -357,11 +385,7 @@ impl<K: TransactionKind<Access = PtrUnsync>> Provider<K> {
             })?);
         }
         let key = num_key(number);
-        let ommers = match self.get(Table::BlockOmmers, &key)? {
-            Some(v) => Vec::<Header>::decode(&mut v.as_slice())
-                .map_err(|e| StorageError::decode(Table::BlockOmmers, &key, e))?,
-            None => Vec::new(),
-        };
+        let ommers = self.ommers(number)?;
         let withdrawals = self
             .get(Table::BlockWithdrawals, &key)?
             .map(|v| {
@@ -435,12 +459,14 @@ impl<K: TransactionKind<Access = PtrUnsync>> TrieStore for Provider<K> {
 
 impl<K: TransactionKind<Access = PtrUnsync> + WriteMarker> Provider<K> {
     pub(crate) fn put(&self, t: Table, key: &[u8], value: &[u8]) -> StorageResult<()> {
+        self.tables.check_write(t)?;
         Ok(self.tx.put(self.tables.get(t), key, value, WriteFlags::empty())?)
     }
 
     /// Puts a key greater than every key in the table (block- and transaction-numbered
     /// tables): MDBX skips the search. Fails if the key is not the greatest.
     fn append(&self, t: Table, key: &[u8], value: &[u8]) -> StorageResult<()> {
+        self.tables.check_write(t)?;
         Ok(self.tx.append(self.tables.get(t), key, value)?)
     }
 
@@ -466,8 +492,9 @@ impl<K: TransactionKind<Access = PtrUnsync> + WriteMarker> Provider<K> {
         self.put_meta(META_GENESIS, json.as_bytes())
     }
 
-    /// Writes a block, its senders and receipts, and makes it the head.
-    /// The block's parent must be the current head (or the database empty for genesis).
+    /// Writes a block, its senders and receipts. The block's parent must be the current head
+    /// (or the database empty for genesis). The head does not move until [`Self::set_head`],
+    /// which the caller runs after the block's state and trie are written too.
     pub fn write_block(
         &self,
         block: &Block,
@@ -531,8 +558,13 @@ impl<K: TransactionKind<Access = PtrUnsync> + WriteMarker> Provider<K> {
         if !txs.is_empty() {
             self.append(Table::TransactionBlocks, &num_key(first_tx + txs.len() as u64 - 1), &key)?;
         }
+        Ok(())
+    }
+
+    /// Makes block `number` (already written, with its state and trie) the head.
+    pub fn set_head(&self, number: u64, hash: B256) -> StorageResult<()> {
         let mut head = [0u8; 40];
-        head[..8].copy_from_slice(&key);
+        head[..8].copy_from_slice(&num_key(number));
         head[8..].copy_from_slice(hash.as_slice());
         self.put_meta(META_HEAD, &head)
     }
