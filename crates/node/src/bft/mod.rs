@@ -66,6 +66,8 @@ pub struct BftNodeConfig {
     pub timeouts: LinearTimeouts,
     /// Name in logs and metrics.
     pub moniker: String,
+    /// Transaction pool limits.
+    pub pool: PoolConfig,
 }
 
 impl BftNodeConfig {
@@ -81,6 +83,7 @@ impl BftNodeConfig {
             block_time: None,
             timeouts: devnet_timeouts(),
             moniker: "bttc".into(),
+            pool: PoolConfig::default(),
         }
     }
 }
@@ -276,7 +279,7 @@ impl BftNode {
             .await
             .map_err(|e| NodeError::Genesis(format!("consensus engine: {e}")))?;
 
-        let pool = Arc::new(TxPool::new(PoolConfig::default()));
+        let pool = Arc::new(TxPool::new(config.pool.clone()));
         let events = ChainEvents::default();
         let commits = store::StoredCommits { db: chain.db().clone(), chain_id };
         let mut rpc_ctx =
