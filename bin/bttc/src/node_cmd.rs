@@ -93,6 +93,10 @@ pub(crate) struct NodeArgs {
     /// File holding the keystore password (else the BTTC_PASSWORD environment variable).
     #[arg(long = "password-file")]
     password_file: Option<PathBuf>,
+    /// Use a validator keystore or `node.key` that group or others can access (refused by
+    /// default: `chmod 600` it instead).
+    #[arg(long = "insecure-key-permissions")]
+    insecure_key_permissions: bool,
     /// Address the consensus network (libp2p, TCP) listens on.
     #[arg(long = "p2p.addr", default_value = "127.0.0.1")]
     p2p_addr: IpAddr,
@@ -221,10 +225,13 @@ fn flatten_config(
         }
         match v {
             toml::Value::Table(t) => flatten_config(t, &key, argv)?,
-            toml::Value::Boolean(true) if matches!(key.as_str(), "dev" | "no-mining") => {
+            toml::Value::Boolean(true)
+                if matches!(key.as_str(), "dev" | "no-mining" | "insecure-key-permissions") =>
+            {
                 argv.push(format!("--{key}").into())
             }
-            toml::Value::Boolean(false) if matches!(key.as_str(), "dev" | "no-mining") => {}
+            toml::Value::Boolean(false)
+                if matches!(key.as_str(), "dev" | "no-mining" | "insecure-key-permissions") => {}
             toml::Value::Array(items) => {
                 let joined: Vec<String> = items.iter().map(scalar).collect::<eyre::Result<_>>()?;
                 argv.push(format!("--{key}").into());
@@ -351,7 +358,11 @@ fn run_bft(args: NodeArgs) -> eyre::Result<()> {
     let validator_key = match &args.validator_key {
         Some(ks) => {
             let pw = crate::keys_cmd::password(args.password_file.as_deref())?;
-            Some(crate::keys_cmd::load_key(ks, &pw)?.credential().clone())
+            Some(
+                crate::keys_cmd::load_key(ks, &pw, args.insecure_key_permissions)?
+                    .credential()
+                    .clone(),
+            )
         }
         None => None,
     };
@@ -362,6 +373,7 @@ fn run_bft(args: NodeArgs) -> eyre::Result<()> {
     config.bootnodes = args.bootnodes.iter().filter(|b| !b.is_empty()).cloned().collect();
     config.rpc = RpcConfig { debug: false, ..rpc_config(&args) };
     config.moniker = args.moniker.clone();
+    config.insecure_key_permissions = args.insecure_key_permissions;
     config.pool = pool_config(&args)?;
     if let Some(s) = args.block_time {
         if !(s >= 1.0 && s.is_finite()) {

@@ -85,6 +85,9 @@ pub enum NodeError {
     /// The temporary datadir could not be made.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// A key file could not be written or may not be used.
+    #[error("key file: {0}")]
+    KeyFile(#[from] crate::key_file::KeyFileError),
 }
 
 /// A running dev node.
