@@ -3,11 +3,11 @@
 //! chain; `--fresh` starts over.
 
 use crate::{genesis_cmd, keys_cmd};
-use bttc_node::{DEV_CHAIN_ID, DEV_GAS_LIMIT, DEV_MNEMONIC, dev_accounts};
+use bttc_node::{DEV_CHAIN_ID, DEV_GAS_LIMIT, DEV_MNEMONIC, dev_accounts, key_file};
 use clap::Args;
 use eyre::WrapErr;
 use std::{
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -83,7 +83,11 @@ fn create_network(l: &Layout, a: &DevnetArgs) -> eyre::Result<()> {
     std::fs::create_dir_all(&l.root)
         .wrap_err_with(|| format!("cannot create {}", l.root.display()))?;
     let password = format!("{:x}", rand08::random::<u128>());
-    write_private(&l.password(), password.as_bytes())?;
+    if l.password().exists() {
+        // Left by a creation that did not finish (there is no genesis yet).
+        std::fs::remove_file(l.password())?;
+    }
+    key_file::write_private_file(&l.password(), password.as_bytes())?;
     let mut validators = Vec::new();
     for i in 0..a.validators {
         let name = format!("validator-{i}.json");
@@ -100,13 +104,26 @@ fn create_network(l: &Layout, a: &DevnetArgs) -> eyre::Result<()> {
     Ok(())
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> eyre::Result<()> {
-    std::fs::write(path, bytes).wrap_err_with(|| format!("cannot write {}", path.display()))?;
+/// A network made before key files were private: make its own keystores and password
+/// readable by the owner only (the nodes refuse them otherwise).
+fn tighten_permissions(l: &Layout, validators: u16) -> eyre::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        let mut paths: Vec<(PathBuf, u32)> = vec![(l.root.join("keys"), 0o700)];
+        paths.push((l.password(), 0o600));
+        paths.extend((0..validators).map(|i| (l.keystore(i), 0o600)));
+        for (path, mode) in paths {
+            let now = std::fs::metadata(&path)?.permissions().mode() & 0o7777;
+            if now & 0o077 != 0 {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                    .wrap_err_with(|| format!("cannot restrict {}", path.display()))?;
+                warn!("{}: mode {now:04o} -> {mode:04o} (key files are private)", path.display());
+            }
+        }
     }
+    #[cfg(not(unix))]
+    let _ = (l, validators);
     Ok(())
 }
 
@@ -201,6 +218,7 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
                 a.validators
             );
         }
+        tighten_permissions(&l, a.validators)?;
     } else {
         create_network(&l, &a)?;
     }

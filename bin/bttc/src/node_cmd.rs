@@ -3,7 +3,7 @@
 
 use alloy_primitives::U256;
 use bttc_node::{
-    DEV_CHAIN_ID, DEV_GAS_LIMIT, DEV_MNEMONIC, DevNode, DevNodeConfig, MiningMode,
+    DEV_CHAIN_ID, DEV_GAS_LIMIT, DEV_MNEMONIC, DevNode, DevNodeConfig, MiningMode, PoolConfig,
     bft::{BftNode, BftNodeConfig},
 };
 use bttc_rpc::RpcConfig;
@@ -93,6 +93,10 @@ pub(crate) struct NodeArgs {
     /// File holding the keystore password (else the BTTC_PASSWORD environment variable).
     #[arg(long = "password-file")]
     password_file: Option<PathBuf>,
+    /// Use a validator keystore or `node.key` that group or others can access (refused by
+    /// default: `chmod 600` it instead).
+    #[arg(long = "insecure-key-permissions")]
+    insecure_key_permissions: bool,
     /// Address the consensus network (libp2p, TCP) listens on.
     #[arg(long = "p2p.addr", default_value = "127.0.0.1")]
     p2p_addr: IpAddr,
@@ -111,6 +115,25 @@ pub(crate) struct NodeArgs {
     /// Name of this node in logs.
     #[arg(long, default_value = "bttc")]
     moniker: String,
+    /// Pool slots for executable transactions (a slot per started 32 KiB of a transaction).
+    #[arg(long = "txpool.globalslots", default_value_t = PoolConfig::default().pending_slots)]
+    txpool_global_slots: usize,
+    /// Pool slots for transactions waiting for a nonce gap (or funds).
+    #[arg(long = "txpool.globalqueue", default_value_t = PoolConfig::default().queued_slots)]
+    txpool_global_queue: usize,
+    /// Executable slots each sender keeps when the pool is full (a minimum, not a cap).
+    #[arg(long = "txpool.accountslots", default_value_t = PoolConfig::default().account_slots)]
+    txpool_account_slots: usize,
+    /// Most waiting transactions per sender, and the widest nonce gap one may leave.
+    #[arg(long = "txpool.accountqueue", default_value_t = PoolConfig::default().account_queue)]
+    txpool_account_queue: usize,
+    /// Seconds a sender's waiting transactions stay without one of its transactions
+    /// becoming executable.
+    #[arg(long = "txpool.lifetime", default_value_t = PoolConfig::default().queued_lifetime.as_secs())]
+    txpool_lifetime: u64,
+    /// Percent a replacement must raise both fee cap and tip by.
+    #[arg(long = "txpool.pricebump", default_value_t = PoolConfig::default().price_bump_percent)]
+    txpool_price_bump: u128,
 }
 
 /// Runs the node until Ctrl-C or SIGTERM.
@@ -146,6 +169,7 @@ pub(crate) fn run(args: NodeArgs) -> eyre::Result<()> {
         mining,
         datadir: args.datadir.clone(),
         rpc,
+        pool: pool_config(&args)?,
     };
     let runtime = runtime(&args)?;
     runtime.block_on(async move {
@@ -201,10 +225,13 @@ fn flatten_config(
         }
         match v {
             toml::Value::Table(t) => flatten_config(t, &key, argv)?,
-            toml::Value::Boolean(true) if matches!(key.as_str(), "dev" | "no-mining") => {
+            toml::Value::Boolean(true)
+                if matches!(key.as_str(), "dev" | "no-mining" | "insecure-key-permissions") =>
+            {
                 argv.push(format!("--{key}").into())
             }
-            toml::Value::Boolean(false) if matches!(key.as_str(), "dev" | "no-mining") => {}
+            toml::Value::Boolean(false)
+                if matches!(key.as_str(), "dev" | "no-mining" | "insecure-key-permissions") => {}
             toml::Value::Array(items) => {
                 let joined: Vec<String> = items.iter().map(scalar).collect::<eyre::Result<_>>()?;
                 argv.push(format!("--{key}").into());
@@ -226,6 +253,34 @@ fn scalar(v: &toml::Value) -> eyre::Result<String> {
         toml::Value::Float(f) => f.to_string(),
         toml::Value::Boolean(b) => b.to_string(),
         other => eyre::bail!("unsupported config value {other}"),
+    })
+}
+
+/// The pool limits from the flags; zero limits are refused.
+fn pool_config(args: &NodeArgs) -> eyre::Result<PoolConfig> {
+    for (name, v) in [
+        ("--txpool.globalslots", args.txpool_global_slots as u64),
+        ("--txpool.globalqueue", args.txpool_global_queue as u64),
+        ("--txpool.accountslots", args.txpool_account_slots as u64),
+        ("--txpool.accountqueue", args.txpool_account_queue as u64),
+        ("--txpool.lifetime", args.txpool_lifetime),
+        ("--txpool.pricebump", args.txpool_price_bump.min(u128::from(u64::MAX)) as u64),
+    ] {
+        if v == 0 {
+            eyre::bail!("{name} must be at least 1");
+        }
+    }
+    if args.txpool_global_slots < 4 {
+        eyre::bail!("--txpool.globalslots must be at least 4 (a 128 KiB transaction takes 4)");
+    }
+    Ok(PoolConfig {
+        pending_slots: args.txpool_global_slots,
+        queued_slots: args.txpool_global_queue,
+        account_slots: args.txpool_account_slots,
+        account_queue: args.txpool_account_queue,
+        queued_lifetime: Duration::from_secs(args.txpool_lifetime),
+        price_bump_percent: args.txpool_price_bump,
+        ..PoolConfig::default()
     })
 }
 
@@ -303,7 +358,11 @@ fn run_bft(args: NodeArgs) -> eyre::Result<()> {
     let validator_key = match &args.validator_key {
         Some(ks) => {
             let pw = crate::keys_cmd::password(args.password_file.as_deref())?;
-            Some(crate::keys_cmd::load_key(ks, &pw)?.credential().clone())
+            Some(
+                crate::keys_cmd::load_key(ks, &pw, args.insecure_key_permissions)?
+                    .credential()
+                    .clone(),
+            )
         }
         None => None,
     };
@@ -314,6 +373,8 @@ fn run_bft(args: NodeArgs) -> eyre::Result<()> {
     config.bootnodes = args.bootnodes.iter().filter(|b| !b.is_empty()).cloned().collect();
     config.rpc = RpcConfig { debug: false, ..rpc_config(&args) };
     config.moniker = args.moniker.clone();
+    config.insecure_key_permissions = args.insecure_key_permissions;
+    config.pool = pool_config(&args)?;
     if let Some(s) = args.block_time {
         if !(s >= 1.0 && s.is_finite()) {
             eyre::bail!(
@@ -417,6 +478,43 @@ mod tests {
     fn rpc_of(extra: &[&str]) -> RpcConfig {
         let argv = ["bttc node", "--dev"].iter().chain(extra);
         rpc_config(&<NodeOnly as clap::Parser>::try_parse_from(argv).unwrap().args)
+    }
+
+    fn pool_of(extra: &[&str]) -> eyre::Result<PoolConfig> {
+        let argv = ["bttc node", "--dev"].iter().chain(extra);
+        pool_config(&<NodeOnly as clap::Parser>::try_parse_from(argv).unwrap().args)
+    }
+
+    #[test]
+    fn pool_limits_come_from_the_txpool_flags() {
+        let c = pool_of(&[]).unwrap();
+        let d = PoolConfig::default();
+        assert_eq!((c.pending_slots, c.queued_slots, c.account_slots), (8192, 2048, 16));
+        assert_eq!(
+            (c.account_queue, c.queued_lifetime, c.price_bump_percent),
+            (64, d.queued_lifetime, 10)
+        );
+        let c = pool_of(&[
+            "--txpool.globalslots",
+            "20000",
+            "--txpool.globalqueue",
+            "100",
+            "--txpool.accountslots",
+            "4",
+            "--txpool.accountqueue",
+            "8",
+            "--txpool.lifetime",
+            "60",
+            "--txpool.pricebump",
+            "25",
+        ])
+        .unwrap();
+        assert_eq!((c.pending_slots, c.queued_slots, c.account_slots), (20000, 100, 4));
+        assert_eq!(c.account_queue, 8);
+        assert_eq!(c.queued_lifetime, Duration::from_secs(60));
+        assert_eq!(c.price_bump_percent, 25);
+        let e = pool_of(&["--txpool.globalqueue", "0"]).unwrap_err();
+        assert_eq!(e.to_string(), "--txpool.globalqueue must be at least 1");
     }
 
     #[test]

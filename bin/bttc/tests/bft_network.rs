@@ -213,6 +213,17 @@ async fn devnet_command_starts_stops_cleanly_and_resumes() {
     for u in &urls {
         assert_eq!(head(u).await, None, "{u} still answers after the devnet stopped");
     }
+    // Its key files are private; one made before they were is tightened on resume (the
+    // validators would refuse it).
+    use std::os::unix::fs::PermissionsExt;
+    let net = dir.path().join("net");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let keystore = net.join("keys").join("validator-0.json");
+    assert_eq!(
+        (mode(&net.join("keys")), mode(&keystore), mode(&net.join("password"))),
+        (0o700, 0o600, 0o600)
+    );
+    std::fs::set_permissions(&keystore, std::fs::Permissions::from_mode(0o644)).unwrap();
 
     let mut again = start();
     let mut first_line = String::new();
@@ -224,6 +235,7 @@ async fn devnet_command_starts_stops_cleanly_and_resumes() {
     for u in &urls {
         wait_height(u, before + 2, T).await.unwrap();
     }
+    assert_eq!(mode(&keystore), 0o600);
     let a: Vec<&str> = urls.iter().map(String::as_str).collect();
     assert_same_chain(&a, 1, before + 2).await;
     assert!(stop(again).success());

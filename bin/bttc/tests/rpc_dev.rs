@@ -333,3 +333,115 @@ async fn pending_and_block_filters_and_pending_subscription() {
     let gone = p.get_filter_changes::<B256>(block_filter).await;
     assert_eq!(error_of(gone).message, "filter not found");
 }
+
+/// Sends `raws` as one JSON-RPC batch of `eth_sendRawTransaction`; returns the replies in
+/// request order.
+async fn send_batch(url: &str, raws: &[alloy_primitives::Bytes]) -> Vec<serde_json::Value> {
+    let batch: Vec<_> = raws
+        .iter()
+        .enumerate()
+        .map(|(i, r)| json!({"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [r]}))
+        .collect();
+    let (status, body) = support::post(url, serde_json::Value::from(batch).to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    let mut replies: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    replies.sort_by_key(|r| r["id"].as_u64());
+    assert_eq!(replies.len(), raws.len());
+    replies
+}
+
+/// Waits (up to two minutes) until each of `accounts` has sent `nonce` transactions.
+async fn wait_nonces(p: &impl Provider, accounts: &[Address], nonce: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    for a in accounts {
+        loop {
+            let n = p.get_transaction_count(*a).await.unwrap();
+            if n == nonce {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{a} at nonce {n} of {nonce} after 120 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bursts_from_few_senders_are_admitted_whole() {
+    // The loads of issue #12 that anvil takes whole: 5,000 transfers from 10 accounts at once
+    // on 1 s blocks, then 1,000 from one account in one batch.
+    let node = DevProc::start(&["--block-time", "1"]);
+    let p = ProviderBuilder::new().connect_http(node.http.parse().unwrap());
+    let keys: Vec<PrivateKeySigner> = bttc_node::dev_accounts(10)
+        .iter()
+        .map(|a| PrivateKeySigner::from_bytes(&a.private_key).unwrap())
+        .collect();
+    let addresses: Vec<Address> = keys.iter().map(|k| k.address()).collect();
+    let transfer = |key: &PrivateKeySigner, nonce: u64| {
+        bttc_bench::client::sign(
+            key,
+            31_337_199,
+            nonce,
+            alloy_primitives::TxKind::Call(DEV1),
+            21_000,
+            Default::default(),
+            U256::from(1),
+        )
+    };
+    let mut raws = Vec::new();
+    for nonce in 0..500 {
+        raws.extend(keys.iter().map(|k| transfer(k, nonce)));
+    }
+    for chunk in raws.chunks(1000) {
+        for r in send_batch(&node.http, chunk).await {
+            assert!(r["result"].is_string(), "refused: {r}");
+        }
+    }
+    wait_nonces(&p, &addresses, 500).await;
+
+    let raws: Vec<_> = (500..1500).map(|nonce| transfer(&keys[0], nonce)).collect();
+    for r in send_batch(&node.http, &raws).await {
+        assert!(r["result"].is_string(), "refused: {r}");
+    }
+    wait_nonces(&p, &addresses[..1], 1500).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fee_cap_below_the_base_fee_is_refused_and_mines_nothing() {
+    let node = DevProc::start(&[]);
+    let p = ProviderBuilder::new().connect_http(node.http.parse().unwrap());
+    let wallet = wallet();
+    let tx = |fee: u128| {
+        TransactionRequest::default()
+            .from(DEV0)
+            .to(DEV1)
+            .value(U256::from(1))
+            .nonce(0)
+            .gas_limit(21_000)
+            .max_fee_per_gas(fee)
+            .max_priority_fee_per_gas(1)
+            .with_chain_id(31_337_199)
+    };
+    let base_fee = u128::from(
+        p.get_block_by_number(alloy_eips::BlockNumberOrTag::Latest)
+            .await
+            .unwrap()
+            .unwrap()
+            .header
+            .base_fee_per_gas
+            .unwrap(),
+    );
+    let e = error_of(p.send_tx_envelope(tx(base_fee / 2).build(&wallet).await.unwrap()).await);
+    assert_eq!(e.code, -32000);
+    let prefix = format!(
+        "max fee per gas less than block base fee: address {DEV0}, maxFeePerGas: {}, baseFee: ",
+        base_fee / 2
+    );
+    assert!(e.message.starts_with(&prefix), "{}", e.message);
+    // Automine made no block for it: the next transaction is in block 1.
+    let ok = p.send_tx_envelope(tx(10 * GWEI).build(&wallet).await.unwrap()).await.unwrap();
+    let receipt = ok.get_receipt().await.unwrap();
+    assert_eq!(receipt.block_number, Some(1));
+}

@@ -48,6 +48,8 @@ pub struct DevNodeConfig {
     pub datadir: Option<PathBuf>,
     /// JSON-RPC settings.
     pub rpc: RpcConfig,
+    /// Transaction pool limits.
+    pub pool: PoolConfig,
 }
 
 impl Default for DevNodeConfig {
@@ -60,6 +62,7 @@ impl Default for DevNodeConfig {
             mining: MiningMode::Auto,
             datadir: None,
             rpc: RpcConfig { debug: true, ..Default::default() },
+            pool: PoolConfig::default(),
         }
     }
 }
@@ -82,6 +85,9 @@ pub enum NodeError {
     /// The temporary datadir could not be made.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// A key file could not be written or may not be used.
+    #[error("key file: {0}")]
+    KeyFile(#[from] crate::key_file::KeyFileError),
 }
 
 /// A running dev node.
@@ -133,7 +139,7 @@ impl DevNode {
         let chain = Chain::open(db)?;
         let head_at_start = chain.head()?.number;
         let chain_id = chain.spec().chain_id();
-        let pool = Arc::new(TxPool::new(PoolConfig::default()));
+        let pool = Arc::new(TxPool::new(config.pool.clone()));
         let events = ChainEvents::default();
         let signers =
             accounts.iter().filter_map(|a| PrivateKeySigner::from_bytes(&a.private_key).ok());

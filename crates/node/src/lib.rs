@@ -21,12 +21,17 @@
 //!   decides each block; the driver in `bft` builds proposals from the pool, re-executes
 //!   received proposals without committing, and commits a decided block with its commit
 //!   certificate in one MDBX transaction, then announces it like the dev producer does.
+//! - [`key_file`]: key files (keystores, `node.key`) are created 0600 in 0700 directories
+//!   and refused when group or others can access them (unless the operator insists).
 
 pub mod bft;
 mod dev;
 mod dev_node;
+pub mod key_file;
 mod producer;
 
+/// The transaction pool's limits, as the node's configurations take them.
+pub use bttc_txpool::PoolConfig;
 pub use dev::{
     DEV_CHAIN_ID, DEV_GAS_LIMIT, DEV_MNEMONIC, DevAccount, dev_accounts, dev_genesis,
     dev_genesis_with_gas_limit, network_genesis,

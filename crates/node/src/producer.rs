@@ -18,16 +18,20 @@ pub(crate) fn block_candidates(
     pool.best_transactions(base_fee).iter().map(|p| (p.tx.clone(), p.sender)).collect()
 }
 
-/// Commits `rw` (which holds a new head block) and brings the pool up to date, under the
-/// pool's block-update guard so that no admission validates against the state in between.
+/// Commits `rw` (which holds a new head block) and brings the pool up to date (at the base
+/// fee of the block after it), under the pool's block-update guard so that no admission
+/// validates against the state in between.
 pub(crate) fn commit_and_update_pool(
     pool: &TxPool,
+    spec: &bttc_chainspec::ChainSpec,
     db: &bttc_storage::DatabaseEnv,
     rw: bttc_storage::Provider<bttc_storage::Rw>,
 ) -> Result<(), StorageError> {
     let update = pool.block_update();
     rw.commit()?;
-    pool.on_new_block(&db.ro()?);
+    let ro = db.ro()?;
+    let (_, head) = ro.head_header()?;
+    pool.on_new_block(&ro, bttc_txpool::next_base_fee(spec, &head));
     drop(update);
     Ok(())
 }
@@ -120,7 +124,7 @@ impl DevProducer {
         if let Some(at) = seal_at {
             std::thread::sleep(at.saturating_duration_since(std::time::Instant::now()));
         }
-        commit_and_update_pool(&self.pool, self.chain.db(), rw)?;
+        commit_and_update_pool(&self.pool, self.chain.spec(), self.chain.db(), rw)?;
         let committed = started.elapsed();
         for (hash, _) in &built.rejected {
             self.pool.remove(hash);

@@ -2,12 +2,12 @@
 //! datadir.
 
 use alloy_consensus::{SignableTransaction, TxEip1559};
-use alloy_primitives::{Address, Bytes, TxKind, U256, address};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use bttc_chain::{Chain, init_genesis};
 use bttc_node::{DEV_CHAIN_ID, DevProducer, dev_accounts, dev_genesis, dev_genesis_with_gas_limit};
-use bttc_primitives::TxEnvelope;
+use bttc_primitives::{Account, TxEnvelope};
 use bttc_storage::{DatabaseEnv, DbOptions, StateProvider};
 use bttc_txpool::{PoolConfig, TxPool};
 use std::sync::Arc;
@@ -29,6 +29,34 @@ fn transfer(key: &PrivateKeySigner, nonce: u64, value: u128) -> TxEnvelope {
     };
     let sig = key.sign_hash_sync(&tx.signature_hash()).unwrap();
     tx.into_signed(sig).into()
+}
+
+/// The state with one account holding `extra` more than it does.
+struct Richer<'a, S> {
+    state: &'a S,
+    who: Address,
+    extra: U256,
+}
+
+impl<S: StateProvider> StateProvider for Richer<'_, S> {
+    fn account(&self, address: &Address) -> bttc_storage::StorageResult<Option<Account>> {
+        let mut a = self.state.account(address)?;
+        if *address == self.who
+            && let Some(a) = &mut a
+        {
+            a.balance += self.extra;
+        }
+        Ok(a)
+    }
+    fn storage(&self, address: &Address, slot: &B256) -> bttc_storage::StorageResult<U256> {
+        self.state.storage(address, slot)
+    }
+    fn bytecode(&self, code_hash: &B256) -> bttc_storage::StorageResult<Option<Bytes>> {
+        self.state.bytecode(code_hash)
+    }
+    fn block_hash(&self, number: u64) -> bttc_storage::StorageResult<Option<B256>> {
+        self.state.block_hash(number)
+    }
 }
 
 #[test]
@@ -68,9 +96,14 @@ fn producer_mines_pool_transactions_and_drops_what_cannot_execute() {
     }
     let gap = pool.add(transfer(&k0, 5, ETH), &ro, &ctx).unwrap();
     assert!(!gap.pending);
-    // Each of these is affordable alone; together they are not: the second cannot execute.
+    // Each of these is affordable alone; together they are not: the pool refuses the second.
     let first = pool.add(transfer(&k1, 0, 6 * ETH), &ro, &ctx).unwrap().hash;
-    let second = pool.add(transfer(&k1, 1, 6 * ETH), &ro, &ctx).unwrap().hash;
+    let err = pool.add(transfer(&k1, 1, 6 * ETH), &ro, &ctx).unwrap_err();
+    assert!(matches!(err, bttc_txpool::PoolError::InsufficientFundsCumulative { .. }), "{err}");
+    // A transaction can still fail when the block executes it (say an EIP-7702 delegation
+    // spent the balance meanwhile): admit it against a view in which k1 is richer.
+    let richer = Richer { state: &ro, who: accounts[1].address, extra: U256::from(10 * ETH) };
+    let second = pool.add(transfer(&k1, 1, 6 * ETH), &richer, &ctx).unwrap().hash;
     drop(ro);
 
     let mined = producer.mine(1).unwrap();

@@ -2,6 +2,24 @@
 
 use alloy_primitives::{Address, U256};
 
+/// Which part of the pool a limit belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubPool {
+    /// Executable transactions.
+    Pending,
+    /// Transactions waiting for a nonce gap to fill (or for funds).
+    Queued,
+}
+
+impl std::fmt::Display for SubPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Pending => "pending",
+            Self::Queued => "queued",
+        })
+    }
+}
+
 /// A transaction was not accepted into the pool.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PoolError {
@@ -52,6 +70,18 @@ pub enum PoolError {
         /// Tip of the transaction.
         got: u128,
     },
+    /// Fee cap below the base fee of the next block: it could not be included.
+    #[error(
+        "max fee per gas less than block base fee: address {sender}, maxFeePerGas: {fee_cap}, baseFee: {base_fee}"
+    )]
+    FeeCapBelowBaseFee {
+        /// Sender.
+        sender: Address,
+        /// Max fee per gas (gas price for legacy transactions).
+        fee_cap: u128,
+        /// Base fee of the next block.
+        base_fee: u64,
+    },
     /// Nonce already used.
     #[error("nonce too low: address {sender}, tx: {got} state: {next}")]
     NonceTooLow {
@@ -61,6 +91,18 @@ pub enum PoolError {
         got: u64,
         /// Next nonce of the account.
         next: u64,
+    },
+    /// Nonce too far beyond the sender's next executable nonce.
+    #[error("nonce too high: address {sender}, tx: {got} next: {next}, allowed gap {max_gap}")]
+    NonceTooHigh {
+        /// Sender.
+        sender: Address,
+        /// Nonce of the transaction.
+        got: u64,
+        /// The nonce after the sender's executable transactions in the pool.
+        next: u64,
+        /// Largest gap allowed ([`crate::PoolConfig::account_queue`]).
+        max_gap: u64,
     },
     /// Nonce at the maximum.
     #[error("nonce has max value")]
@@ -77,25 +119,59 @@ pub enum PoolError {
         /// Maximum cost of the transaction.
         cost: U256,
     },
+    /// The balance covers the transaction alone, but not on top of the sender's executable
+    /// transactions already in the pool.
+    #[error(
+        "insufficient funds for gas * price + value: balance {balance}, queued cost {pending_cost}, tx cost {cost}, overshot {}",
+        pending_cost.saturating_add(*cost).saturating_sub(*balance)
+    )]
+    InsufficientFundsCumulative {
+        /// The sender's balance.
+        balance: U256,
+        /// Maximum cost of its executable pool transactions (less the one replaced, if any).
+        pending_cost: U256,
+        /// Maximum cost of this transaction.
+        cost: U256,
+    },
     /// Already in the pool.
     #[error("already known")]
     AlreadyKnown,
     /// Same sender and nonce in the pool, and the fee bump is too small.
     #[error("replacement transaction underpriced")]
     ReplacementUnderpriced,
-    /// The sender has too many transactions in the pool.
-    #[error("txpool is full: sender {sender} has {count} transactions (limit {max})")]
-    SenderFull {
+    /// The sender already has as many non-executable transactions as allowed.
+    #[error(
+        "account limit exceeded: address {sender} has {count} queued transactions (limit {max})"
+    )]
+    AccountLimitExceeded {
         /// Sender.
         sender: Address,
-        /// Its transactions in the pool.
+        /// Its queued transactions.
         count: usize,
+        /// Limit ([`crate::PoolConfig::account_queue`]).
+        max: usize,
+    },
+    /// The pool is full and the transaction tips no more than the cheapest one it could
+    /// evict.
+    #[error(
+        "transaction underpriced: the pool is full and tip {got} does not beat the cheapest evictable tip {cheapest}"
+    )]
+    UnderpricedWhenFull {
+        /// Effective tip of the transaction at the current base fee.
+        got: u128,
+        /// Effective tip of the cheapest transaction that could make room.
+        cheapest: u128,
+    },
+    /// The pool is full and nothing in it may make room.
+    #[error("txpool is full: {pool} slots {used} of {max} in use and none can be evicted")]
+    PoolFull {
+        /// The part of the pool that is full.
+        pool: SubPool,
+        /// Slots in use.
+        used: usize,
         /// Limit.
         max: usize,
     },
-    /// The pool is full and the transaction does not pay more than the cheapest one.
-    #[error("txpool is full")]
-    PoolFull,
     /// State could not be read.
     #[error("state read failed: {0}")]
     State(String),

@@ -23,6 +23,8 @@ pub struct ValidationContext {
     pub min_priority_fee: u128,
     /// Maximum encoded size in bytes.
     pub max_tx_size: usize,
+    /// Base fee of the next block (0 before London): a lower fee cap is refused.
+    pub base_fee: u64,
 }
 
 impl ValidationContext {
@@ -36,8 +38,14 @@ impl ValidationContext {
             blobs_allowed: !spec.is_bttc(),
             min_priority_fee: 1,
             max_tx_size: 128 * 1024,
+            base_fee: next_base_fee(spec, parent),
         }
     }
+}
+
+/// The base fee of the block after `parent` (0 before London).
+pub fn next_base_fee(spec: &bttc_chainspec::ChainSpec, parent: &alloy_consensus::Header) -> u64 {
+    bttc_chain::validate::expected_base_fee(spec, parent, parent.number + 1).unwrap_or(0)
 }
 
 /// A transaction that passed [`validate_transaction`].
@@ -51,9 +59,12 @@ pub struct Validated {
     pub account_nonce: u64,
     /// The sender's balance in that state.
     pub balance: U256,
+    /// Encoded size in bytes.
+    pub size: usize,
 }
 
-/// The checks that need no pool: chain id, type, size, gas, fees, signature, nonce, funds.
+/// The checks that need no pool: chain id, type, size, gas, fees (tip and fee cap against
+/// the next block's base fee), signature, nonce, funds for this transaction alone.
 pub fn validate_transaction<S: StateProvider>(
     tx: &TxEnvelope,
     state: &S,
@@ -107,6 +118,9 @@ pub fn validate_transaction<S: StateProvider>(
         return Err(PoolError::Underpriced { min: ctx.min_priority_fee, got: tip });
     }
     let sender = tx.recover_signer().map_err(|e| PoolError::InvalidSender(e.to_string()))?;
+    if fee_cap < u128::from(ctx.base_fee) {
+        return Err(PoolError::FeeCapBelowBaseFee { sender, fee_cap, base_fee: ctx.base_fee });
+    }
     let account =
         state.account(&sender).map_err(|e| PoolError::State(e.to_string()))?.unwrap_or_default();
     if tx.nonce() < account.nonce {
@@ -119,14 +133,17 @@ pub fn validate_transaction<S: StateProvider>(
     if account.balance < cost {
         return Err(PoolError::InsufficientFunds { sender, balance: account.balance, cost });
     }
-    Ok(Validated { sender, cost, account_nonce: account.nonce, balance: account.balance })
+    Ok(Validated { sender, cost, account_nonce: account.nonce, balance: account.balance, size })
 }
 
-/// `gas_limit * max_fee + value (+ blob gas * max blob fee)`: the most the transaction can cost.
+/// `gas_limit * max_fee + value (+ blob gas * max blob fee)`: the most the transaction can cost
+/// (saturating: a value near 2^256 cannot wrap into an affordable cost).
 pub(crate) fn max_cost(tx: &TxEnvelope) -> U256 {
-    let mut cost = U256::from(tx.gas_limit()) * U256::from(tx.max_fee_per_gas()) + tx.value();
+    let mut cost =
+        (U256::from(tx.gas_limit()) * U256::from(tx.max_fee_per_gas())).saturating_add(tx.value());
     if let Some(blob_fee) = tx.max_fee_per_blob_gas() {
-        cost += U256::from(tx.blob_gas_used().unwrap_or(0)) * U256::from(blob_fee);
+        cost =
+            cost.saturating_add(U256::from(tx.blob_gas_used().unwrap_or(0)) * U256::from(blob_fee));
     }
     cost
 }

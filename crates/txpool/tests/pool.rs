@@ -6,8 +6,9 @@ use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use bttc_primitives::{Account, TxEnvelope};
 use bttc_storage::{AccountChange, DatabaseEnv, DbOptions, Provider, Ro, StateChanges};
-use bttc_txpool::{PoolConfig, PoolError, TxPool, ValidationContext};
+use bttc_txpool::{PoolConfig, PoolError, SubPool, TxPool, ValidationContext};
 use revm::primitives::hardfork::SpecId;
+use std::time::{Duration, Instant};
 
 const CHAIN: u64 = 777;
 const TO: Address = address!("00000000000000000000000000000000000000dd");
@@ -25,7 +26,13 @@ fn ctx() -> ValidationContext {
         blobs_allowed: false,
         min_priority_fee: 1,
         max_tx_size: 128 * 1024,
+        base_fee: 0,
     }
+}
+
+/// [`ctx`] for a next block with `base_fee`.
+fn ctx_at(base_fee: u64) -> ValidationContext {
+    ValidationContext { base_fee, ..ctx() }
 }
 
 struct State {
@@ -236,36 +243,309 @@ fn new_blocks_remove_mined_and_promote_queued() {
     assert_eq!(pool.status().queued, 1);
     // Nonces 0..=2 were mined (2 by a transaction from elsewhere).
     st.set(2, &[(0, 3, RICH)]);
-    let removed = pool.on_new_block(&st.ro());
+    let removed = pool.on_new_block(&st.ro(), 0);
     assert_eq!(removed.len(), 2);
     assert_eq!(pool.status().pending, 1, "nonce 3 is now executable");
     // The sender went broke: its transaction is dropped.
     st.set(3, &[(0, 3, 10)]);
-    assert_eq!(pool.on_new_block(&st.ro()).len(), 1);
+    assert_eq!(pool.on_new_block(&st.ro(), 0).len(), 1);
     assert!(pool.is_empty());
 }
 
+fn limits(pending_slots: usize, queued_slots: usize, account_slots: usize) -> PoolConfig {
+    PoolConfig { pending_slots, queued_slots, account_slots, ..PoolConfig::default() }
+}
+
 #[test]
-fn limits_per_sender_and_global_eviction_of_the_cheapest() {
-    let st = State::new(&[(0, 0, RICH), (1, 0, RICH), (2, 0, RICH)]);
-    let pool = TxPool::new(PoolConfig {
-        max_account_slots: 2,
-        max_transactions: 3,
-        price_bump_percent: 10,
-    });
+fn one_sender_may_send_a_thousand_at_once() {
+    let st = State::new(&[(0, 0, RICH)]);
+    let pool = TxPool::new(PoolConfig::default());
     let ro = st.ro();
-    pool.add(tx1559(0, 0, 100 * GWEI, 5 * GWEI), &ro, &ctx()).unwrap();
-    pool.add(tx1559(0, 1, 100 * GWEI, 5 * GWEI), &ro, &ctx()).unwrap();
-    assert!(matches!(
-        pool.add(tx1559(0, 2, 100 * GWEI, 5 * GWEI), &ro, &ctx()),
-        Err(PoolError::SenderFull { .. })
-    ));
-    let cheap = pool.add(tx1559(1, 0, 100 * GWEI, GWEI), &ro, &ctx()).unwrap().hash;
-    assert_eq!(pool.len(), 3);
-    // Full: a newcomer paying no more than the cheapest is refused ...
-    assert_eq!(pool.add(tx1559(2, 0, 100 * GWEI, GWEI), &ro, &ctx()), Err(PoolError::PoolFull));
-    // ... one paying more evicts it.
-    pool.add(tx1559(2, 0, 100 * GWEI, 3 * GWEI), &ro, &ctx()).unwrap();
-    assert!(pool.get(&cheap).is_none());
-    assert_eq!(pool.len(), 3);
+    for n in 0..1000 {
+        let out = pool
+            .add(tx1559(0, n, 10 * GWEI, GWEI), &ro, &ctx())
+            .unwrap_or_else(|e| panic!("nonce {n}: {e}"));
+        assert!(out.pending, "nonce {n}");
+    }
+    assert_eq!((pool.status().pending, pool.status().queued), (1000, 0));
+    assert_eq!(pool.pending_nonce(&key(0).address()), Some(1000));
+    assert_eq!(pool.best_transactions(0).len(), 1000);
+}
+
+#[test]
+fn five_thousand_from_ten_senders_fit_the_default_pool() {
+    let accounts: Vec<_> = (0..10).map(|k| (k, 0, RICH)).collect();
+    let st = State::new(&accounts);
+    let pool = TxPool::new(PoolConfig::default());
+    let ro = st.ro();
+    for n in 0..500 {
+        for k in 0..10 {
+            pool.add(tx1559(k, n, 10 * GWEI, GWEI), &ro, &ctx())
+                .unwrap_or_else(|e| panic!("sender {k} nonce {n}: {e}"));
+        }
+    }
+    assert_eq!((pool.status().pending, pool.status().queued), (5000, 0));
+}
+
+#[test]
+fn a_gapped_flood_does_not_lock_out_honest_senders() {
+    // 128 accounts send 64 high-tip transactions each, all behind a nonce they never send:
+    // they could never run and never pay. Before, they filled all 8,192 slots.
+    let mut accounts: Vec<_> = (1..=128).map(|k| (k, 0, RICH)).collect();
+    accounts.extend([(0, 0, RICH), (200, 0, RICH)]);
+    let st = State::new(&accounts);
+    let pool = TxPool::new(PoolConfig::default());
+    let ro = st.ro();
+    for k in 1..=128u8 {
+        for n in 1..=64 {
+            let _ = pool.add(tx1559(k, n, 1000 * GWEI, 100 * GWEI), &ro, &ctx());
+        }
+    }
+    let queued_slots = PoolConfig::default().queued_slots;
+    assert_eq!(pool.status().pending, 0);
+    assert_eq!(pool.status().queued, queued_slots, "the flood is held to the queued part");
+    // An honest sender's burst at a hundredth of the tip gets in whole ...
+    for n in 0..1000 {
+        pool.add(tx1559(0, n, 10 * GWEI, GWEI), &ro, &ctx())
+            .unwrap_or_else(|e| panic!("honest nonce {n}: {e}"));
+    }
+    // ... and so does an honest out-of-order transaction: it takes the place of the queue
+    // of the sender silent longest.
+    let early = pool.add(tx1559(200, 1, 10 * GWEI, GWEI), &ro, &ctx()).unwrap();
+    assert!(!early.pending);
+    assert_eq!((pool.status().pending, pool.status().queued), (1000, queued_slots));
+    let late = pool.add(tx1559(200, 0, 10 * GWEI, GWEI), &ro, &ctx()).unwrap();
+    assert!(late.pending && pool.get(&early.hash).is_some());
+    assert_eq!(pool.pending_nonce(&key(200).address()), Some(2), "the gap filled: both pending");
+}
+
+#[test]
+fn balance_covers_a_senders_transactions_together() {
+    let cost = 21_000 * 10 * GWEI + 1;
+    let st = State::new(&[(0, 0, 2 * cost + cost / 2)]);
+    let pool = TxPool::new(PoolConfig::default());
+    let ro = st.ro();
+    pool.add(tx1559(0, 0, 10 * GWEI, GWEI), &ro, &ctx()).unwrap();
+    let second = pool.add(tx1559(0, 1, 10 * GWEI, GWEI), &ro, &ctx()).unwrap();
+    // Each is affordable alone; a third is not on top of the two.
+    for nonce in [2, 3] {
+        let err = pool.add(tx1559(0, nonce, 10 * GWEI, GWEI), &ro, &ctx()).unwrap_err();
+        assert_eq!(
+            err,
+            PoolError::InsufficientFundsCumulative {
+                balance: U256::from(2 * cost + cost / 2),
+                pending_cost: U256::from(2 * cost),
+                cost: U256::from(cost),
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "insufficient funds for gas * price + value: balance {}, queued cost {}, tx cost {cost}, overshot {}",
+                2 * cost + cost / 2,
+                2 * cost,
+                cost - cost / 2
+            )
+        );
+    }
+    // A replacement counts only what it adds.
+    let bumped = pool.add(tx1559(0, 1, 11 * GWEI, 2 * GWEI), &ro, &ctx()).unwrap();
+    assert_eq!(bumped.replaced, Some(second.hash));
+    let err = pool.add(tx1559(0, 1, 20 * GWEI, 3 * GWEI), &ro, &ctx()).unwrap_err();
+    assert!(matches!(err, PoolError::InsufficientFundsCumulative { .. }), "{err}");
+    assert_eq!(pool.len(), 2);
+}
+
+#[test]
+fn nonce_gaps_are_bounded() {
+    let st = State::new(&[(0, 0, RICH)]);
+    let pool = TxPool::new(PoolConfig::default());
+    let ro = st.ro();
+    pool.add(tx1559(0, 0, 10 * GWEI, GWEI), &ro, &ctx()).unwrap();
+    // Next executable nonce 1: nonce 65 leaves the widest gap allowed (64), 66 one too wide.
+    assert!(!pool.add(tx1559(0, 65, 10 * GWEI, GWEI), &ro, &ctx()).unwrap().pending);
+    let err = pool.add(tx1559(0, 66, 10 * GWEI, GWEI), &ro, &ctx()).unwrap_err();
+    assert_eq!(
+        err,
+        PoolError::NonceTooHigh { sender: key(0).address(), got: 66, next: 1, max_gap: 64 }
+    );
+    assert!(err.to_string().starts_with("nonce too high"), "{err}");
+}
+
+#[test]
+fn a_sender_queues_at_most_account_queue_transactions() {
+    let st = State::new(&[(0, 0, RICH)]);
+    let pool = TxPool::new(PoolConfig { account_queue: 2, ..PoolConfig::default() });
+    let ro = st.ro();
+    let mut hashes = Vec::new();
+    for n in 0..4 {
+        hashes.push(pool.add(tx1559(0, n, 10 * GWEI, GWEI), &ro, &ctx()).unwrap().hash);
+    }
+    pool.add(tx1559(0, 5, 10 * GWEI, GWEI), &ro, &ctx()).unwrap();
+    pool.add(tx1559(0, 6, 10 * GWEI, GWEI), &ro, &ctx()).unwrap();
+    // Nonce 3 leaves (a block builder could not execute it): 5 and 6 are two queued
+    // transactions already, so 4 may not join them although its gap is small.
+    pool.remove(&hashes[3]).unwrap();
+    assert_eq!(pool.status().queued, 2);
+    let err = pool.add(tx1559(0, 4, 10 * GWEI, GWEI), &ro, &ctx()).unwrap_err();
+    assert_eq!(err, PoolError::AccountLimitExceeded { sender: key(0).address(), count: 2, max: 2 });
+    assert!(err.to_string().starts_with("account limit exceeded"), "{err}");
+}
+
+#[test]
+fn queued_transactions_expire_after_the_lifetime() {
+    let st = State::new(&[(0, 0, RICH), (1, 0, RICH), (2, 0, RICH)]);
+    let pool = TxPool::new(PoolConfig::default());
+    let lifetime = PoolConfig::default().queued_lifetime;
+    let t0 = Instant::now();
+    let ro = st.ro();
+    let gapped = pool.add(tx1559(0, 1, 10 * GWEI, GWEI), &ro, &ctx()).unwrap().hash;
+    let executable = pool.add(tx1559(1, 0, 10 * GWEI, GWEI), &ro, &ctx()).unwrap().hash;
+    let later = pool.add(tx1559(2, 1, 10 * GWEI, GWEI), &ro, &ctx()).unwrap().hash;
+    let minute = Duration::from_secs(60);
+    assert!(pool.on_new_block_at(&ro, 0, t0 + lifetime - minute).is_empty());
+    drop(ro);
+    // Sender 2's nonce 0 is mined elsewhere after two hours: its nonce 1 becomes executable,
+    // which renews its heartbeat.
+    st.set(2, &[(2, 1, RICH)]);
+    let ro = st.ro();
+    assert!(pool.on_new_block_at(&ro, 0, t0 + 2 * lifetime / 3).is_empty());
+    assert_eq!(pool.pending_nonce(&key(2).address()), Some(2));
+    let queued_later = pool.add(tx1559(2, 3, 10 * GWEI, GWEI), &ro, &ctx()).unwrap().hash;
+    let removed = pool.on_new_block_at(&ro, 0, t0 + lifetime + minute);
+    assert_eq!(removed, vec![gapped], "only the silent sender's queue expires");
+    for kept in [executable, later, queued_later] {
+        assert!(pool.get(&kept).is_some());
+    }
+}
+
+#[test]
+fn a_fee_cap_below_the_base_fee_is_refused() {
+    let st = State::new(&[(0, 0, RICH)]);
+    let pool = TxPool::new(PoolConfig::default());
+    let ro = st.ro();
+    let base_fee = 10 * GWEI as u64;
+    let err = pool.add(tx1559(0, 0, 5 * GWEI, GWEI), &ro, &ctx_at(base_fee)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "max fee per gas less than block base fee: address {}, maxFeePerGas: 5000000000, baseFee: 10000000000",
+            key(0).address()
+        )
+    );
+    assert!(pool.is_empty());
+    assert!(pool.add(tx1559(0, 0, 10 * GWEI, GWEI), &ro, &ctx_at(base_fee)).unwrap().pending);
+}
+
+#[test]
+fn transactions_staying_under_the_base_fee_are_dropped() {
+    let st = State::new(&[(0, 0, RICH), (1, 0, RICH)]);
+    let pool = TxPool::new(PoolConfig::default());
+    let grace = PoolConfig::default().base_fee_grace_blocks;
+    let ro = st.ro();
+    let low = pool.add(tx1559(0, 0, 10 * GWEI, GWEI), &ro, &ctx_at(GWEI as u64)).unwrap().hash;
+    let high = pool.add(tx1559(1, 0, 30 * GWEI, GWEI), &ro, &ctx_at(GWEI as u64)).unwrap().hash;
+    let high_base = 20 * GWEI as u64;
+    // Under the base fee for a while, then back above: the count starts over.
+    for _ in 1..grace {
+        assert!(pool.on_new_block(&ro, high_base).is_empty());
+    }
+    assert!(pool.on_new_block(&ro, 5 * GWEI as u64).is_empty());
+    for _ in 1..grace {
+        assert!(pool.on_new_block(&ro, high_base).is_empty());
+    }
+    assert!(pool.best_transactions(high_base).iter().all(|t| t.hash != low), "not selectable");
+    // Staying under it for `grace` blocks in a row drops it.
+    assert_eq!(pool.on_new_block(&ro, high_base), vec![low]);
+    assert!(pool.get(&high).is_some());
+}
+
+#[test]
+fn a_full_pending_part_evicts_the_cheapest_sender_above_its_guaranteed_slots() {
+    let st = State::new(&[(0, 0, RICH), (1, 0, RICH), (2, 0, RICH)]);
+    let pool = TxPool::new(limits(4, 2, 2));
+    let ro = st.ro();
+    // While there is room one sender may take every slot: account slots are no ceiling.
+    let a: Vec<B256> = (0..4)
+        .map(|n| pool.add(tx1559(0, n, 100 * GWEI, 5 * GWEI), &ro, &ctx()).unwrap().hash)
+        .collect();
+    assert_eq!(pool.status().pending, 4);
+    // Full: a newcomer tipping no more than sender 0's last transaction is refused ...
+    let err = pool.add(tx1559(1, 0, 100 * GWEI, 5 * GWEI), &ro, &ctx()).unwrap_err();
+    assert_eq!(err, PoolError::UnderpricedWhenFull { got: 5 * GWEI, cheapest: 5 * GWEI });
+    assert!(err.to_string().starts_with("transaction underpriced"), "{err}");
+    // ... one tipping more takes its place, and the next one the place before it.
+    assert!(pool.add(tx1559(1, 0, 100 * GWEI, 6 * GWEI), &ro, &ctx()).unwrap().pending);
+    assert!(pool.get(&a[3]).is_none());
+    assert!(pool.add(tx1559(1, 1, 100 * GWEI, 6 * GWEI), &ro, &ctx()).unwrap().pending);
+    assert!(pool.get(&a[2]).is_none() && pool.get(&a[1]).is_some());
+    // Both senders are down to their guaranteed two: a third is refused whatever it tips.
+    let err = pool.add(tx1559(2, 0, 100 * GWEI, 50 * GWEI), &ro, &ctx()).unwrap_err();
+    assert_eq!(err, PoolError::PoolFull { pool: SubPool::Pending, used: 4, max: 4 });
+    assert!(err.to_string().starts_with("txpool is full"), "{err}");
+    // A gapped transaction goes to the queued part and takes nothing from the pending one.
+    assert!(!pool.add(tx1559(2, 1, 100 * GWEI, 50 * GWEI), &ro, &ctx()).unwrap().pending);
+    assert_eq!((pool.status().pending, pool.status().queued), (4, 1));
+}
+
+#[test]
+fn a_full_queued_part_drops_the_queue_of_the_sender_silent_longest() {
+    let st = State::new(&[(0, 0, RICH), (1, 0, RICH)]);
+    let pool = TxPool::new(limits(16, 2, 16));
+    let ro = st.ro();
+    let a1 = pool.add(tx1559(0, 1, 10 * GWEI, GWEI), &ro, &ctx()).unwrap().hash;
+    let a2 = pool.add(tx1559(0, 2, 10 * GWEI, GWEI), &ro, &ctx()).unwrap().hash;
+    let b1 = pool.add(tx1559(1, 1, 10 * GWEI, GWEI), &ro, &ctx()).unwrap().hash;
+    assert!(pool.get(&a2).is_none(), "sender 0's highest nonce made room");
+    let b2 = pool.add(tx1559(1, 2, 10 * GWEI, GWEI), &ro, &ctx()).unwrap().hash;
+    assert!(pool.get(&a1).is_none());
+    // A sender never pushes out its own queue.
+    let err = pool.add(tx1559(1, 3, 10 * GWEI, GWEI), &ro, &ctx()).unwrap_err();
+    assert_eq!(err, PoolError::PoolFull { pool: SubPool::Queued, used: 2, max: 2 });
+    assert!(pool.get(&b1).is_some() && pool.get(&b2).is_some());
+}
+
+#[test]
+fn large_transactions_take_a_slot_per_32_kib() {
+    let st = State::new(&[(0, 0, RICH), (1, 0, RICH)]);
+    let pool = TxPool::new(limits(4, 4, 16));
+    let ro = st.ro();
+    let big = with(
+        TxEip1559 {
+            chain_id: CHAIN,
+            nonce: 0,
+            gas_limit: 29_000_000,
+            max_fee_per_gas: 10 * GWEI,
+            max_priority_fee_per_gas: GWEI,
+            to: TxKind::Call(TO),
+            value: U256::ZERO,
+            access_list: Default::default(),
+            input: Bytes::from(vec![1u8; 100 * 1024]),
+        },
+        0,
+    );
+    let big = pool.add(big, &ro, &ctx()).unwrap();
+    assert_eq!(pool.get(&big.hash).unwrap().slots, 4);
+    let err = pool.add(tx1559(1, 0, 10 * GWEI, GWEI), &ro, &ctx()).unwrap_err();
+    assert_eq!(err, PoolError::PoolFull { pool: SubPool::Pending, used: 4, max: 4 });
+}
+
+#[test]
+fn promotions_past_the_pending_limit_trim_senders_above_their_slots() {
+    let st = State::new(&[(0, 0, RICH), (1, 0, RICH)]);
+    let pool = TxPool::new(limits(4, 4, 1));
+    let ro = st.ro();
+    pool.add(tx1559(1, 0, 10 * GWEI, 9 * GWEI), &ro, &ctx()).unwrap();
+    pool.add(tx1559(1, 1, 10 * GWEI, 9 * GWEI), &ro, &ctx()).unwrap();
+    // Sender 0 queues three behind a gap, then fills it: four would be pending.
+    let queued: Vec<B256> = (1..4)
+        .map(|n| pool.add(tx1559(0, n, 10 * GWEI, GWEI), &ro, &ctx()).unwrap().hash)
+        .collect();
+    assert_eq!((pool.status().pending, pool.status().queued), (2, 3));
+    pool.add(tx1559(0, 0, 10 * GWEI, GWEI), &ro, &ctx()).unwrap();
+    // Six executable, four slots: the cheapest tails of senders above one slot go.
+    assert_eq!((pool.status().pending, pool.status().queued), (4, 0));
+    assert!(pool.get(&queued[2]).is_none() && pool.get(&queued[1]).is_none());
+    assert_eq!(pool.pending_nonce(&key(0).address()), Some(2));
+    assert_eq!(pool.pending_nonce(&key(1).address()), Some(2));
 }

@@ -35,8 +35,8 @@ struct Args {
     /// Transfers for the sustained-TPS rows.
     #[arg(long, default_value_t = 5000)]
     txs: usize,
-    /// Distinct senders of those transfers.
-    #[arg(long, default_value_t = 200)]
+    /// Distinct senders of those transfers (few, as real load comes: 500 each by default).
+    #[arg(long, default_value_t = 10)]
     senders: usize,
     /// Blocks the full node syncs.
     #[arg(long, default_value_t = 10_000)]

@@ -39,8 +39,9 @@ struct Args {
     /// Transactions per submission run.
     #[arg(long, default_value_t = 5000)]
     txs: usize,
-    /// Distinct senders (each sends txs/senders transactions).
-    #[arg(long, default_value_t = 100)]
+    /// Distinct senders (each sends txs/senders transactions): few, as real load comes
+    /// (10 senders of 500 each by default, a load anvil takes whole).
+    #[arg(long, default_value_t = 10)]
     senders: usize,
     /// Block gas limit on both nodes.
     #[arg(long, default_value_t = 300_000_000)]

@@ -548,7 +548,8 @@ impl ConsensusApp {
         self.chain.insert_block(&rw, &block).map_err(|e| e.to_string())?;
         rw.put_certificate(height, &store::encode_certificate(cert)).map_err(|e| e.to_string())?;
         rw.prune_proposed_blocks(height).map_err(|e| e.to_string())?;
-        crate::producer::commit_and_update_pool(&self.pool, db, rw).map_err(|e| e.to_string())?;
+        crate::producer::commit_and_update_pool(&self.pool, self.chain.spec(), db, rw)
+            .map_err(|e| e.to_string())?;
         Ok(block.body.transactions.len())
     }
 

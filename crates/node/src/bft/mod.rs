@@ -66,6 +66,10 @@ pub struct BftNodeConfig {
     pub timeouts: LinearTimeouts,
     /// Name in logs and metrics.
     pub moniker: String,
+    /// Use a `node.key` that group or others can access (refused by default).
+    pub insecure_key_permissions: bool,
+    /// Transaction pool limits.
+    pub pool: PoolConfig,
 }
 
 impl BftNodeConfig {
@@ -81,6 +85,8 @@ impl BftNodeConfig {
             block_time: None,
             timeouts: devnet_timeouts(),
             moniker: "bttc".into(),
+            insecure_key_permissions: false,
+            pool: PoolConfig::default(),
         }
     }
 }
@@ -150,15 +156,18 @@ impl std::fmt::Debug for BftNode {
     }
 }
 
-fn node_key(datadir: &std::path::Path) -> Result<SigningKey, NodeError> {
+/// The libp2p key of a full node, `<datadir>/node.key`: made (mode 0600) on first start,
+/// refused when others can read it unless `allow_insecure`.
+fn node_key(datadir: &std::path::Path, allow_insecure: bool) -> Result<SigningKey, NodeError> {
     let path = datadir.join("node.key");
-    if let Ok(bytes) = std::fs::read(&path) {
+    if path.exists() {
+        let bytes = crate::key_file::read_private_file(&path, allow_insecure)?;
         return SigningKey::from_slice(&bytes).map_err(|e| {
             NodeError::Genesis(format!("{}: not a secp256k1 key: {e}", path.display()))
         });
     }
     let key = SigningKey::random(&mut k256::elliptic_curve::rand_core::OsRng);
-    std::fs::write(&path, key.to_bytes())?;
+    crate::key_file::write_private_file(&path, &key.to_bytes())?;
     Ok(key)
 }
 
@@ -195,7 +204,7 @@ impl BftNode {
         let signer = config.validator_key.clone().map(|k| ConsensusSigner::new(k, chain_id));
         let net_key = match &config.validator_key {
             Some(k) => k.clone(),
-            None => node_key(&config.datadir)?,
+            None => node_key(&config.datadir, config.insecure_key_permissions)?,
         };
         let keypair = libp2p_keypair(&net_key)?;
         let peer_id = keypair.public().to_peer_id().to_string();
@@ -276,7 +285,7 @@ impl BftNode {
             .await
             .map_err(|e| NodeError::Genesis(format!("consensus engine: {e}")))?;
 
-        let pool = Arc::new(TxPool::new(PoolConfig::default()));
+        let pool = Arc::new(TxPool::new(config.pool.clone()));
         let events = ChainEvents::default();
         let commits = store::StoredCommits { db: chain.db().clone(), chain_id };
         let mut rpc_ctx =
