@@ -10,7 +10,8 @@
 //! - [`system`]: the addresses of the bttc system contracts (`0x…1000` validator set,
 //!   `0x…1001` state receiver, `0x…1010` BTT wrapper), kept compatible with BTTC;
 //! - [`decode_blocks`]: a streaming reader for files of concatenated RLP blocks (the format
-//!   `geth export` writes) that names the failing block on error.
+//!   `geth export` writes) that names the failing block on error;
+//! - [`MAX_RLP_BLOCK_SIZE`]: the chain-wide cap on a block's encoded size (EIP-7934).
 //!
 //! Data flows from here upward: chainspec, storage, evm and chain all build on these types.
 
@@ -36,3 +37,11 @@ pub type BlockBody = alloy_consensus::BlockBody<Transaction>;
 pub type Receipt = ReceiptEnvelope;
 /// A header with its hash computed once.
 pub type SealedHeader = Sealed<Header>;
+
+/// The largest RLP-encoded block a bttc chain accepts: 10 MiB, EIP-7934's `MAX_BLOCK_SIZE`.
+/// Ethereum keeps 2 MiB of it as a margin for the beacon block that wraps the payload
+/// (its `MAX_RLP_BLOCK_SIZE` is 8 MiB); a bttc block travels alone, so it may use the whole
+/// 10 MiB. Block validation refuses anything larger, and the consensus network sizes its
+/// proposal streams and value-sync responses from it, so that every block that can be
+/// decided can also be synced.
+pub const MAX_RLP_BLOCK_SIZE: usize = 10_485_760;
