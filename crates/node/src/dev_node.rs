@@ -82,6 +82,12 @@ pub enum NodeError {
     /// The temporary datadir could not be made.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// Consensus cannot go on (the node must stop; a restart recovers).
+    #[error("consensus: {0}")]
+    Consensus(#[from] Box<crate::bft::ConsensusError>),
+    /// The consensus driver task panicked or was cancelled.
+    #[error("consensus driver: {0}")]
+    Driver(String),
 }
 
 /// A running dev node.

@@ -6,6 +6,10 @@
 //! bttc's own actor in `net`, which attributes every message to its publisher and bans
 //! offenders through `guard`), the engine (WAL under `<datadir>/wal`, value sync), the
 //! driver in `app`, the transaction gossip swarm and the JSON-RPC server.
+//!
+//! [`BftNode::stopped`] resolves if the driver cannot go on (a decided block it cannot
+//! commit, a height without parameters): the engine is stopped at once, and the node must
+//! exit; a restart recovers from the database and the WAL.
 
 mod app;
 mod gossip;
@@ -18,6 +22,7 @@ mod tests;
 
 use crate::NodeError;
 use app::ConsensusApp;
+pub use app::{CommitError, ConsensusError};
 use bttc_chain::{Chain, InitOutcome, init_genesis};
 use bttc_consensus::{
     BttcCodec, BttcContext, ConsensusSigner, ConsensusVerifier, StaticValidators, ValidatorAddress,
@@ -66,6 +71,8 @@ pub struct BftNodeConfig {
     pub timeouts: LinearTimeouts,
     /// Name in logs and metrics.
     pub moniker: String,
+    /// The validator set of each height; `None`: the genesis validators at every height.
+    pub validator_sets: Option<Arc<dyn ValidatorSetProvider>>,
 }
 
 impl BftNodeConfig {
@@ -81,6 +88,7 @@ impl BftNodeConfig {
             block_time: None,
             timeouts: devnet_timeouts(),
             moniker: "bttc".into(),
+            validator_sets: None,
         }
     }
 }
@@ -136,7 +144,8 @@ pub struct BftNode {
     pub chain_id: u64,
     server: ServerHandle,
     engine: EngineHandle,
-    driver: tokio::task::JoinHandle<()>,
+    /// The driver, until its end has been observed.
+    driver: Option<tokio::task::JoinHandle<Result<(), ConsensusError>>>,
 }
 
 impl std::fmt::Debug for BftNode {
@@ -185,10 +194,13 @@ impl BftNode {
         let params = spec.bttc().ok_or_else(|| {
             NodeError::Genesis("the genesis has no `bttc` section: not a bttc chain".into())
         })?;
-        let validators: Arc<dyn ValidatorSetProvider> = Arc::new(
-            StaticValidators::from_genesis(&params.validators)
-                .map_err(|e| NodeError::Genesis(format!("genesis validators: {e}")))?,
-        );
+        let validators: Arc<dyn ValidatorSetProvider> = match &config.validator_sets {
+            Some(v) => v.clone(),
+            None => Arc::new(
+                StaticValidators::from_genesis(&params.validators)
+                    .map_err(|e| NodeError::Genesis(format!("genesis validators: {e}")))?,
+            ),
+        };
         let block_time =
             config.block_time.unwrap_or(Duration::from_millis(params.block_time_ms.max(1)));
         let ctx = BttcContext::new(chain_id);
@@ -322,7 +334,15 @@ impl BftNode {
             waiting: Vec::new(),
             committed: None,
         };
-        let driver = tokio::spawn(app.run(channels));
+        let engine_actor = engine.actor.clone();
+        let driver = tokio::spawn(async move {
+            let outcome = app.run(channels).await;
+            if outcome.is_err() {
+                // Nothing more may be signed: the engine stops with the driver.
+                engine_actor.stop(Some("the consensus driver failed".into()));
+            }
+            outcome
+        });
         info!(target: "bttc::node", chain_id, %peer_id, validator = ?signer.as_ref().map(|s| s.address()), rpc = %server.addr, "bft node started");
         Ok(Self {
             rpc_addr: server.addr,
@@ -331,15 +351,34 @@ impl BftNode {
             chain_id,
             server: server.handle,
             engine,
-            driver,
+            driver: Some(driver),
         })
+    }
+
+    /// Resolves if consensus ends while the node runs, with the cause: a decided block this
+    /// node cannot commit or a height without parameters ([`NodeError::Consensus`]; the engine
+    /// is stopped already), or an engine that stopped by itself. The node must then exit; a
+    /// restart recovers from the database and the WAL. Resolves at most once.
+    pub async fn stopped(&mut self) -> NodeError {
+        let Some(driver) = self.driver.as_mut() else {
+            return std::future::pending().await;
+        };
+        let outcome = driver.await;
+        self.driver = None;
+        match outcome {
+            Ok(Err(e)) => NodeError::Consensus(Box::new(e)),
+            Ok(Ok(())) => NodeError::Driver("the consensus engine stopped".into()),
+            Err(e) => NodeError::Driver(e.to_string()),
+        }
     }
 
     /// Stops the engine, the driver and the server.
     pub async fn stop(self) {
         self.engine.actor.stop(None);
         let _ = self.engine.handle.await;
-        self.driver.abort();
+        if let Some(driver) = self.driver {
+            driver.abort();
+        }
         let _ = self.server.stop();
         self.server.clone().stopped().await;
     }

@@ -4,7 +4,7 @@
 //! is valid and stored; nothing is committed by validation.
 
 use super::{
-    app::ConsensusApp,
+    app::{CommitError, ConsensusApp, ConsensusError},
     guard::PeerGuard,
     streams::{AssembledProposal, PartStreams, stream_messages},
 };
@@ -12,9 +12,13 @@ use crate::{dev_accounts, network_genesis};
 use alloy_primitives::{B256, U256};
 use bttc_chain::{BlockAttributes, Chain, init_genesis};
 use bttc_consensus::{
-    BlockHeight, BlockValue, BttcContext, ConsensusSigner, StaticValidators, ValidatorAddress,
-    ValidatorSetProvider,
+    BlockHeight, BlockValue, BttcContext, CommitCertificate, ConsensusSigner, StaticValidators,
+    ValidatorAddress, ValidatorSetProvider,
     core_types::{Round, Validity},
+    engine_channel::{
+        AppMsg, Channels,
+        app::{engine::host::Next, types::MisbehaviorEvidence},
+    },
     proposal_signing_hash,
 };
 use bttc_rpc::ChainEvents;
@@ -23,6 +27,7 @@ use bttc_txpool::{PoolConfig, TxPool};
 use k256::ecdsa::SigningKey;
 use malachitebft_network::{PeerId, PeerIdExt};
 use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
 
 /// The (fixed) gossip publisher of the test streams.
 fn publisher() -> PeerId {
@@ -43,6 +48,12 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
+    fixture_with(DbOptions::ephemeral(), None)
+}
+
+/// A fixture whose database has `db` geometry and whose validator sets come from `sets`
+/// (`None`: the genesis validators at every height).
+fn fixture_with(db: DbOptions, sets: Option<Arc<dyn ValidatorSetProvider>>) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let keys: Vec<_> = (1..=4).map(key).collect();
     let validators: Vec<_> = keys
@@ -62,18 +73,27 @@ fn fixture() -> Fixture {
         1000,
     )
     .unwrap();
-    let db = DatabaseEnv::open(dir.path(), DbOptions::ephemeral()).unwrap();
+    let db = DatabaseEnv::open(dir.path(), db).unwrap();
     init_genesis(&db, &genesis).unwrap();
-    let chain = Chain::open(db).unwrap();
+    let app = driver(Chain::open(db).unwrap(), &keys[0], sets);
+    Fixture { app, keys, _dir: dir }
+}
+
+/// A driver over `chain`, signing with `key`.
+fn driver(
+    chain: Chain,
+    key: &SigningKey,
+    sets: Option<Arc<dyn ValidatorSetProvider>>,
+) -> ConsensusApp {
     let params = chain.spec().bttc().unwrap().clone();
-    let validators: Arc<dyn ValidatorSetProvider> =
-        Arc::new(StaticValidators::from_genesis(&params.validators).unwrap());
-    let app = ConsensusApp {
+    let validators: Arc<dyn ValidatorSetProvider> = sets
+        .unwrap_or_else(|| Arc::new(StaticValidators::from_genesis(&params.validators).unwrap()));
+    ConsensusApp {
         chain,
         pool: Arc::new(TxPool::new(PoolConfig::default())),
         events: ChainEvents::default(),
         ctx: BttcContext::new(777),
-        signer: Some(ConsensusSigner::new(keys[0].clone(), 777)),
+        signer: Some(ConsensusSigner::new(key.clone(), 777)),
         validators: validators.clone(),
         guard: Arc::new(PeerGuard::new(777, validators)),
         timeouts: super::devnet_timeouts(),
@@ -81,8 +101,7 @@ fn fixture() -> Fixture {
         streams: PartStreams::default(),
         waiting: Vec::new(),
         committed: None,
-    };
-    Fixture { app, keys, _dir: dir }
+    }
 }
 
 impl Fixture {
@@ -327,4 +346,170 @@ fn messages_are_judged_by_their_author_not_the_relaying_neighbour() {
     // A banned author is dropped whoever relays it.
     assert!(guard.ban(author, "test"));
     assert_eq!(admitted_author(guard, relay, Some(author)), None);
+}
+
+/// A commit certificate for block `hash` at `height` (the driver does not check it: the
+/// engine did).
+fn certificate(height: u64, hash: B256) -> CommitCertificate {
+    CommitCertificate::new(BlockHeight(height), Round::new(0), BlockValue(hash), Vec::new())
+}
+
+/// Hands `Decided` to the driver: its outcome and what the engine was answered.
+async fn decided(
+    app: &mut ConsensusApp,
+    cert: CommitCertificate,
+) -> (Result<(), ConsensusError>, Result<(), oneshot::error::RecvError>) {
+    let (reply, answer) = oneshot::channel();
+    let (network, _) = mpsc::channel(16);
+    let msg = AppMsg::Decided { certificate: cert, extensions: Default::default(), reply };
+    let outcome = app.handle(msg, &network).await;
+    (outcome, answer.await)
+}
+
+/// Hands `Finalized` to the driver: its outcome and what the engine was answered.
+async fn finalized(
+    app: &mut ConsensusApp,
+    cert: CommitCertificate,
+) -> (Result<(), ConsensusError>, Result<Next<BttcContext>, oneshot::error::RecvError>) {
+    let (reply, answer) = oneshot::channel();
+    let (network, _) = mpsc::channel(16);
+    let msg = AppMsg::Finalized {
+        certificate: cert,
+        extensions: Default::default(),
+        evidence: MisbehaviorEvidence { proposals: Default::default(), votes: Default::default() },
+        reply,
+    };
+    let outcome = app.handle(msg, &network).await;
+    (outcome, answer.await)
+}
+
+/// Fills the database until not even a small entry fits (a full disk, for MDBX).
+fn fill(db: &DatabaseEnv) {
+    let (mut size, mut i) = (256 * 1024, 0u64);
+    while size >= 16 {
+        i += 1;
+        let written = (|| {
+            let rw = db.rw()?;
+            rw.put_proposed_block(0, &B256::from(U256::from(i)), &vec![0xee; size])?;
+            rw.commit()
+        })();
+        if written.is_err() {
+            size /= 2;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decided_block_that_cannot_be_written_stops_the_driver_and_a_restart_commits_it() {
+    // A database that can grow to 16 MiB only: the disk is full once it has.
+    let small = DbOptions { max_size: 16 << 20, growth_step: 1 << 20, ..DbOptions::ephemeral() };
+    let mut f = fixture_with(small, None);
+    let (proposer, _) = f.proposer();
+    let block = f.block(bttc_consensus::address_of(proposer.verifying_key()));
+    let hash = block.header.hash_slow();
+    let good = f.assembled(&proposer, &proposer, &block);
+    assert_eq!(f.app.validate_proposal(&good).unwrap().validity, Validity::Valid);
+    fill(f.app.chain.db());
+
+    let (outcome, answer) = decided(&mut f.app, certificate(1, hash)).await;
+    // MDBX's "map full" (no room left), wherever the commit hit it.
+    match outcome {
+        Err(ConsensusError::Commit {
+            height: 1,
+            hash: h,
+            source: CommitError::Storage(_) | CommitError::Block(bttc_chain::BlockError::Storage(_)),
+        }) => assert_eq!(h, hash),
+        other => panic!("expected a storage failure at height 1, got {other:?}"),
+    }
+    assert!(answer.is_err(), "the engine must not hear that the block is committed");
+    // The engine's `Finalized` gets no answer either: above all no `Restart`, which would
+    // reset the WAL and let this validator vote at height 1 again.
+    let (outcome, next) = finalized(&mut f.app, certificate(1, hash)).await;
+    assert!(matches!(outcome, Err(ConsensusError::Commit { height: 1, .. })), "{outcome:?}");
+    assert!(next.is_err(), "the engine was answered: {next:?}");
+    assert_eq!(f.app.chain.head().unwrap().number, 0);
+
+    // Restarted with room to grow (disk space freed), the node commits the decided block
+    // from what it stored before the failure.
+    let Fixture { app, keys, _dir: dir } = f;
+    drop(app);
+    let db = DatabaseEnv::open(dir.path(), DbOptions::ephemeral()).unwrap();
+    let mut app = driver(Chain::open(db).unwrap(), &keys[0], None);
+    let (outcome, answer) = decided(&mut app, certificate(1, hash)).await;
+    outcome.unwrap();
+    answer.unwrap();
+    let (outcome, next) = finalized(&mut app, certificate(1, hash)).await;
+    outcome.unwrap();
+    assert!(matches!(next.unwrap(), Next::Start(BlockHeight(2), _)));
+    assert_eq!(app.chain.head().unwrap().number, 1);
+    assert_eq!(app.chain.db().ro().unwrap().canonical_hash(1).unwrap(), Some(hash));
+    assert!(super::store::certificate(&app.chain.db().ro().unwrap(), 1).unwrap().is_some());
+}
+
+/// The genesis validators up to a height, nothing known above it.
+#[derive(Debug)]
+struct KnownUpTo(StaticValidators, u64);
+
+impl ValidatorSetProvider for KnownUpTo {
+    fn validator_set(
+        &self,
+        height: BlockHeight,
+    ) -> Result<bttc_consensus::ValidatorSet, bttc_consensus::ValidatorSetError> {
+        if height.0 > self.1 {
+            return Err(bttc_consensus::ValidatorSetError::Empty);
+        }
+        self.0.validator_set(height)
+    }
+}
+
+fn known_up_to(f: &Fixture, height: u64) -> Arc<dyn ValidatorSetProvider> {
+    let params = f.app.chain.spec().bttc().unwrap().clone();
+    Arc::new(KnownUpTo(StaticValidators::from_genesis(&params.validators).unwrap(), height))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_height_without_parameters_stops_the_driver_instead_of_hanging() {
+    // At start: the first height has no validator set.
+    let f = fixture();
+    let sets = known_up_to(&f, 0);
+    let Fixture { app, keys, _dir: dir } = f;
+    let chain = app.chain.clone();
+    drop(app);
+    let app = driver(chain, &keys[0], Some(sets));
+    let (to_driver, consensus) = mpsc::channel(16);
+    let channels = Channels {
+        consensus,
+        network: mpsc::channel(16).0,
+        events: Default::default(),
+        requests: mpsc::channel(16).0,
+        net_requests: mpsc::channel(16).0,
+    };
+    let run = tokio::spawn(app.run(channels));
+    let (reply, answer) = oneshot::channel();
+    to_driver.send(AppMsg::ConsensusReady { reply }).await.unwrap();
+    // The engine keeps its end open: the driver must end by itself, not wait for more.
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(60), run)
+        .await
+        .expect("the driver hangs on a height without parameters")
+        .unwrap();
+    assert!(matches!(ended, Err(ConsensusError::HeightParams { height: 1, .. })), "{ended:?}");
+    assert!(answer.await.is_err());
+    drop((to_driver, dir));
+
+    // After a decided height: its block is committed, the next height is unknown.
+    let mut f = fixture();
+    let sets = known_up_to(&f, 1);
+    let (proposer, _) = f.proposer();
+    let block = f.block(bttc_consensus::address_of(proposer.verifying_key()));
+    let hash = block.header.hash_slow();
+    let good = f.assembled(&proposer, &proposer, &block);
+    f.app.validate_proposal(&good).unwrap();
+    f.app.validators = sets;
+    let (outcome, answer) = decided(&mut f.app, certificate(1, hash)).await;
+    outcome.unwrap();
+    answer.unwrap();
+    let (outcome, next) = finalized(&mut f.app, certificate(1, hash)).await;
+    assert!(matches!(outcome, Err(ConsensusError::HeightParams { height: 2, .. })), "{outcome:?}");
+    assert!(next.is_err(), "the engine was answered: {next:?}");
+    assert_eq!(f.app.chain.head().unwrap().number, 1);
 }
