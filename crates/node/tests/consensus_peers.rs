@@ -12,6 +12,7 @@ use bttc_consensus::{
     core_types::{NilOrVal, Round, SignedMessage, VoteType},
     engine_channel::app::{consensus::SignedConsensusMsg, metrics::SharedRegistry},
 };
+use bttc_network::ChainIdentity;
 use bttc_node::{
     bft::{BftNode, BftNodeConfig, consensus_network_config},
     dev_accounts, network_genesis,
@@ -58,12 +59,18 @@ fn block_number(rpc: SocketAddr) -> u64 {
     u64::from_str_radix(hex.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
 }
 
-/// A raw consensus swarm dialling `node`, with the node's own configuration, and its peer id.
-async fn peer(name: &str, node: &Multiaddr) -> (RecvHandle, CtrlHandle, PeerId) {
+/// A raw consensus swarm of `chain` dialling `node`, with the node's own configuration, and
+/// its peer id.
+async fn peer(
+    name: &str,
+    chain: &ChainIdentity,
+    node: &Multiaddr,
+) -> (RecvHandle, CtrlHandle, PeerId) {
     let keypair = Keypair::generate_secp256k1();
     let id = PeerId::from_libp2p(&keypair.public().to_peer_id());
     let listen: Multiaddr = format!("/ip4/127.0.0.1/tcp/{}", free_port()).parse().unwrap();
-    let config = consensus_network_config(listen, vec![node.clone()], &ValueSyncConfig::default());
+    let config =
+        consensus_network_config(chain, listen, vec![node.clone()], &ValueSyncConfig::default());
     let identity = network::NetworkIdentity::new(name.into(), keypair, None);
     let registry = SharedRegistry::global().with_moniker(name);
     let (recv, ctrl) = network::spawn(identity, config, registry).await.unwrap().split();
@@ -136,9 +143,10 @@ async fn peers_sending_invalid_consensus_data_are_banned_and_the_chain_goes_on()
     let node_id: PeerId = node.peer_id.parse().unwrap();
     let node_addr: Multiaddr = format!("/ip4/127.0.0.1/tcp/{p2p_port}").parse().unwrap();
 
-    let (mut garbage, garbage_ctrl, garbage_id) = peer("garbage", &node_addr).await;
-    let (mut forger, forger_ctrl, forger_id) = peer("forger", &node_addr).await;
-    let (mut honest, _honest_ctrl, honest_id) = peer("honest", &node_addr).await;
+    let chain = node.chain;
+    let (mut garbage, garbage_ctrl, garbage_id) = peer("garbage", &chain, &node_addr).await;
+    let (mut forger, forger_ctrl, forger_id) = peer("forger", &chain, &node_addr).await;
+    let (mut honest, _honest_ctrl, honest_id) = peer("honest", &chain, &node_addr).await;
     assert_eq!(rpc_result(node.rpc_addr, "bttc_bannedPeers"), serde_json::json!([]));
     for h in [&mut garbage, &mut forger, &mut honest] {
         until_subscribed(h, node_id).await;

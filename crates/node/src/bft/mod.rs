@@ -5,7 +5,8 @@
 //! genesis `bttc.validators`, starts the consensus network (Malachite's libp2p swarm under
 //! bttc's own actor in `net`, which attributes every message to its publisher and bans
 //! offenders through `guard`), the engine (WAL under `<datadir>/wal`, value sync), the
-//! driver in `app`, the transaction gossip swarm and the JSON-RPC server.
+//! driver in `app`, the transaction gossip swarm and the JSON-RPC server. Both swarms speak
+//! protocols named for the chain (chain id and genesis hash).
 //!
 //! [`BftNode::stopped`] resolves if the driver cannot go on (a decided block it cannot
 //! commit, a height without parameters): the engine is stopped at once, and the node must
@@ -46,7 +47,7 @@ use malachitebft_config::{ConsensusConfig, ValuePayload, ValueSyncConfig};
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 use tracing::info;
 
-pub use net::consensus_network_config;
+pub use net::{channel_names, consensus_network_config, protocol_names};
 pub use store::{certificate, certificate_json, decode_certificate, encode_certificate};
 
 /// Settings of a BFT node.
@@ -142,6 +143,8 @@ pub struct BftNode {
     pub validator: Option<ValidatorAddress>,
     /// Chain id.
     pub chain_id: u64,
+    /// The chain (id and genesis hash) its protocol names are made for.
+    pub chain: bttc_network::ChainIdentity,
     server: ServerHandle,
     engine: EngineHandle,
     /// The driver, until its end has been observed.
@@ -154,7 +157,7 @@ impl std::fmt::Debug for BftNode {
             .field("rpc_addr", &self.rpc_addr)
             .field("peer_id", &self.peer_id)
             .field("validator", &self.validator)
-            .field("chain_id", &self.chain_id)
+            .field("chain", &self.chain)
             .finish_non_exhaustive()
     }
 }
@@ -201,6 +204,12 @@ impl BftNode {
                     .map_err(|e| NodeError::Genesis(format!("genesis validators: {e}")))?,
             ),
         };
+        let genesis_hash = chain
+            .db()
+            .ro()?
+            .canonical_hash(0)?
+            .ok_or_else(|| NodeError::Genesis("the database holds no genesis block".into()))?;
+        let chain_identity = bttc_network::ChainIdentity::new(chain_id, genesis_hash);
         let block_time =
             config.block_time.unwrap_or(Duration::from_millis(params.block_time_ms.max(1)));
         let ctx = BttcContext::new(chain_id);
@@ -231,8 +240,12 @@ impl BftNode {
             status_update_interval: Duration::from_secs(1),
             ..Default::default()
         };
-        let net_config =
-            consensus_network_config(listen.clone(), config_bootnodes.clone(), &value_sync);
+        let net_config = consensus_network_config(
+            &chain_identity,
+            listen.clone(),
+            config_bootnodes.clone(),
+            &value_sync,
+        );
         let engine_config = EngineConfig {
             moniker: config.moniker.clone(),
             // `consensus.p2p` is read only by the engine's default network actor, which this
@@ -298,7 +311,7 @@ impl BftNode {
         // Transactions travel on our own swarm: QUIC on the consensus port number.
         let gossip_listen = bttc_network::quic_addr(&listen_addr)
             .ok_or_else(|| NodeError::Genesis(format!("p2p address {listen_addr}: no TCP port")))?;
-        let mut gossip_config = bttc_network::GossipConfig::new(chain_id, gossip_listen);
+        let mut gossip_config = bttc_network::GossipConfig::new(chain_identity, gossip_listen);
         gossip_config.bootnodes =
             config_bootnodes.iter().filter_map(bttc_network::quic_addr).collect();
         let sink_ctx = Arc::new(std::sync::OnceLock::<Arc<RpcContext>>::new());
@@ -343,12 +356,13 @@ impl BftNode {
             }
             outcome
         });
-        info!(target: "bttc::node", chain_id, %peer_id, validator = ?signer.as_ref().map(|s| s.address()), rpc = %server.addr, "bft node started");
+        info!(target: "bttc::node", chain_id, %genesis_hash, %peer_id, validator = ?signer.as_ref().map(|s| s.address()), rpc = %server.addr, "bft node started");
         Ok(Self {
             rpc_addr: server.addr,
             peer_id,
             validator: signer.map(|s| s.address()),
             chain_id,
+            chain: chain_identity,
             server: server.handle,
             engine,
             driver: Some(driver),
