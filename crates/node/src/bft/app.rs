@@ -18,7 +18,7 @@
 use super::{
     guard::PeerGuard,
     store::{self, StoredProposal},
-    streams::{AssembledProposal, PartStreams, stream_messages},
+    streams::{AssembledProposal, Inserted, PartStreams, stream_messages},
 };
 use alloy_primitives::{Address, B256};
 use alloy_rlp::Decodable;
@@ -44,7 +44,7 @@ use bttc_rpc::ChainEvents;
 use bttc_txpool::TxPool;
 use std::{
     sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
@@ -207,12 +207,14 @@ impl ConsensusApp {
             AppMsg::ConsensusReady { reply } => {
                 let next = self.head_number() + 1;
                 let p = self.params(next)?;
+                self.streams.advance(BlockHeight(next), Instant::now());
                 info!(target: "bttc::consensus", height = next, validators = p.validator_set.validators().len(), "consensus ready");
                 let _ = reply.send((BlockHeight(next), p));
             }
             AppMsg::StartedRound { height, round, proposer, role, reply_value } => {
                 debug!(target: "bttc::consensus", %height, ?round, %proposer, ?role, "started round");
-                self.streams.prune_below(height);
+                self.streams.advance(height, Instant::now());
+                self.penalise_abandoned_streams();
                 let values = tokio::task::block_in_place(|| {
                     self.validate_waiting(height);
                     self.values_of_round(height, round)
@@ -253,11 +255,18 @@ impl ConsensusApp {
             AppMsg::ReceivedProposalPart { from, published_by, part, reply } => {
                 // Gossip authenticates the publisher; a stream is its publisher's doing.
                 let publisher = published_by.unwrap_or(from);
-                match self.streams.insert(publisher, part) {
-                    Ok(None) => {
+                let (validators, ctx) = (&self.validators, &self.ctx);
+                let turn = |height: BlockHeight, round: Round, proposer: ValidatorAddress| {
+                    let set = validators.validator_set(height).ok()?;
+                    Some(ctx.proposer(&set, height, round).address == proposer)
+                };
+                let inserted = self.streams.insert(publisher, part, Instant::now(), turn);
+                self.penalise_abandoned_streams();
+                match inserted {
+                    Ok(Inserted::Complete(p)) => self.on_proposal(*p, reply),
+                    Ok(Inserted::Pending | Inserted::Ignored) => {
                         let _ = reply.send(None);
                     }
-                    Ok(Some(p)) => self.on_proposal(p, reply),
                     Err(e) => {
                         self.guard.ban_and_disconnect(publisher, &e.to_string());
                         let _ = reply.send(None);
@@ -303,6 +312,13 @@ impl ConsensusApp {
             }
         }
         Ok(())
+    }
+
+    /// Strikes the publishers of proposal streams that stopped before their end.
+    fn penalise_abandoned_streams(&mut self) {
+        for (publisher, reason) in self.streams.take_abandoned() {
+            self.guard.strike(publisher, &reason);
+        }
     }
 
     /// The values this node holds for `height`/`round` (after a restart, what it had seen).
@@ -622,7 +638,13 @@ impl ConsensusApp {
         let (start, end) =
             (range.start().0, range.end().0.min(range.start().0 + MAX_SYNC_BATCH - 1));
         let mut out = Vec::new();
+        let mut bytes = 0usize;
         for h in start..=end {
+            // A response carries at most `MAX_SYNC_RESPONSE_BYTES`; the engine drops what does
+            // not fit, so reading further is wasted.
+            if bytes >= super::limits::MAX_SYNC_RESPONSE_BYTES {
+                break;
+            }
             let (Ok(Some(block)), Ok(Some(cert))) = (ro.block(h), store::certificate(&ro, h))
             else {
                 break;
@@ -637,7 +659,9 @@ impl ConsensusApp {
                     .map(|s| ExtendedCommitSignature::new(s.address, s.signature, None))
                     .collect(),
             };
-            out.push(RawDecidedValue::new(alloy_rlp::encode(&block).into(), ext));
+            let rlp = alloy_rlp::encode(&block);
+            bytes = bytes.saturating_add(rlp.len());
+            out.push(RawDecidedValue::new(rlp.into(), ext));
         }
         out
     }

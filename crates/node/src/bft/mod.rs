@@ -6,7 +6,8 @@
 //! bttc's own actor in `net`, which attributes every message to its publisher and bans
 //! offenders through `guard`), the engine (WAL under `<datadir>/wal`, value sync), the
 //! driver in `app`, the transaction gossip swarm and the JSON-RPC server. Both swarms speak
-//! protocols named for the chain (chain id and genesis hash).
+//! protocols named for the chain (chain id and genesis hash), and size their messages from
+//! the largest block ([`limits`]).
 //!
 //! [`BftNode::stopped`] resolves if the driver cannot go on (a decided block it cannot
 //! commit, a height without parameters): the engine is stopped at once, and the node must
@@ -15,6 +16,7 @@
 mod app;
 mod gossip;
 mod guard;
+pub mod limits;
 mod net;
 pub mod store;
 mod streams;
@@ -47,7 +49,7 @@ use malachitebft_config::{ConsensusConfig, ValuePayload, ValueSyncConfig};
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 use tracing::info;
 
-pub use net::{channel_names, consensus_network_config, protocol_names};
+pub use net::{channel_names, consensus_network_config, protocol_names, value_sync_config};
 pub use store::{certificate, certificate_json, decode_certificate, encode_certificate};
 
 /// Settings of a BFT node.
@@ -235,11 +237,7 @@ impl BftNode {
             })?);
         }
         let config_bootnodes = bootnodes;
-        let value_sync = ValueSyncConfig {
-            enabled: true,
-            status_update_interval: Duration::from_secs(1),
-            ..Default::default()
-        };
+        let value_sync = value_sync_config();
         let net_config = consensus_network_config(
             &chain_identity,
             listen.clone(),

@@ -11,7 +11,7 @@
 //! Data flow: swarm task → [`Event`] → `NewEvent` → decode + check → output port → engine
 //! (consensus and sync actors); engine → `Msg` → encode → swarm control handle.
 
-use super::guard::PeerGuard;
+use super::{guard::PeerGuard, limits};
 use bttc_consensus::{
     BttcCodec, BttcContext, Secp256k1Scheme,
     core_types::{SigningScheme, ValidatorProof},
@@ -490,17 +490,15 @@ impl Actor for ConsensusNet {
 /// The consensus swarm's settings for a node of `chain` listening on `listen` (TCP) and
 /// dialling `bootnodes`: gossipsub with signed messages and peer scoring (validators and
 /// persistent peers first in the mesh), Kademlia discovery, protocol names and topics of
-/// `chain` (a peer of another chain is dropped at the identify handshake), Malachite's
-/// default size limits, value sync on with `sync`'s settings.
+/// `chain` (a peer of another chain is dropped at the identify handshake), size limits from
+/// [`limits`], value sync on with `sync`'s settings.
 pub fn consensus_network_config(
     chain: &ChainIdentity,
     listen: Multiaddr,
     bootnodes: Vec<Multiaddr>,
     sync: &malachitebft_config::ValueSyncConfig,
 ) -> network::Config {
-    let p2p = malachitebft_config::P2pConfig::default();
     let gossip = malachitebft_config::GossipSubConfig::default();
-    let per_topic = &p2p.pubsub_max_size_per_topic;
     network::Config {
         listen_addr: listen,
         persistent_peers: bootnodes,
@@ -519,12 +517,12 @@ pub fn consensus_network_config(
         },
         pubsub_protocol: network::PubSubProtocol::GossipSub,
         channel_names: channel_names(chain),
-        rpc_max_size: p2p.rpc_max_size.as_u64() as usize,
-        pubsub_max_size: p2p.pubsub_max_size.as_u64() as usize,
+        rpc_max_size: limits::MAX_SYNC_RESPONSE_BYTES,
+        pubsub_max_size: limits::PUBSUB_MAX_BYTES,
         pubsub_max_size_per_topic: network::PubSubMaxSizePerTopic {
-            consensus: per_topic.consensus.map(|b| b.as_u64() as usize),
-            proposal_parts: per_topic.proposal_parts.map(|b| b.as_u64() as usize),
-            liveness: per_topic.liveness.map(|b| b.as_u64() as usize),
+            consensus: None,
+            proposal_parts: Some(limits::MAX_PART_MESSAGE_BYTES),
+            liveness: None,
         },
         sync_request_timeout: sync.request_timeout,
         sync_max_request_size: sync.max_request_size.as_u64() as usize,
@@ -532,6 +530,18 @@ pub fn consensus_network_config(
         enable_consensus: true,
         enable_sync: sync.enabled,
         protocol_names: protocol_names(chain),
+    }
+}
+
+/// Value sync's settings: on, a status every second, and responses large enough for the
+/// largest block with its certificate ([`limits::MAX_SYNC_RESPONSE_BYTES`]), so that every
+/// block that can be decided can also be synced.
+pub fn value_sync_config() -> malachitebft_config::ValueSyncConfig {
+    malachitebft_config::ValueSyncConfig {
+        enabled: true,
+        status_update_interval: std::time::Duration::from_secs(1),
+        max_response_size: bytesize::ByteSize::b(limits::MAX_SYNC_RESPONSE_BYTES as u64),
+        ..Default::default()
     }
 }
 

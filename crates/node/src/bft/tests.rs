@@ -6,7 +6,7 @@
 use super::{
     app::{CommitError, ConsensusApp, ConsensusError},
     guard::PeerGuard,
-    streams::{AssembledProposal, PartStreams, stream_messages},
+    streams::{AssembledProposal, Inserted, PartStreams, StreamError, stream_messages},
 };
 use crate::{dev_accounts, network_genesis};
 use alloy_primitives::{B256, U256};
@@ -26,13 +26,23 @@ use bttc_storage::{DatabaseEnv, DbOptions};
 use bttc_txpool::{PoolConfig, TxPool};
 use k256::ecdsa::SigningKey;
 use malachitebft_network::{PeerId, PeerIdExt};
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// The (fixed) gossip publisher of the test streams.
 fn publisher() -> PeerId {
     let key = libp2p_identity::Keypair::ed25519_from_bytes([7u8; 32]).unwrap();
     PeerId::from_libp2p(&key.public().to_peer_id())
+}
+
+/// The peer id of the node whose key is `key` (a validator's node key is its validator key).
+fn peer_of(key: &SigningKey) -> PeerId {
+    PeerId::from_libp2p(&super::libp2p_keypair(key).unwrap().public().to_peer_id())
+}
+
+/// Every validator has the turn (the driver's proposer check is what these tests exercise).
+fn any_turn(_: BlockHeight, _: Round, _: ValidatorAddress) -> Option<bool> {
+    Some(true)
 }
 
 fn key(i: u8) -> SigningKey {
@@ -145,15 +155,20 @@ impl Fixture {
             Round::Nil,
             &proposer,
         ));
-        // Through the real stream reassembly.
+        // Through the real stream reassembly, published by the proposer's node.
         let mut streams = PartStreams::default();
         let mut out = None;
         for m in stream_messages(BlockHeight(1), Round::new(0), Round::Nil, proposer, &rlp, sig) {
-            if let Some(p) = streams.insert(publisher(), m).unwrap() {
-                out = Some(p);
+            if let Inserted::Complete(p) =
+                streams.insert(peer_of(claimed), m, Instant::now(), any_turn).unwrap()
+            {
+                out = Some(*p);
             }
         }
-        out.expect("stream complete")
+        let mut p = out.expect("stream complete");
+        // Judged under a fixed publisher below.
+        p.publisher = publisher();
+        p
     }
 }
 
@@ -252,7 +267,7 @@ fn refused_proposals_penalise_their_publisher() {
 #[test]
 fn parts_injected_under_another_publishers_stream_id_do_not_mix_in() {
     let f = fixture();
-    let (proposer, _) = f.proposer();
+    let (proposer, other) = f.proposer();
     let block = f.block(bttc_consensus::address_of(proposer.verifying_key()));
     let good = f.assembled(&proposer, &proposer, &block);
     let msgs = stream_messages(
@@ -264,22 +279,25 @@ fn parts_injected_under_another_publishers_stream_id_do_not_mix_in() {
         good.signature,
     );
     let mut streams = PartStreams::default();
-    // An attacker publishes a junk Data part with the proposer's stream id and sequence 1
-    // before the real one arrives.
+    // Another validator publishes a junk Data part with the proposer's stream id and
+    // sequence 1 before the real one arrives: refused, as not its stream.
     let mut junk = msgs[1].clone();
     junk.content = bttc_consensus::engine_channel::app::streaming::StreamContent::Data(
         bttc_consensus::ProposalPart::Data(vec![0xff; 64].into()),
     );
-    assert!(streams.insert(other_publisher(), junk).unwrap().is_none());
+    let refused = streams.insert(peer_of(&other), junk, Instant::now(), any_turn).unwrap_err();
+    assert!(matches!(refused, StreamError::NotProposer { .. }), "{refused}");
     let mut out = None;
     for m in msgs {
-        if let Some(p) = streams.insert(publisher(), m).unwrap() {
+        if let Inserted::Complete(p) =
+            streams.insert(peer_of(&proposer), m, Instant::now(), any_turn).unwrap()
+        {
             out = Some(p);
         }
     }
     let p = out.expect("the proposer's stream completes");
     assert_eq!(p.block_rlp, good.block_rlp);
-    assert_eq!(p.publisher, publisher());
+    assert_eq!(p.publisher, peer_of(&proposer));
     assert_eq!(f.app.validate_proposal(&p).unwrap().validity, Validity::Valid);
 }
 
@@ -512,4 +530,52 @@ async fn a_height_without_parameters_stops_the_driver_instead_of_hanging() {
     assert!(matches!(outcome, Err(ConsensusError::HeightParams { height: 2, .. })), "{outcome:?}");
     assert!(next.is_err(), "the engine was answered: {next:?}");
     assert_eq!(f.app.chain.head().unwrap().number, 1);
+}
+
+#[test]
+fn a_decided_block_of_the_largest_size_fits_one_sync_response() {
+    use super::limits::MAX_RLP_BLOCK_SIZE;
+    use bttc_consensus::{
+        BttcCodec, EthSignature,
+        core_types::{ExtendedCommitCertificate, ExtendedCommitSignature},
+        engine_channel::app::types::sync::RawDecidedValue,
+    };
+    use malachitebft_codec::{Codec, HasEncodedLen};
+    let chain = bttc_network::ChainIdentity::new(777, B256::repeat_byte(1));
+    let sync = super::value_sync_config();
+    let net = super::consensus_network_config(
+        &chain,
+        "/ip4/127.0.0.1/tcp/1".parse().unwrap(),
+        Vec::new(),
+        &sync,
+    );
+    // The largest block, decided by 300 validators.
+    let certificate = ExtendedCommitCertificate {
+        height: BlockHeight(1),
+        round: Round::new(0),
+        value_id: BlockValue(B256::repeat_byte(2)),
+        commit_signatures: (0..300u16)
+            .map(|i| {
+                let address = alloy_primitives::Address::left_padding_from(&i.to_be_bytes());
+                ExtendedCommitSignature::new(
+                    ValidatorAddress(address),
+                    EthSignature([i as u8; 65]),
+                    None,
+                )
+            })
+            .collect(),
+    };
+    let value = RawDecidedValue::new(vec![0x5a; MAX_RLP_BLOCK_SIZE].into(), certificate);
+    let response = malachitebft_sync::Response::ValueResponse(
+        malachitebft_sync::ValueResponse::new(BlockHeight(1), vec![value]),
+    );
+    // What the engine measures against its budget, and what crosses libp2p.
+    let measured = BttcCodec.encoded_len(&response).unwrap();
+    let wire = BttcCodec.encode(&response).unwrap().len();
+    assert!(
+        measured as u64 <= sync.max_response_size.as_u64(),
+        "a {measured}-byte response exceeds the engine's {} budget",
+        sync.max_response_size
+    );
+    assert!(wire <= net.rpc_max_size, "{wire} bytes exceed the {}-byte frame", net.rpc_max_size);
 }
