@@ -401,7 +401,7 @@ fn run_bft(args: NodeArgs) -> eyre::Result<()> {
     config.timeouts.rebroadcast = propose + vote * 2;
     let runtime = runtime(&args)?;
     runtime.block_on(async move {
-        let node = BftNode::start(config).await?;
+        let mut node = BftNode::start(config).await?;
         println!("bttc node v{}", env!("CARGO_PKG_VERSION"));
         println!("Chain ID:          {}", node.chain_id);
         match &node.validator {
@@ -412,10 +412,19 @@ fn run_bft(args: NodeArgs) -> eyre::Result<()> {
         println!("P2P:               /ip4/{}/tcp/{}", args.p2p_addr, args.p2p_port);
         println!("Listening on {}", node.rpc_addr);
         let _ = std::io::stdout().flush();
-        wait_for_signal().await;
+        // A validator that cannot commit what was decided stops here, non-zero, with the
+        // cause (already logged by `bttc::consensus`); a restart recovers from the database
+        // and the WAL.
+        let failure = tokio::select! {
+            _ = wait_for_signal() => None,
+            e = node.stopped() => Some(e),
+        };
         eprintln!("shutting down");
         node.stop().await;
-        Ok(())
+        match failure {
+            None => Ok(()),
+            Some(e) => Err(eyre::Report::new(e).wrap_err("the node cannot go on")),
+        }
     })
 }
 

@@ -21,6 +21,8 @@ use std::{
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
+use crate::{ChainIdentity, scoring};
+
 /// Why a gossiped transaction was not taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TxRejection {
@@ -56,15 +58,17 @@ pub enum NetworkError {
 /// Settings of the gossip swarm.
 #[derive(Debug, Clone)]
 pub struct GossipConfig {
-    /// Chain id: the topic is per chain.
-    pub chain_id: u64,
+    /// The chain: the protocol names and the topic are per chain.
+    pub chain: ChainIdentity,
     /// Where to listen (QUIC, e.g. `/ip4/127.0.0.1/udp/30301/quic-v1`).
     pub listen: Multiaddr,
     /// Peers to dial at start.
     pub bootnodes: Vec<Multiaddr>,
     /// Largest message (a transaction is at most 128 KiB).
     pub max_message_bytes: usize,
-    /// Malformed messages from one peer before it is banned.
+    /// Malformed messages from one peer that ban it. Gossipsub's scoring ignores a peer from
+    /// its third on ([`crate::scoring`]), so a larger number is never reached by a peer that
+    /// keeps sending them.
     pub ban_after: u32,
     /// How long a ban lasts.
     pub ban_for: Duration,
@@ -73,14 +77,14 @@ pub struct GossipConfig {
 }
 
 impl GossipConfig {
-    /// Defaults for `chain_id` listening on `listen`.
-    pub const fn new(chain_id: u64, listen: Multiaddr) -> Self {
+    /// Defaults for `chain` listening on `listen`.
+    pub const fn new(chain: ChainIdentity, listen: Multiaddr) -> Self {
         Self {
-            chain_id,
+            chain,
             listen,
             bootnodes: Vec::new(),
             max_message_bytes: 128 * 1024 + 1024,
-            ban_after: 5,
+            ban_after: 3,
             ban_for: Duration::from_secs(600),
             max_connections: 200,
         }
@@ -158,7 +162,9 @@ impl TxGossip {
         config: GossipConfig,
         sink: Arc<dyn TxSink>,
     ) -> Result<Self, NetworkError> {
-        let topic = gossipsub::IdentTopic::new(format!("/bttc/{}/txs/1", config.chain_id));
+        let topic = gossipsub::IdentTopic::new(config.chain.protocol("txs/1"));
+        let identify_version = config.chain.protocol("gossip/1");
+        let gossipsub_protocol = config.chain.protocol("meshsub");
         let max = config.max_message_bytes;
         let conn_limits = connection_limits::ConnectionLimits::default()
             .with_max_established(Some(config.max_connections))
@@ -168,6 +174,7 @@ impl TxGossip {
             .with_quic()
             .with_behaviour(|key| {
                 let gs_config = gossipsub::ConfigBuilder::default()
+                    .protocol_id_prefix(gossipsub_protocol)
                     .max_transmit_size(max)
                     .validation_mode(gossipsub::ValidationMode::Strict)
                     .validate_messages()
@@ -177,16 +184,20 @@ impl TxGossip {
                     })
                     .build()
                     .map_err(|e| e.to_string())?;
-                let gossipsub = gossipsub::Behaviour::new(
+                let mut gossipsub = gossipsub::Behaviour::new(
                     gossipsub::MessageAuthenticity::Signed(key.clone()),
                     gs_config,
+                )?;
+                gossipsub.with_peer_score(
+                    scoring::peer_score_params(topic.hash()),
+                    scoring::peer_score_thresholds(),
                 )?;
                 Ok(Behaviour {
                     blocked: Default::default(),
                     limits: connection_limits::Behaviour::new(conn_limits),
                     gossipsub,
                     identify: identify::Behaviour::new(identify::Config::new(
-                        "/bttc/1".into(),
+                        identify_version.clone(),
                         key.public(),
                     )),
                     ping: ping::Behaviour::default(),
@@ -217,6 +228,8 @@ impl TxGossip {
         let task = GossipTask {
             swarm,
             topic,
+            identify_version,
+            identified: HashSet::new(),
             sink,
             config,
             strikes: HashMap::new(),
@@ -255,6 +268,10 @@ impl TxGossip {
 struct GossipTask {
     swarm: Swarm<Behaviour>,
     topic: gossipsub::IdentTopic,
+    /// This chain's identify protocol version; a peer with another is of another chain.
+    identify_version: String,
+    /// Connected peers that identified as peers of this chain.
+    identified: HashSet<PeerId>,
     sink: Arc<dyn TxSink>,
     config: GossipConfig,
     strikes: HashMap<PeerId, u32>,
@@ -305,8 +322,22 @@ impl GossipTask {
 
     fn on_event(&mut self, ev: SwarmEvent<BehaviourEvent>) {
         match ev {
-            SwarmEvent::ConnectionEstablished { .. } | SwarmEvent::ConnectionClosed { .. } => {
-                self.peers.store(self.swarm.connected_peers().count(), Ordering::Relaxed);
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. }
+                if self.identified.remove(&peer_id) =>
+            {
+                self.peers.store(self.identified.len(), Ordering::Relaxed);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => {
+                if info.protocol_version != self.identify_version {
+                    debug!(target: "bttc::net", peer = %peer_id, theirs = %info.protocol_version, ours = %self.identify_version, "peer of another chain refused");
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                } else if self.identified.insert(peer_id) {
+                    self.peers.store(self.identified.len(), Ordering::Relaxed);
+                }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
                 propagation_source,

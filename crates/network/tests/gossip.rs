@@ -1,20 +1,34 @@
-//! Three real gossip swarms on 127.0.0.1 (QUIC): a transaction published by one reaches the
-//! others through their sinks, and a peer that keeps sending malformed transactions is
-//! banned while everyone else is still heard.
+//! Real gossip swarms on 127.0.0.1 (QUIC): a transaction published by one reaches the
+//! others through their sinks; a peer that keeps sending malformed transactions is ignored
+//! by its score and banned while everyone else is still heard; nodes of another chain are
+//! never peers.
 
 use alloy_primitives::{B256, keccak256};
-use bttc_network::{GossipConfig, Keypair, Multiaddr, TxGossip, TxRejection, TxSink};
+use bttc_network::{
+    ChainIdentity, GossipConfig, Keypair, Multiaddr, TxGossip, TxRejection, TxSink,
+};
 use parking_lot::Mutex;
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+const CHAIN: ChainIdentity = ChainIdentity::new(7, B256::repeat_byte(0x11));
 
 #[derive(Default)]
 struct Recorder {
     got: Mutex<Vec<Vec<u8>>>,
+    /// Malformed messages seen.
+    rejected: AtomicUsize,
 }
 
 impl TxSink for Recorder {
     fn submit(&self, raw: &[u8]) -> Result<B256, TxRejection> {
         if raw.first() == Some(&0xff) {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
             return Err(TxRejection::Malformed("not a transaction".into()));
         }
         self.got.lock().push(raw.to_vec());
@@ -37,9 +51,20 @@ fn addr(port: u16) -> Multiaddr {
 }
 
 async fn node(port: u16, peers: &[u16], sink: Arc<Recorder>) -> TxGossip {
-    let mut c = GossipConfig::new(7, addr(port));
+    node_of(CHAIN, 3, port, peers, sink).await
+}
+
+/// A swarm of `chain` that bans after `ban_after` malformed messages.
+async fn node_of(
+    chain: ChainIdentity,
+    ban_after: u32,
+    port: u16,
+    peers: &[u16],
+    sink: Arc<Recorder>,
+) -> TxGossip {
+    let mut c = GossipConfig::new(chain, addr(port));
     c.bootnodes = peers.iter().map(|p| addr(*p)).collect();
-    c.ban_after = 3;
+    c.ban_after = ban_after;
     TxGossip::spawn(Keypair::generate_secp256k1(), c, sink).await.unwrap()
 }
 
@@ -106,4 +131,66 @@ async fn a_peer_banned_on_request_is_disconnected_and_kept_out() {
     b.broadcast(keccak256(b"tx-from-b"), b"tx-from-b".to_vec());
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!sa.has(b"tx-from-b"), "a hears a banned peer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_sending_garbage_is_ignored_by_its_score_before_any_ban() {
+    let (pa, pb) = (free_udp_port(), free_udp_port());
+    let (sa, sb) = (Arc::<Recorder>::default(), Arc::<Recorder>::default());
+    // No ban within this test: only gossipsub's scoring stands between a and b's garbage.
+    let a = node_of(CHAIN, 1000, pa, &[], sa.clone()).await;
+    let b = node_of(CHAIN, 1000, pb, &[pa], sb.clone()).await;
+    until("b to connect", || a.peer_count() == 1 && b.peer_count() == 1).await;
+    // Until a hears b at all (the mesh has formed).
+    for i in 0..150u8 {
+        if sa.got.lock().iter().any(|d| d.starts_with(b"probe")) {
+            break;
+        }
+        b.broadcast(keccak256([b'p', i]), [b"probe".as_slice(), &[i]].concat());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(sa.got.lock().iter().any(|d| d.starts_with(b"probe")), "a never heard b");
+
+    const SENT: usize = 20;
+    for i in 0..SENT as u8 {
+        b.broadcast(keccak256([0xff, i]), vec![0xff, i]);
+    }
+    // Without scoring every one of them reaches a's sink within moments; with it, a stops
+    // listening to b after the third (graylisted), though b is still connected.
+    for _ in 0..50 {
+        if sa.rejected.load(Ordering::Relaxed) >= SENT {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rejected = sa.rejected.load(Ordering::Relaxed);
+    assert!(rejected <= 4, "a processed {rejected} of {SENT} malformed messages from b");
+    assert_eq!(a.peer_count(), 1, "b was banned: the score alone should have stopped it");
+    b.broadcast(keccak256(b"after"), b"after".to_vec());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!sa.has(b"after"), "a still listens to a graylisted peer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_of_another_chain_are_never_peers() {
+    let other_genesis = ChainIdentity::new(CHAIN.chain_id, B256::repeat_byte(0x22));
+    let (pa, pb, pc) = (free_udp_port(), free_udp_port(), free_udp_port());
+    let (sa, sb, sc) =
+        (Arc::<Recorder>::default(), Arc::<Recorder>::default(), Arc::<Recorder>::default());
+    let a = node(pa, &[pb], sa.clone()).await;
+    // Same chain id, another genesis: both dial each other (and c dials both).
+    let b = node_of(other_genesis, 3, pb, &[pa, pc], sb.clone()).await;
+    let c = node(pc, &[pa, pb], sc.clone()).await;
+    until("c to connect to a", || a.peer_count() == 1 && c.peer_count() == 1).await;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(b.peer_count(), 0, "a node of another chain became a peer");
+        assert_eq!((a.peer_count(), c.peer_count()), (1, 1));
+    }
+    a.broadcast(keccak256(b"tx-a"), b"tx-a".to_vec());
+    until("tx-a at c", || sc.has(b"tx-a")).await;
+    b.broadcast(keccak256(b"tx-b"), b"tx-b".to_vec());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!sb.has(b"tx-a"), "a transaction crossed to another chain");
+    assert!(!sa.has(b"tx-b") && !sc.has(b"tx-b"), "a transaction came from another chain");
 }

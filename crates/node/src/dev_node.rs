@@ -88,6 +88,12 @@ pub enum NodeError {
     /// A key file could not be written or may not be used.
     #[error("key file: {0}")]
     KeyFile(#[from] crate::key_file::KeyFileError),
+    /// Consensus cannot go on (the node must stop; a restart recovers).
+    #[error("consensus: {0}")]
+    Consensus(#[from] Box<crate::bft::ConsensusError>),
+    /// The consensus driver task panicked or was cancelled.
+    #[error("consensus driver: {0}")]
+    Driver(String),
 }
 
 /// A running dev node.

@@ -20,7 +20,10 @@
 //!   (`bttc-consensus` context, libp2p on 127.0.0.1 or any address, WAL in the datadir)
 //!   decides each block; the driver in `bft` builds proposals from the pool, re-executes
 //!   received proposals without committing, and commits a decided block with its commit
-//!   certificate in one MDBX transaction, then announces it like the dev producer does.
+//!   certificate in one MDBX transaction, then announces it like the dev producer does. A
+//!   validator that cannot commit what was decided stops ([`bft::BftNode::stopped`]) rather
+//!   than vote again; both swarms speak protocols named for the chain; the network's size
+//!   limits derive from the largest block ([`bft::limits`]).
 //! - [`key_file`]: key files (keystores, `node.key`) are created 0600 in 0700 directories
 //!   and refused when group or others can access them (unless the operator insists).
 

@@ -10,7 +10,8 @@
 //! - [`system`]: the addresses of the bttc system contracts (`0x…1000` validator set,
 //!   `0x…1001` state receiver, `0x…1010` BTT wrapper), kept compatible with BTTC;
 //! - [`decode_blocks`]: a streaming reader for files of concatenated RLP blocks (the format
-//!   `geth export` writes) that names the failing block on error.
+//!   `geth export` writes) that names the failing block on error;
+//! - [`MAX_RLP_BLOCK_SIZE`]: the chain-wide cap on a block's encoded size (EIP-7934).
 //!
 //! Data flows from here upward: chainspec, storage, evm and chain all build on these types.
 
@@ -26,10 +27,12 @@ pub use alloy_consensus::{
 };
 pub use alloy_primitives::{Address, B256, BlockHash, BlockNumber, Bytes, U256, keccak256};
 
-/// Largest RLP encoding of a whole block, header and body (EIP-7934, Osaka: 10 MiB less a
-/// 2 MiB safety margin). bttc chains apply it from genesis, and the consensus network sizes
-/// its proposal, gossip and sync limits from it, so any block that can be decided can also
-/// be synced.
+/// Largest RLP encoding of a whole block, header and body: EIP-7934's `MAX_RLP_BLOCK_SIZE`
+/// (its 10 MiB `MAX_BLOCK_SIZE` less a 2 MiB safety margin), enforced from Osaka on
+/// Ethereum chains and from genesis on bttc chains (one value, so an Osaka chain imports
+/// exactly as Ethereum's clients do). Block validation refuses anything larger and the block
+/// builder never makes it; the consensus network sizes its proposal streams, gossip and
+/// value-sync responses from it, so that every block that can be decided can also be synced.
 pub const MAX_RLP_BLOCK_SIZE: usize = 10 * 1024 * 1024 - 2 * 1024 * 1024;
 
 /// A transaction as it appears in a block.
@@ -42,3 +45,4 @@ pub type BlockBody = alloy_consensus::BlockBody<Transaction>;
 pub type Receipt = ReceiptEnvelope;
 /// A header with its hash computed once.
 pub type SealedHeader = Sealed<Header>;
+

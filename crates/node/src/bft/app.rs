@@ -8,18 +8,24 @@
 //! - `Finalized`: store the final certificate, start the next height.
 //! - `GetDecidedValues` / `ProcessSyncedValue`: serve and take blocks + certificates for
 //!   nodes that are behind.
+//!
+//! A validator that cannot commit what was decided, or cannot produce the parameters of the
+//! next height, must not go on: telling the engine to restart the height would reset its WAL
+//! and let it vote again at a height it already voted on. The driver then returns a
+//! [`ConsensusError`] (and answers nothing), the node stops with the cause, and a restart
+//! recovers from the database and the WAL.
 
 use super::{
     guard::PeerGuard,
     store::{self, StoredProposal},
-    streams::{AssembledProposal, PartStreams, stream_messages},
+    streams::{AssembledProposal, Inserted, PartStreams, stream_messages},
 };
 use alloy_primitives::{Address, B256};
 use alloy_rlp::Decodable;
 use bttc_chain::{BlockAttributes, Chain};
 use bttc_consensus::{
     BlockHeight, BlockValue, BttcContext, CommitCertificate, ConsensusSigner, ValidatorAddress,
-    ValidatorSetProvider,
+    ValidatorSetError, ValidatorSetProvider,
     core_types::{
         ExtendedCommitCertificate, ExtendedCommitSignature, HeightParams, LinearTimeouts, Round,
         Validity,
@@ -38,7 +44,7 @@ use bttc_rpc::ChainEvents;
 use bttc_txpool::TxPool;
 use std::{
     sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
@@ -109,16 +115,65 @@ impl ProposalError {
     }
 }
 
+/// The driver cannot go on: the node must stop, and recovers from its database and WAL when
+/// restarted.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsensusError {
+    /// A decided block, or its certificate, could not be written.
+    #[error("cannot commit decided block {hash} at height {height}: {source}")]
+    Commit {
+        /// The decided height.
+        height: u64,
+        /// The decided block.
+        hash: B256,
+        /// Why.
+        #[source]
+        source: CommitError,
+    },
+    /// The validator set (and so the parameters) of a height is not known.
+    #[error("no consensus parameters for height {height}: {source}")]
+    HeightParams {
+        /// The height.
+        height: u64,
+        /// Why.
+        #[source]
+        source: ValidatorSetError,
+    },
+}
+
+/// Why a decided block was not committed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// The database failed.
+    #[error("storage: {0}")]
+    Storage(#[from] bttc_storage::StorageError),
+    /// This node never received the decided block.
+    #[error("the decided block was never received")]
+    NotReceived,
+    /// The stored block does not decode.
+    #[error("stored block does not decode: {0}")]
+    Decode(#[from] alloy_rlp::Error),
+    /// The block does not execute on this node's head.
+    #[error("block: {0}")]
+    Block(#[from] bttc_chain::BlockError),
+    /// The height already holds another block.
+    #[error("the chain already holds block {got} at this height")]
+    Conflict {
+        /// The block it holds.
+        got: B256,
+    },
+}
+
 impl ConsensusApp {
     fn my_address(&self) -> Option<ValidatorAddress> {
         self.signer.as_ref().map(|s| s.address())
     }
 
-    fn params(&self, height: u64) -> Result<HeightParams<BttcContext>, ProposalError> {
+    fn params(&self, height: u64) -> Result<HeightParams<BttcContext>, ConsensusError> {
         let set = self
             .validators
             .validator_set(BlockHeight(height))
-            .map_err(|e| ProposalError::ValidatorSet { height, reason: e.to_string() })?;
+            .map_err(|source| ConsensusError::HeightParams { height, source })?;
         Ok(HeightParams::new(set, self.timeouts, self.target_time))
     }
 
@@ -126,35 +181,40 @@ impl ConsensusApp {
         self.chain.head().map(|h| h.number).unwrap_or_default()
     }
 
-    /// Runs until the engine closes its channel.
-    pub(crate) async fn run(mut self, mut channels: Channels<BttcContext>) {
+    /// Runs until the engine closes its channel (`Ok`) or this node cannot go on (`Err`: the
+    /// node must stop; the engine has been told nothing that would make it vote again).
+    pub(crate) async fn run(
+        mut self,
+        mut channels: Channels<BttcContext>,
+    ) -> Result<(), ConsensusError> {
         while let Some(msg) = channels.consensus.recv().await {
-            self.handle(msg, &channels.network).await;
+            if let Err(e) = self.handle(msg, &channels.network).await {
+                error!(target: "bttc::consensus", error = %e, "consensus cannot go on; the node stops (a restart recovers from the database and the WAL)");
+                return Err(e);
+            }
         }
         info!(target: "bttc::consensus", "engine stopped; consensus driver exits");
+        Ok(())
     }
 
-    async fn handle(
+    /// Answers one request of the engine.
+    pub(crate) async fn handle(
         &mut self,
         msg: AppMsg<BttcContext>,
         network: &mpsc::Sender<NetworkMsg<BttcContext>>,
-    ) {
+    ) -> Result<(), ConsensusError> {
         match msg {
             AppMsg::ConsensusReady { reply } => {
                 let next = self.head_number() + 1;
-                match self.params(next) {
-                    Ok(p) => {
-                        info!(target: "bttc::consensus", height = next, validators = p.validator_set.validators().len(), "consensus ready");
-                        let _ = reply.send((BlockHeight(next), p));
-                    }
-                    Err(e) => {
-                        error!(target: "bttc::consensus", error = %e, "cannot start consensus")
-                    }
-                }
+                let p = self.params(next)?;
+                self.streams.advance(BlockHeight(next), Instant::now());
+                info!(target: "bttc::consensus", height = next, validators = p.validator_set.validators().len(), "consensus ready");
+                let _ = reply.send((BlockHeight(next), p));
             }
             AppMsg::StartedRound { height, round, proposer, role, reply_value } => {
                 debug!(target: "bttc::consensus", %height, ?round, %proposer, ?role, "started round");
-                self.streams.prune_below(height);
+                self.streams.advance(height, Instant::now());
+                self.penalise_abandoned_streams();
                 let values = tokio::task::block_in_place(|| {
                     self.validate_waiting(height);
                     self.values_of_round(height, round)
@@ -176,7 +236,7 @@ impl ConsensusApp {
             }
             AppMsg::RestreamProposal { height, round, valid_round, address, value_id } => {
                 if Some(address) != self.my_address() {
-                    return;
+                    return Ok(());
                 }
                 let ro = self.chain.db().ro();
                 let stored = ro
@@ -195,11 +255,18 @@ impl ConsensusApp {
             AppMsg::ReceivedProposalPart { from, published_by, part, reply } => {
                 // Gossip authenticates the publisher; a stream is its publisher's doing.
                 let publisher = published_by.unwrap_or(from);
-                match self.streams.insert(publisher, part) {
-                    Ok(None) => {
+                let (validators, ctx) = (&self.validators, &self.ctx);
+                let turn = |height: BlockHeight, round: Round, proposer: ValidatorAddress| {
+                    let set = validators.validator_set(height).ok()?;
+                    Some(ctx.proposer(&set, height, round).address == proposer)
+                };
+                let inserted = self.streams.insert(publisher, part, Instant::now(), turn);
+                self.penalise_abandoned_streams();
+                match inserted {
+                    Ok(Inserted::Complete(p)) => self.on_proposal(*p, reply),
+                    Ok(Inserted::Pending | Inserted::Ignored) => {
                         let _ = reply.send(None);
                     }
-                    Ok(Some(p)) => self.on_proposal(p, reply),
                     Err(e) => {
                         self.guard.ban_and_disconnect(publisher, &e.to_string());
                         let _ = reply.send(None);
@@ -207,31 +274,22 @@ impl ConsensusApp {
                 }
             }
             AppMsg::Decided { certificate, reply, .. } => {
-                tokio::task::block_in_place(|| self.commit(&certificate));
+                tokio::task::block_in_place(|| self.commit(&certificate))?;
                 let _ = reply.send(());
             }
             AppMsg::Finalized { certificate, evidence, reply, .. } => {
                 let h = certificate.height.0;
-                let ok = tokio::task::block_in_place(|| {
-                    if self.committed != Some(h) {
-                        self.commit(&certificate);
-                    }
-                    self.committed == Some(h) && self.store_certificate(&certificate)
-                });
                 if !evidence.proposals.is_empty() || !evidence.votes.is_empty() {
                     warn!(target: "bttc::consensus", height = h, ?evidence, "misbehaviour evidence (slashing is not wired yet)");
                 }
-                let next = if ok { h + 1 } else { h };
-                match self.params(next) {
-                    Ok(p) => {
-                        let _ = reply.send(if ok {
-                            Next::Start(BlockHeight(next), p)
-                        } else {
-                            Next::Restart(BlockHeight(next), p)
-                        });
+                tokio::task::block_in_place(|| {
+                    if self.committed != Some(h) {
+                        self.commit(&certificate)?;
                     }
-                    Err(e) => error!(target: "bttc::consensus", error = %e, "cannot continue"),
-                }
+                    self.store_certificate(&certificate)
+                })?;
+                let p = self.params(h + 1)?;
+                let _ = reply.send(Next::Start(BlockHeight(h + 1), p));
             }
             AppMsg::GetDecidedValues { range, reply } => {
                 let values = tokio::task::block_in_place(|| self.decided_values(range));
@@ -252,6 +310,14 @@ impl ConsensusApp {
             AppMsg::VerifyVoteExtensions { extensions, reply, .. } => {
                 let _ = reply.send(extensions.into_iter().map(|(a, _)| (a, Ok(()))).collect());
             }
+        }
+        Ok(())
+    }
+
+    /// Strikes the publishers of proposal streams that stopped before their end.
+    fn penalise_abandoned_streams(&mut self) {
+        for (publisher, reason) in self.streams.take_abandoned() {
+            self.guard.strike(publisher, &reason);
         }
     }
 
@@ -510,63 +576,58 @@ impl ConsensusApp {
     }
 
     /// Executes the decided block and commits it with its certificate in one transaction.
-    fn commit(&mut self, cert: &CommitCertificate) {
+    fn commit(&mut self, cert: &CommitCertificate) -> Result<(), ConsensusError> {
         let height = cert.height.0;
         let hash = cert.value_id.0;
-        match self.try_commit(cert) {
-            Ok(txs) => {
-                self.committed = Some(height);
-                info!(target: "bttc::consensus", height, %hash, txs, round = ?cert.round, signatures = cert.commit_signatures.len(), "block finalized");
-                let _ = self.events.new_heads.send(height);
-            }
-            Err(e) => {
-                error!(target: "bttc::consensus", height, %hash, error = %e, "cannot commit the decided block")
-            }
-        }
+        let txs = self.try_commit(cert).map_err(|source| ConsensusError::Commit {
+            height,
+            hash,
+            source,
+        })?;
+        self.committed = Some(height);
+        info!(target: "bttc::consensus", height, %hash, txs, round = ?cert.round, signatures = cert.commit_signatures.len(), "block finalized");
+        let _ = self.events.new_heads.send(height);
+        Ok(())
     }
 
-    fn try_commit(&self, cert: &CommitCertificate) -> Result<usize, String> {
+    fn try_commit(&self, cert: &CommitCertificate) -> Result<usize, CommitError> {
         let height = cert.height.0;
         let hash = cert.value_id.0;
         let db = self.chain.db();
-        let rw = db.rw().map_err(|e| e.to_string())?;
-        let (head, _) = rw.head_header().map_err(|e| e.to_string())?;
+        let rw = db.rw()?;
+        let (head, _) = rw.head_header()?;
         if head.number >= height {
             // Already committed (a restart replaying the height): keep the certificate.
-            if rw.canonical_hash(height).map_err(|e| e.to_string())? != Some(hash) {
-                return Err(format!("height {height} already holds a different block"));
+            match rw.canonical_hash(height)? {
+                Some(h) if h == hash => {}
+                Some(got) => return Err(CommitError::Conflict { got }),
+                None => return Err(CommitError::NotReceived),
             }
-            rw.put_certificate(height, &store::encode_certificate(cert))
-                .map_err(|e| e.to_string())?;
-            rw.commit().map_err(|e| e.to_string())?;
+            rw.put_certificate(height, &store::encode_certificate(cert))?;
+            rw.commit()?;
             return Ok(0);
         }
-        let stored = store::load_proposal(&rw, height, &hash)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("decided block {hash} was never received"))?;
-        let block = Block::decode(&mut stored.block_rlp.as_slice()).map_err(|e| e.to_string())?;
-        self.chain.insert_block(&rw, &block).map_err(|e| e.to_string())?;
-        rw.put_certificate(height, &store::encode_certificate(cert)).map_err(|e| e.to_string())?;
-        rw.prune_proposed_blocks(height).map_err(|e| e.to_string())?;
-        crate::producer::commit_and_update_pool(&self.pool, self.chain.spec(), db, rw)
-            .map_err(|e| e.to_string())?;
+        let stored = store::load_proposal(&rw, height, &hash)?.ok_or(CommitError::NotReceived)?;
+        let block = Block::decode(&mut stored.block_rlp.as_slice())?;
+        self.chain.insert_block(&rw, &block)?;
+        rw.put_certificate(height, &store::encode_certificate(cert))?;
+        rw.prune_proposed_blocks(height)?;
+        crate::producer::commit_and_update_pool(&self.pool, self.chain.spec(), db, rw)?;
         Ok(block.body.transactions.len())
     }
 
     /// Replaces the stored certificate with the finalized one (which may carry more
     /// signatures).
-    fn store_certificate(&self, cert: &CommitCertificate) -> bool {
+    fn store_certificate(&self, cert: &CommitCertificate) -> Result<(), ConsensusError> {
+        let (height, hash) = (cert.height.0, cert.value_id.0);
         let r = (|| -> Result<(), bttc_storage::StorageError> {
             let rw = self.chain.db().rw()?;
-            if rw.canonical_hash(cert.height.0)? == Some(cert.value_id.0) {
-                rw.put_certificate(cert.height.0, &store::encode_certificate(cert))?;
+            if rw.canonical_hash(height)? == Some(hash) {
+                rw.put_certificate(height, &store::encode_certificate(cert))?;
             }
             rw.commit()
         })();
-        if let Err(e) = &r {
-            error!(target: "bttc::consensus", height = %cert.height, error = %e, "cannot store the finalized certificate");
-        }
-        r.is_ok()
+        r.map_err(|e| ConsensusError::Commit { height, hash, source: e.into() })
     }
 
     fn decided_values(
@@ -577,7 +638,13 @@ impl ConsensusApp {
         let (start, end) =
             (range.start().0, range.end().0.min(range.start().0 + MAX_SYNC_BATCH - 1));
         let mut out = Vec::new();
+        let mut bytes = 0usize;
         for h in start..=end {
+            // A response carries at most `MAX_SYNC_RESPONSE_BYTES`; the engine drops what does
+            // not fit, so reading further is wasted.
+            if bytes >= super::limits::MAX_SYNC_RESPONSE_BYTES {
+                break;
+            }
             let (Ok(Some(block)), Ok(Some(cert))) = (ro.block(h), store::certificate(&ro, h))
             else {
                 break;
@@ -592,7 +659,9 @@ impl ConsensusApp {
                     .map(|s| ExtendedCommitSignature::new(s.address, s.signature, None))
                     .collect(),
             };
-            out.push(RawDecidedValue::new(alloy_rlp::encode(&block).into(), ext));
+            let rlp = alloy_rlp::encode(&block);
+            bytes = bytes.saturating_add(rlp.len());
+            out.push(RawDecidedValue::new(rlp.into(), ext));
         }
         out
     }

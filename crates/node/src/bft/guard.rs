@@ -9,8 +9,9 @@
 //! a vote or proposal whose signature does not recover to its claimed validator or whose
 //! signer is not in the validator set of its height, a proposal stream that is malformed or
 //! signed by the wrong proposer, a validator proof for another peer id. A block that fails
-//! re-execution is a **strike** (its cause may be on this side, e.g. a clock far behind);
-//! [`STRIKES_TO_BAN`] strikes ban. A banned peer is disconnected from the consensus swarm
+//! re-execution, or a proposal stream abandoned unfinished, is a **strike** (its cause may be
+//! on this side, e.g. a clock far behind, or a lost message); [`STRIKES_TO_BAN`] strikes
+//! within [`BAN_FOR`] ban. A banned peer is disconnected from the consensus swarm
 //! (and again whenever it reconnects), everything it publishes is dropped unread, and the
 //! transaction-gossip swarm bans it too (same node key, same peer id).
 
@@ -36,7 +37,7 @@ use tracing::{info, warn};
 
 /// How long a ban lasts.
 pub(crate) const BAN_FOR: Duration = Duration::from_secs(600);
-/// Invalid blocks from one peer before it is banned.
+/// Strikes (invalid blocks, abandoned streams) from one peer within [`BAN_FOR`] that ban it.
 pub(crate) const STRIKES_TO_BAN: u32 = 3;
 
 /// What `net_peerCount` and `bttc_bannedPeers` report on a BFT node.
@@ -75,7 +76,8 @@ pub(crate) struct PeerGuard {
     validators: Arc<dyn ValidatorSetProvider>,
     /// Banned peers: until when, and why.
     bans: Mutex<HashMap<PeerId, (Instant, String)>>,
-    strikes: Mutex<HashMap<PeerId, u32>>,
+    /// Strikes since when.
+    strikes: Mutex<HashMap<PeerId, (u32, Instant)>>,
     ban_for: Duration,
     /// The consensus network actor (to disconnect a peer the driver caught).
     net: OnceLock<NetworkRef<BttcContext>>,
@@ -170,8 +172,13 @@ impl PeerGuard {
     /// [`STRIKES_TO_BAN`].
     pub(crate) fn strike(&self, peer: PeerId, reason: &str) {
         let n = {
+            let now = Instant::now();
             let mut strikes = self.strikes.lock();
-            let n = strikes.entry(peer).or_default();
+            let (n, since) = strikes.entry(peer).or_insert((0, now));
+            if now.saturating_duration_since(*since) > self.ban_for {
+                // Old strikes are forgotten: rare faults of an honest peer never add up.
+                (*n, *since) = (0, now);
+            }
             *n += 1;
             *n
         };
@@ -232,4 +239,20 @@ impl PeerGuard {
             _ => Ok(()),
         }
     }
+}
+
+/// The validator address of a peer's node key, if the key is secp256k1: a validator's node
+/// key is its validator key, so a peer id names the validator it speaks for.
+pub(crate) fn peer_address(peer: &PeerId) -> Option<ValidatorAddress> {
+    // A multihash: code, length, digest. Keys of up to 42 bytes (secp256k1: 37 encoded) are
+    // inlined with the identity hash (code 0), so the digest is the key itself.
+    let bytes = peer.to_bytes();
+    let [0, len, digest @ ..] = bytes.as_slice() else { return None };
+    if usize::from(*len) != digest.len() {
+        return None;
+    }
+    let key = libp2p_identity::PublicKey::try_decode_protobuf(digest).ok()?;
+    let key = key.try_into_secp256k1().ok()?;
+    let key = k256::ecdsa::VerifyingKey::from_sec1_bytes(&key.to_bytes()).ok()?;
+    Some(ValidatorAddress(bttc_consensus::address_of(&key)))
 }

@@ -5,11 +5,18 @@
 //! genesis `bttc.validators`, starts the consensus network (Malachite's libp2p swarm under
 //! bttc's own actor in `net`, which attributes every message to its publisher and bans
 //! offenders through `guard`), the engine (WAL under `<datadir>/wal`, value sync), the
-//! driver in `app`, the transaction gossip swarm and the JSON-RPC server.
+//! driver in `app`, the transaction gossip swarm and the JSON-RPC server. Both swarms speak
+//! protocols named for the chain (chain id and genesis hash), and size their messages from
+//! the largest block ([`limits`]).
+//!
+//! [`BftNode::stopped`] resolves if the driver cannot go on (a decided block it cannot
+//! commit, a height without parameters): the engine is stopped at once, and the node must
+//! exit; a restart recovers from the database and the WAL.
 
 mod app;
 mod gossip;
 mod guard;
+pub mod limits;
 mod net;
 pub mod store;
 mod streams;
@@ -18,6 +25,7 @@ mod tests;
 
 use crate::NodeError;
 use app::ConsensusApp;
+pub use app::{CommitError, ConsensusError};
 use bttc_chain::{Chain, InitOutcome, init_genesis};
 use bttc_consensus::{
     BttcCodec, BttcContext, ConsensusSigner, ConsensusVerifier, StaticValidators, ValidatorAddress,
@@ -41,7 +49,7 @@ use malachitebft_config::{ConsensusConfig, ValuePayload, ValueSyncConfig};
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 use tracing::info;
 
-pub use net::consensus_network_config;
+pub use net::{channel_names, consensus_network_config, protocol_names, value_sync_config};
 pub use store::{certificate, certificate_json, decode_certificate, encode_certificate};
 
 /// Settings of a BFT node.
@@ -70,6 +78,8 @@ pub struct BftNodeConfig {
     pub insecure_key_permissions: bool,
     /// Transaction pool limits.
     pub pool: PoolConfig,
+    /// The validator set of each height; `None`: the genesis validators at every height.
+    pub validator_sets: Option<Arc<dyn ValidatorSetProvider>>,
 }
 
 impl BftNodeConfig {
@@ -87,6 +97,7 @@ impl BftNodeConfig {
             moniker: "bttc".into(),
             insecure_key_permissions: false,
             pool: PoolConfig::default(),
+            validator_sets: None,
         }
     }
 }
@@ -140,9 +151,12 @@ pub struct BftNode {
     pub validator: Option<ValidatorAddress>,
     /// Chain id.
     pub chain_id: u64,
+    /// The chain (id and genesis hash) its protocol names are made for.
+    pub chain: bttc_network::ChainIdentity,
     server: ServerHandle,
     engine: EngineHandle,
-    driver: tokio::task::JoinHandle<()>,
+    /// The driver, until its end has been observed.
+    driver: Option<tokio::task::JoinHandle<Result<(), ConsensusError>>>,
 }
 
 impl std::fmt::Debug for BftNode {
@@ -151,7 +165,7 @@ impl std::fmt::Debug for BftNode {
             .field("rpc_addr", &self.rpc_addr)
             .field("peer_id", &self.peer_id)
             .field("validator", &self.validator)
-            .field("chain_id", &self.chain_id)
+            .field("chain", &self.chain)
             .finish_non_exhaustive()
     }
 }
@@ -194,10 +208,19 @@ impl BftNode {
         let params = spec.bttc().ok_or_else(|| {
             NodeError::Genesis("the genesis has no `bttc` section: not a bttc chain".into())
         })?;
-        let validators: Arc<dyn ValidatorSetProvider> = Arc::new(
-            StaticValidators::from_genesis(&params.validators)
-                .map_err(|e| NodeError::Genesis(format!("genesis validators: {e}")))?,
-        );
+        let validators: Arc<dyn ValidatorSetProvider> = match &config.validator_sets {
+            Some(v) => v.clone(),
+            None => Arc::new(
+                StaticValidators::from_genesis(&params.validators)
+                    .map_err(|e| NodeError::Genesis(format!("genesis validators: {e}")))?,
+            ),
+        };
+        let genesis_hash = chain
+            .db()
+            .ro()?
+            .canonical_hash(0)?
+            .ok_or_else(|| NodeError::Genesis("the database holds no genesis block".into()))?;
+        let chain_identity = bttc_network::ChainIdentity::new(chain_id, genesis_hash);
         let block_time =
             config.block_time.unwrap_or(Duration::from_millis(params.block_time_ms.max(1)));
         let ctx = BttcContext::new(chain_id);
@@ -223,13 +246,13 @@ impl BftNode {
             })?);
         }
         let config_bootnodes = bootnodes;
-        let value_sync = ValueSyncConfig {
-            enabled: true,
-            status_update_interval: Duration::from_secs(1),
-            ..Default::default()
-        };
-        let net_config =
-            consensus_network_config(listen.clone(), config_bootnodes.clone(), &value_sync);
+        let value_sync = value_sync_config();
+        let net_config = consensus_network_config(
+            &chain_identity,
+            listen.clone(),
+            config_bootnodes.clone(),
+            &value_sync,
+        );
         let engine_config = EngineConfig {
             moniker: config.moniker.clone(),
             // `consensus.p2p` is read only by the engine's default network actor, which this
@@ -295,7 +318,7 @@ impl BftNode {
         // Transactions travel on our own swarm: QUIC on the consensus port number.
         let gossip_listen = bttc_network::quic_addr(&listen_addr)
             .ok_or_else(|| NodeError::Genesis(format!("p2p address {listen_addr}: no TCP port")))?;
-        let mut gossip_config = bttc_network::GossipConfig::new(chain_id, gossip_listen);
+        let mut gossip_config = bttc_network::GossipConfig::new(chain_identity, gossip_listen);
         gossip_config.bootnodes =
             config_bootnodes.iter().filter_map(bttc_network::quic_addr).collect();
         let sink_ctx = Arc::new(std::sync::OnceLock::<Arc<RpcContext>>::new());
@@ -331,24 +354,52 @@ impl BftNode {
             waiting: Vec::new(),
             committed: None,
         };
-        let driver = tokio::spawn(app.run(channels));
-        info!(target: "bttc::node", chain_id, %peer_id, validator = ?signer.as_ref().map(|s| s.address()), rpc = %server.addr, "bft node started");
+        let engine_actor = engine.actor.clone();
+        let driver = tokio::spawn(async move {
+            let outcome = app.run(channels).await;
+            if outcome.is_err() {
+                // Nothing more may be signed: the engine stops with the driver.
+                engine_actor.stop(Some("the consensus driver failed".into()));
+            }
+            outcome
+        });
+        info!(target: "bttc::node", chain_id, %genesis_hash, %peer_id, validator = ?signer.as_ref().map(|s| s.address()), rpc = %server.addr, "bft node started");
         Ok(Self {
             rpc_addr: server.addr,
             peer_id,
             validator: signer.map(|s| s.address()),
             chain_id,
+            chain: chain_identity,
             server: server.handle,
             engine,
-            driver,
+            driver: Some(driver),
         })
+    }
+
+    /// Resolves if consensus ends while the node runs, with the cause: a decided block this
+    /// node cannot commit or a height without parameters ([`NodeError::Consensus`]; the engine
+    /// is stopped already), or an engine that stopped by itself. The node must then exit; a
+    /// restart recovers from the database and the WAL. Resolves at most once.
+    pub async fn stopped(&mut self) -> NodeError {
+        let Some(driver) = self.driver.as_mut() else {
+            return std::future::pending().await;
+        };
+        let outcome = driver.await;
+        self.driver = None;
+        match outcome {
+            Ok(Err(e)) => NodeError::Consensus(Box::new(e)),
+            Ok(Ok(())) => NodeError::Driver("the consensus engine stopped".into()),
+            Err(e) => NodeError::Driver(e.to_string()),
+        }
     }
 
     /// Stops the engine, the driver and the server.
     pub async fn stop(self) {
         self.engine.actor.stop(None);
         let _ = self.engine.handle.await;
-        self.driver.abort();
+        if let Some(driver) = self.driver {
+            driver.abort();
+        }
         let _ = self.server.stop();
         self.server.clone().stopped().await;
     }

@@ -11,7 +11,7 @@
 //! Data flow: swarm task → [`Event`] → `NewEvent` → decode + check → output port → engine
 //! (consensus and sync actors); engine → `Msg` → encode → swarm control handle.
 
-use super::guard::PeerGuard;
+use super::{guard::PeerGuard, limits};
 use bttc_consensus::{
     BttcCodec, BttcContext, Secp256k1Scheme,
     core_types::{SigningScheme, ValidatorProof},
@@ -25,6 +25,7 @@ use bttc_consensus::{
         streaming::StreamMessage,
     },
 };
+use bttc_network::ChainIdentity;
 use bytes::Bytes;
 use libp2p::request_response;
 use malachitebft_codec::Codec;
@@ -486,19 +487,18 @@ impl Actor for ConsensusNet {
     }
 }
 
-/// The consensus swarm's settings for a node listening on `listen` (TCP) and dialling
-/// `bootnodes`: gossipsub with signed messages, Kademlia discovery, Malachite's default
-/// limits and protocol names, value sync on with `sync`'s limits.
+/// The consensus swarm's settings for a node of `chain` listening on `listen` (TCP) and
+/// dialling `bootnodes`: gossipsub with signed messages and peer scoring (validators and
+/// persistent peers first in the mesh), Kademlia discovery, protocol names and topics of
+/// `chain` (a peer of another chain is dropped at the identify handshake), size limits from
+/// [`limits`], value sync on with `sync`'s settings.
 pub fn consensus_network_config(
+    chain: &ChainIdentity,
     listen: Multiaddr,
     bootnodes: Vec<Multiaddr>,
     sync: &malachitebft_config::ValueSyncConfig,
 ) -> network::Config {
-    let p2p = malachitebft_config::P2pConfig::default();
     let gossip = malachitebft_config::GossipSubConfig::default();
-    let names = &p2p.channel_names;
-    let protocols = &p2p.protocol_names;
-    let per_topic = &p2p.pubsub_max_size_per_topic;
     network::Config {
         listen_addr: listen,
         persistent_peers: bootnodes,
@@ -511,35 +511,58 @@ pub fn consensus_network_config(
             mesh_n_high: gossip.mesh_n_high(),
             mesh_n_low: gossip.mesh_n_low(),
             mesh_outbound_min: gossip.mesh_outbound_min(),
-            enable_peer_scoring: gossip.enable_peer_scoring(),
+            enable_peer_scoring: true,
             enable_explicit_peering: gossip.enable_explicit_peering(),
             enable_flood_publish: gossip.enable_flood_publish(),
         },
         pubsub_protocol: network::PubSubProtocol::GossipSub,
-        channel_names: network::ChannelNames {
-            consensus: names.consensus.clone(),
-            proposal_parts: names.proposal_parts.clone(),
-            sync: names.sync.clone(),
-            liveness: names.liveness.clone(),
-        },
-        rpc_max_size: p2p.rpc_max_size.as_u64() as usize,
-        pubsub_max_size: p2p.pubsub_max_size.as_u64() as usize,
+        channel_names: channel_names(chain),
+        rpc_max_size: limits::MAX_SYNC_RESPONSE_BYTES,
+        pubsub_max_size: limits::PUBSUB_MAX_BYTES,
         pubsub_max_size_per_topic: network::PubSubMaxSizePerTopic {
-            consensus: per_topic.consensus.map(|b| b.as_u64() as usize),
-            proposal_parts: per_topic.proposal_parts.map(|b| b.as_u64() as usize),
-            liveness: per_topic.liveness.map(|b| b.as_u64() as usize),
+            consensus: None,
+            proposal_parts: Some(limits::MAX_PART_MESSAGE_BYTES),
+            liveness: None,
         },
         sync_request_timeout: sync.request_timeout,
         sync_max_request_size: sync.max_request_size.as_u64() as usize,
         sync_parallel_requests: sync.parallel_requests,
         enable_consensus: true,
         enable_sync: sync.enabled,
-        protocol_names: network::ProtocolNames {
-            consensus: protocols.consensus.clone(),
-            discovery_kad: protocols.discovery_kad.clone(),
-            discovery_regres: protocols.discovery_regres.clone(),
-            sync: protocols.sync.clone(),
-            validator_proof: protocols.validator_proof.clone(),
-        },
+        protocol_names: protocol_names(chain),
+    }
+}
+
+/// Value sync's settings: on, a status every second, and responses large enough for the
+/// largest block with its certificate ([`limits::MAX_SYNC_RESPONSE_BYTES`]), so that every
+/// block that can be decided can also be synced.
+pub fn value_sync_config() -> malachitebft_config::ValueSyncConfig {
+    malachitebft_config::ValueSyncConfig {
+        enabled: true,
+        status_update_interval: std::time::Duration::from_secs(1),
+        max_response_size: bytesize::ByteSize::b(limits::MAX_SYNC_RESPONSE_BYTES as u64),
+        ..Default::default()
+    }
+}
+
+/// The consensus swarm's protocol names on `chain`. `consensus` is what identify advertises;
+/// Malachite disconnects a peer that advertises another.
+pub fn protocol_names(chain: &ChainIdentity) -> network::ProtocolNames {
+    network::ProtocolNames {
+        consensus: chain.protocol("consensus/1"),
+        discovery_kad: chain.protocol("kad/1"),
+        discovery_regres: chain.protocol("discovery/1"),
+        sync: chain.protocol("sync/1"),
+        validator_proof: chain.protocol("validator-proof/1"),
+    }
+}
+
+/// The consensus swarm's topics on `chain`.
+pub fn channel_names(chain: &ChainIdentity) -> network::ChannelNames {
+    network::ChannelNames {
+        consensus: chain.protocol("consensus"),
+        proposal_parts: chain.protocol("proposal_parts"),
+        sync: chain.protocol("sync"),
+        liveness: chain.protocol("liveness"),
     }
 }

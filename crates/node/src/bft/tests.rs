@@ -4,17 +4,21 @@
 //! is valid and stored; nothing is committed by validation.
 
 use super::{
-    app::ConsensusApp,
+    app::{CommitError, ConsensusApp, ConsensusError},
     guard::PeerGuard,
-    streams::{AssembledProposal, PartStreams, stream_messages},
+    streams::{AssembledProposal, Inserted, PartStreams, StreamError, stream_messages},
 };
 use crate::{dev_accounts, network_genesis};
 use alloy_primitives::{B256, U256};
 use bttc_chain::{BlockAttributes, Chain, init_genesis};
 use bttc_consensus::{
-    BlockHeight, BlockValue, BttcContext, ConsensusSigner, StaticValidators, ValidatorAddress,
-    ValidatorSetProvider,
+    BlockHeight, BlockValue, BttcContext, CommitCertificate, ConsensusSigner, StaticValidators,
+    ValidatorAddress, ValidatorSetProvider,
     core_types::{Round, Validity},
+    engine_channel::{
+        AppMsg, Channels,
+        app::{engine::host::Next, types::MisbehaviorEvidence},
+    },
     proposal_signing_hash,
 };
 use bttc_rpc::ChainEvents;
@@ -22,12 +26,23 @@ use bttc_storage::{DatabaseEnv, DbOptions};
 use bttc_txpool::{PoolConfig, TxPool};
 use k256::ecdsa::SigningKey;
 use malachitebft_network::{PeerId, PeerIdExt};
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
+use tokio::sync::{mpsc, oneshot};
 
 /// The (fixed) gossip publisher of the test streams.
 fn publisher() -> PeerId {
     let key = libp2p_identity::Keypair::ed25519_from_bytes([7u8; 32]).unwrap();
     PeerId::from_libp2p(&key.public().to_peer_id())
+}
+
+/// The peer id of the node whose key is `key` (a validator's node key is its validator key).
+fn peer_of(key: &SigningKey) -> PeerId {
+    PeerId::from_libp2p(&super::libp2p_keypair(key).unwrap().public().to_peer_id())
+}
+
+/// Every validator has the turn (the driver's proposer check is what these tests exercise).
+fn any_turn(_: BlockHeight, _: Round, _: ValidatorAddress) -> Option<bool> {
+    Some(true)
 }
 
 fn key(i: u8) -> SigningKey {
@@ -43,6 +58,12 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
+    fixture_with(DbOptions::ephemeral(), None)
+}
+
+/// A fixture whose database has `db` geometry and whose validator sets come from `sets`
+/// (`None`: the genesis validators at every height).
+fn fixture_with(db: DbOptions, sets: Option<Arc<dyn ValidatorSetProvider>>) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let keys: Vec<_> = (1..=4).map(key).collect();
     let validators: Vec<_> = keys
@@ -62,18 +83,27 @@ fn fixture() -> Fixture {
         1000,
     )
     .unwrap();
-    let db = DatabaseEnv::open(dir.path(), DbOptions::ephemeral()).unwrap();
+    let db = DatabaseEnv::open(dir.path(), db).unwrap();
     init_genesis(&db, &genesis).unwrap();
-    let chain = Chain::open(db).unwrap();
+    let app = driver(Chain::open(db).unwrap(), &keys[0], sets);
+    Fixture { app, keys, _dir: dir }
+}
+
+/// A driver over `chain`, signing with `key`.
+fn driver(
+    chain: Chain,
+    key: &SigningKey,
+    sets: Option<Arc<dyn ValidatorSetProvider>>,
+) -> ConsensusApp {
     let params = chain.spec().bttc().unwrap().clone();
-    let validators: Arc<dyn ValidatorSetProvider> =
-        Arc::new(StaticValidators::from_genesis(&params.validators).unwrap());
-    let app = ConsensusApp {
+    let validators: Arc<dyn ValidatorSetProvider> = sets
+        .unwrap_or_else(|| Arc::new(StaticValidators::from_genesis(&params.validators).unwrap()));
+    ConsensusApp {
         chain,
         pool: Arc::new(TxPool::new(PoolConfig::default())),
         events: ChainEvents::default(),
         ctx: BttcContext::new(777),
-        signer: Some(ConsensusSigner::new(keys[0].clone(), 777)),
+        signer: Some(ConsensusSigner::new(key.clone(), 777)),
         validators: validators.clone(),
         guard: Arc::new(PeerGuard::new(777, validators)),
         timeouts: super::devnet_timeouts(),
@@ -81,8 +111,7 @@ fn fixture() -> Fixture {
         streams: PartStreams::default(),
         waiting: Vec::new(),
         committed: None,
-    };
-    Fixture { app, keys, _dir: dir }
+    }
 }
 
 impl Fixture {
@@ -126,15 +155,20 @@ impl Fixture {
             Round::Nil,
             &proposer,
         ));
-        // Through the real stream reassembly.
+        // Through the real stream reassembly, published by the proposer's node.
         let mut streams = PartStreams::default();
         let mut out = None;
         for m in stream_messages(BlockHeight(1), Round::new(0), Round::Nil, proposer, &rlp, sig) {
-            if let Some(p) = streams.insert(publisher(), m).unwrap() {
-                out = Some(p);
+            if let Inserted::Complete(p) =
+                streams.insert(peer_of(claimed), m, Instant::now(), any_turn).unwrap()
+            {
+                out = Some(*p);
             }
         }
-        out.expect("stream complete")
+        let mut p = out.expect("stream complete");
+        // Judged under a fixed publisher below.
+        p.publisher = publisher();
+        p
     }
 }
 
@@ -233,7 +267,7 @@ fn refused_proposals_penalise_their_publisher() {
 #[test]
 fn parts_injected_under_another_publishers_stream_id_do_not_mix_in() {
     let f = fixture();
-    let (proposer, _) = f.proposer();
+    let (proposer, other) = f.proposer();
     let block = f.block(bttc_consensus::address_of(proposer.verifying_key()));
     let good = f.assembled(&proposer, &proposer, &block);
     let msgs = stream_messages(
@@ -245,22 +279,25 @@ fn parts_injected_under_another_publishers_stream_id_do_not_mix_in() {
         good.signature,
     );
     let mut streams = PartStreams::default();
-    // An attacker publishes a junk Data part with the proposer's stream id and sequence 1
-    // before the real one arrives.
+    // Another validator publishes a junk Data part with the proposer's stream id and
+    // sequence 1 before the real one arrives: refused, as not its stream.
     let mut junk = msgs[1].clone();
     junk.content = bttc_consensus::engine_channel::app::streaming::StreamContent::Data(
         bttc_consensus::ProposalPart::Data(vec![0xff; 64].into()),
     );
-    assert!(streams.insert(other_publisher(), junk).unwrap().is_none());
+    let refused = streams.insert(peer_of(&other), junk, Instant::now(), any_turn).unwrap_err();
+    assert!(matches!(refused, StreamError::NotProposer { .. }), "{refused}");
     let mut out = None;
     for m in msgs {
-        if let Some(p) = streams.insert(publisher(), m).unwrap() {
+        if let Inserted::Complete(p) =
+            streams.insert(peer_of(&proposer), m, Instant::now(), any_turn).unwrap()
+        {
             out = Some(p);
         }
     }
     let p = out.expect("the proposer's stream completes");
     assert_eq!(p.block_rlp, good.block_rlp);
-    assert_eq!(p.publisher, publisher());
+    assert_eq!(p.publisher, peer_of(&proposer));
     assert_eq!(f.app.validate_proposal(&p).unwrap().validity, Validity::Valid);
 }
 
@@ -327,4 +364,218 @@ fn messages_are_judged_by_their_author_not_the_relaying_neighbour() {
     // A banned author is dropped whoever relays it.
     assert!(guard.ban(author, "test"));
     assert_eq!(admitted_author(guard, relay, Some(author)), None);
+}
+
+/// A commit certificate for block `hash` at `height` (the driver does not check it: the
+/// engine did).
+fn certificate(height: u64, hash: B256) -> CommitCertificate {
+    CommitCertificate::new(BlockHeight(height), Round::new(0), BlockValue(hash), Vec::new())
+}
+
+/// Hands `Decided` to the driver: its outcome and what the engine was answered.
+async fn decided(
+    app: &mut ConsensusApp,
+    cert: CommitCertificate,
+) -> (Result<(), ConsensusError>, Result<(), oneshot::error::RecvError>) {
+    let (reply, answer) = oneshot::channel();
+    let (network, _) = mpsc::channel(16);
+    let msg = AppMsg::Decided { certificate: cert, extensions: Default::default(), reply };
+    let outcome = app.handle(msg, &network).await;
+    (outcome, answer.await)
+}
+
+/// Hands `Finalized` to the driver: its outcome and what the engine was answered.
+async fn finalized(
+    app: &mut ConsensusApp,
+    cert: CommitCertificate,
+) -> (Result<(), ConsensusError>, Result<Next<BttcContext>, oneshot::error::RecvError>) {
+    let (reply, answer) = oneshot::channel();
+    let (network, _) = mpsc::channel(16);
+    let msg = AppMsg::Finalized {
+        certificate: cert,
+        extensions: Default::default(),
+        evidence: MisbehaviorEvidence { proposals: Default::default(), votes: Default::default() },
+        reply,
+    };
+    let outcome = app.handle(msg, &network).await;
+    (outcome, answer.await)
+}
+
+/// Fills the database until not even a small entry fits (a full disk, for MDBX).
+fn fill(db: &DatabaseEnv) {
+    let (mut size, mut i) = (256 * 1024, 0u64);
+    while size >= 16 {
+        i += 1;
+        let written = (|| {
+            let rw = db.rw()?;
+            rw.put_proposed_block(0, &B256::from(U256::from(i)), &vec![0xee; size])?;
+            rw.commit()
+        })();
+        if written.is_err() {
+            size /= 2;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decided_block_that_cannot_be_written_stops_the_driver_and_a_restart_commits_it() {
+    // A database that can grow to 16 MiB only: the disk is full once it has.
+    let small = DbOptions { max_size: 16 << 20, growth_step: 1 << 20, ..DbOptions::ephemeral() };
+    let mut f = fixture_with(small, None);
+    let (proposer, _) = f.proposer();
+    let block = f.block(bttc_consensus::address_of(proposer.verifying_key()));
+    let hash = block.header.hash_slow();
+    let good = f.assembled(&proposer, &proposer, &block);
+    assert_eq!(f.app.validate_proposal(&good).unwrap().validity, Validity::Valid);
+    fill(f.app.chain.db());
+
+    let (outcome, answer) = decided(&mut f.app, certificate(1, hash)).await;
+    // MDBX's "map full" (no room left), wherever the commit hit it.
+    match outcome {
+        Err(ConsensusError::Commit {
+            height: 1,
+            hash: h,
+            source: CommitError::Storage(_) | CommitError::Block(bttc_chain::BlockError::Storage(_)),
+        }) => assert_eq!(h, hash),
+        other => panic!("expected a storage failure at height 1, got {other:?}"),
+    }
+    assert!(answer.is_err(), "the engine must not hear that the block is committed");
+    // The engine's `Finalized` gets no answer either: above all no `Restart`, which would
+    // reset the WAL and let this validator vote at height 1 again.
+    let (outcome, next) = finalized(&mut f.app, certificate(1, hash)).await;
+    assert!(matches!(outcome, Err(ConsensusError::Commit { height: 1, .. })), "{outcome:?}");
+    assert!(next.is_err(), "the engine was answered: {next:?}");
+    assert_eq!(f.app.chain.head().unwrap().number, 0);
+
+    // Restarted with room to grow (disk space freed), the node commits the decided block
+    // from what it stored before the failure.
+    let Fixture { app, keys, _dir: dir } = f;
+    drop(app);
+    let db = DatabaseEnv::open(dir.path(), DbOptions::ephemeral()).unwrap();
+    let mut app = driver(Chain::open(db).unwrap(), &keys[0], None);
+    let (outcome, answer) = decided(&mut app, certificate(1, hash)).await;
+    outcome.unwrap();
+    answer.unwrap();
+    let (outcome, next) = finalized(&mut app, certificate(1, hash)).await;
+    outcome.unwrap();
+    assert!(matches!(next.unwrap(), Next::Start(BlockHeight(2), _)));
+    assert_eq!(app.chain.head().unwrap().number, 1);
+    assert_eq!(app.chain.db().ro().unwrap().canonical_hash(1).unwrap(), Some(hash));
+    assert!(super::store::certificate(&app.chain.db().ro().unwrap(), 1).unwrap().is_some());
+}
+
+/// The genesis validators up to a height, nothing known above it.
+#[derive(Debug)]
+struct KnownUpTo(StaticValidators, u64);
+
+impl ValidatorSetProvider for KnownUpTo {
+    fn validator_set(
+        &self,
+        height: BlockHeight,
+    ) -> Result<bttc_consensus::ValidatorSet, bttc_consensus::ValidatorSetError> {
+        if height.0 > self.1 {
+            return Err(bttc_consensus::ValidatorSetError::Empty);
+        }
+        self.0.validator_set(height)
+    }
+}
+
+fn known_up_to(f: &Fixture, height: u64) -> Arc<dyn ValidatorSetProvider> {
+    let params = f.app.chain.spec().bttc().unwrap().clone();
+    Arc::new(KnownUpTo(StaticValidators::from_genesis(&params.validators).unwrap(), height))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_height_without_parameters_stops_the_driver_instead_of_hanging() {
+    // At start: the first height has no validator set.
+    let f = fixture();
+    let sets = known_up_to(&f, 0);
+    let Fixture { app, keys, _dir: dir } = f;
+    let chain = app.chain.clone();
+    drop(app);
+    let app = driver(chain, &keys[0], Some(sets));
+    let (to_driver, consensus) = mpsc::channel(16);
+    let channels = Channels {
+        consensus,
+        network: mpsc::channel(16).0,
+        events: Default::default(),
+        requests: mpsc::channel(16).0,
+        net_requests: mpsc::channel(16).0,
+    };
+    let run = tokio::spawn(app.run(channels));
+    let (reply, answer) = oneshot::channel();
+    to_driver.send(AppMsg::ConsensusReady { reply }).await.unwrap();
+    // The engine keeps its end open: the driver must end by itself, not wait for more.
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(60), run)
+        .await
+        .expect("the driver hangs on a height without parameters")
+        .unwrap();
+    assert!(matches!(ended, Err(ConsensusError::HeightParams { height: 1, .. })), "{ended:?}");
+    assert!(answer.await.is_err());
+    drop((to_driver, dir));
+
+    // After a decided height: its block is committed, the next height is unknown.
+    let mut f = fixture();
+    let sets = known_up_to(&f, 1);
+    let (proposer, _) = f.proposer();
+    let block = f.block(bttc_consensus::address_of(proposer.verifying_key()));
+    let hash = block.header.hash_slow();
+    let good = f.assembled(&proposer, &proposer, &block);
+    f.app.validate_proposal(&good).unwrap();
+    f.app.validators = sets;
+    let (outcome, answer) = decided(&mut f.app, certificate(1, hash)).await;
+    outcome.unwrap();
+    answer.unwrap();
+    let (outcome, next) = finalized(&mut f.app, certificate(1, hash)).await;
+    assert!(matches!(outcome, Err(ConsensusError::HeightParams { height: 2, .. })), "{outcome:?}");
+    assert!(next.is_err(), "the engine was answered: {next:?}");
+    assert_eq!(f.app.chain.head().unwrap().number, 1);
+}
+
+#[test]
+fn a_decided_block_of_the_largest_size_fits_one_sync_response() {
+    use super::limits::MAX_RLP_BLOCK_SIZE;
+    use bttc_consensus::{
+        BttcCodec, EthSignature,
+        core_types::{ExtendedCommitCertificate, ExtendedCommitSignature},
+        engine_channel::app::types::sync::RawDecidedValue,
+    };
+    use malachitebft_codec::{Codec, HasEncodedLen};
+    let chain = bttc_network::ChainIdentity::new(777, B256::repeat_byte(1));
+    let sync = super::value_sync_config();
+    let net = super::consensus_network_config(
+        &chain,
+        "/ip4/127.0.0.1/tcp/1".parse().unwrap(),
+        Vec::new(),
+        &sync,
+    );
+    // The largest block, decided by 300 validators.
+    let certificate = ExtendedCommitCertificate {
+        height: BlockHeight(1),
+        round: Round::new(0),
+        value_id: BlockValue(B256::repeat_byte(2)),
+        commit_signatures: (0..300u16)
+            .map(|i| {
+                let address = alloy_primitives::Address::left_padding_from(&i.to_be_bytes());
+                ExtendedCommitSignature::new(
+                    ValidatorAddress(address),
+                    EthSignature([i as u8; 65]),
+                    None,
+                )
+            })
+            .collect(),
+    };
+    let value = RawDecidedValue::new(vec![0x5a; MAX_RLP_BLOCK_SIZE].into(), certificate);
+    let response = malachitebft_sync::Response::ValueResponse(
+        malachitebft_sync::ValueResponse::new(BlockHeight(1), vec![value]),
+    );
+    // What the engine measures against its budget, and what crosses libp2p.
+    let measured = BttcCodec.encoded_len(&response).unwrap();
+    let wire = BttcCodec.encode(&response).unwrap().len();
+    assert!(
+        measured as u64 <= sync.max_response_size.as_u64(),
+        "a {measured}-byte response exceeds the engine's {} budget",
+        sync.max_response_size
+    );
+    assert!(wire <= net.rpc_max_size, "{wire} bytes exceed the {}-byte frame", net.rpc_max_size);
 }
