@@ -45,4 +45,3 @@ pub type BlockBody = alloy_consensus::BlockBody<Transaction>;
 pub type Receipt = ReceiptEnvelope;
 /// A header with its hash computed once.
 pub type SealedHeader = Sealed<Header>;
-

@@ -435,7 +435,11 @@ async fn a_decided_block_that_cannot_be_written_stops_the_driver_and_a_restart_c
         Err(ConsensusError::Commit {
             height: 1,
             hash: h,
-            source: CommitError::Storage(_) | CommitError::Block(bttc_chain::BlockError::Storage(_)),
+            source:
+                CommitError::Storage(_)
+                | CommitError::Block(
+                    bttc_chain::BlockError::Storage(_) | bttc_chain::BlockError::Write { .. },
+                ),
         }) => assert_eq!(h, hash),
         other => panic!("expected a storage failure at height 1, got {other:?}"),
     }
