@@ -13,6 +13,7 @@ mod guard;
 mod net;
 pub mod store;
 mod streams;
+mod syncing;
 #[cfg(test)]
 mod tests;
 
@@ -137,6 +138,7 @@ pub struct BftNode {
     server: ServerHandle,
     engine: EngineHandle,
     driver: tokio::task::JoinHandle<()>,
+    sync_watcher: ractor::ActorRef<syncing::WatchedEvent>,
 }
 
 impl std::fmt::Debug for BftNode {
@@ -254,6 +256,10 @@ impl BftNode {
         )
         .await
         .map_err(|e| NodeError::Genesis(format!("consensus network: {e}")))?;
+        // `eth_syncing` follows the tips peers announce on that network.
+        let (sync, sync_watcher) = syncing::watch(&network, chain.clone())
+            .await
+            .map_err(|e| NodeError::Genesis(format!("sync status watcher: {e}")))?;
         let (tx_network, mut rx_network) = tokio::sync::mpsc::channel::<NetworkMsg<BttcContext>>(1);
         let forward_to = network.clone();
         tokio::spawn(async move {
@@ -281,7 +287,8 @@ impl BftNode {
         let commits = store::StoredCommits { db: chain.db().clone(), chain_id };
         let mut rpc_ctx =
             RpcContext::new(chain.clone(), pool.clone(), config.rpc.clone(), events.clone())
-                .with_commits(Arc::new(commits));
+                .with_commits(Arc::new(commits))
+                .with_sync(sync);
 
         // Transactions travel on our own swarm: QUIC on the consensus port number.
         let gossip_listen = bttc_network::quic_addr(&listen_addr)
@@ -332,6 +339,7 @@ impl BftNode {
             server: server.handle,
             engine,
             driver,
+            sync_watcher,
         })
     }
 
@@ -340,6 +348,7 @@ impl BftNode {
         self.engine.actor.stop(None);
         let _ = self.engine.handle.await;
         self.driver.abort();
+        self.sync_watcher.stop(None);
         let _ = self.server.stop();
         self.server.clone().stopped().await;
     }
