@@ -104,11 +104,17 @@ pub enum SimulateError {
     /// No blocks to simulate.
     #[error("empty input")]
     EmptyInput,
-    /// Blocks past [`MAX_SIM_BLOCKS`].
+    /// More than [`MAX_SIM_BLOCKS`] blocks asked for.
+    #[error("too many blocks: {got} > {MAX_SIM_BLOCKS}")]
+    TooManyBlocks {
+        /// Blocks asked for.
+        got: usize,
+    },
+    /// A block more than [`MAX_SIM_BLOCKS`] past the base block.
     #[error(
         "too many blocks: block {number} is more than {MAX_SIM_BLOCKS} past the base block {base}"
     )]
-    TooManyBlocks {
+    TooFarAhead {
         /// The block asked for.
         number: U256,
         /// The base block.
@@ -175,7 +181,9 @@ impl SimulateError {
     pub const fn code(&self) -> i32 {
         match self {
             Self::EmptyInput | Self::Overflow(_) => crate::INVALID_PARAMS,
-            Self::TooManyBlocks { .. } | Self::TooManyCalls { .. } => crate::CLIENT_LIMIT,
+            Self::TooManyBlocks { .. } | Self::TooFarAhead { .. } | Self::TooManyCalls { .. } => {
+                crate::CLIENT_LIMIT
+            }
             Self::BlockNumberOrder { .. } => -38020,
             Self::TimestampOrder { .. } => -38021,
             Self::BlockGasLimit { .. } => -38015,
@@ -298,7 +306,7 @@ fn plan_blocks(base: &Header, blocks: Vec<SimBlock>) -> Result<Vec<PlannedBlock>
             return Err(SimulateError::BlockNumberOrder { got: number, prev: prev_number });
         }
         if number - U256::from(base.number) > U256::from(MAX_SIM_BLOCKS) {
-            return Err(SimulateError::TooManyBlocks { number, base: base.number });
+            return Err(SimulateError::TooFarAhead { number, base: base.number });
         }
         // At most MAX_SIM_BLOCKS past the base, which is a u64.
         let number: u64 = number.try_into().map_err(|_| overflow("block number"))?;
@@ -367,7 +375,7 @@ impl RpcContext {
             return Err(SimulateError::EmptyInput.into());
         }
         if blocks as u64 > MAX_SIM_BLOCKS {
-            return Err(SimulateError::TooManyBlocks { number: U256::from(blocks), base: 0 }.into());
+            return Err(SimulateError::TooManyBlocks { got: blocks }.into());
         }
         let mut total = 0usize;
         for b in &payload.block_state_calls {
