@@ -51,6 +51,9 @@ impl RpcContext {
         );
         env.cfg_env.disable_eip3607 = true;
         env.cfg_env.disable_block_gas_limit = true;
+        // As geth's calls skip transaction checks, gas asked above EIP-7825's cap runs; the
+        // default stays within it (`default_call_gas`).
+        env.cfg_env.tx_gas_limit_cap = Some(u64::MAX);
         env.cfg_env.disable_nonce_check = req.nonce.is_none();
         let zero = |fee: Option<u128>| fee.unwrap_or_default() == 0;
         if zero(req.gas_price) && zero(req.max_fee_per_gas) && zero(req.max_priority_fee_per_gas) {
@@ -69,8 +72,7 @@ impl RpcContext {
     /// block's gas limit nor, from Osaka on, the per-transaction cap of EIP-7825 (2^24), so
     /// that the call can run as a transaction of that block could.
     pub(crate) fn default_call_gas(&self, env: &EvmEnv) -> u64 {
-        use revm::context_interface::Cfg;
-        self.config.gas_cap.min(env.block_env.gas_limit).min(env.cfg_env.tx_gas_limit_cap())
+        self.config.gas_cap.min(env.block_env.gas_limit).min(tx_gas_cap(env))
     }
 
     /// Turns `req` into a transaction environment: gas as asked but at most the server's cap,
@@ -135,8 +137,8 @@ impl RpcContext {
         let ro = self.ro()?;
         let PreparedCall { mut db, env, tx, .. } = self.prepare_call(&ro, req, block, overrides)?;
         // The gas asked for (within the server's cap), or the most a transaction of the block
-        // may have.
-        let mut hi = tx.gas_limit;
+        // may have; from Osaka never above EIP-7825's cap (geth).
+        let mut hi = tx.gas_limit.min(tx_gas_cap(&env));
         // With a fee, the sender can only pay for so much gas.
         if tx.gas_price > 0 {
             let balance = db
@@ -235,6 +237,18 @@ impl RpcContext {
         tx.access_list = access_list.clone();
         let gas_used = transact(&mut db, env, tx)?.result.tx_gas_used();
         Ok(AccessListResult { access_list, gas_used: U256::from(gas_used), error })
+    }
+}
+
+/// The most gas a transaction of the block may have: EIP-7825's 2^24 from Osaka (until
+/// Amsterdam), no limit before.
+fn tx_gas_cap(env: &EvmEnv) -> u64 {
+    use revm::primitives::{eip7825::TX_GAS_LIMIT_CAP, hardfork::SpecId};
+    let spec = env.cfg_env.spec;
+    if spec.is_enabled_in(SpecId::OSAKA) && !spec.is_enabled_in(SpecId::AMSTERDAM) {
+        TX_GAS_LIMIT_CAP
+    } else {
+        u64::MAX
     }
 }
 

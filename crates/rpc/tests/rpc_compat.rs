@@ -23,6 +23,7 @@ use bttc_chain::{
 use bttc_rpc::{ChainEvents, RpcConfig, RpcContext, rpc_module};
 use bttc_storage::{DatabaseEnv, DbOptions};
 use bttc_txpool::{PoolConfig, TxPool};
+use jsonrpsee::RpcModule;
 use serde_json::Value;
 use std::{
     collections::BTreeMap,
@@ -162,8 +163,9 @@ fn import(chain: &Chain, rlp: &[u8]) -> u64 {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn execution_apis_conformance() {
+/// The suite's chain imported on a temp dir (kept alive by the returned guard), served by the
+/// method table.
+fn suite_chain() -> (tempfile::TempDir, RpcModule<Arc<RpcContext>>) {
     let dir = suite_dir();
     let tmp = tempfile::tempdir().unwrap();
     let db = DatabaseEnv::open(tmp.path(), DbOptions::ephemeral()).unwrap();
@@ -174,7 +176,53 @@ async fn execution_apis_conformance() {
     let pool = Arc::new(TxPool::new(PoolConfig::default()));
     let config = RpcConfig { debug: true, ..Default::default() };
     let ctx = RpcContext::new(chain, pool, config, ChainEvents::default());
-    let module = rpc_module(Arc::new(ctx)).unwrap();
+    (tmp, rpc_module(Arc::new(ctx)).unwrap())
+}
+
+async fn request(module: &RpcModule<Arc<RpcContext>>, method: &str, params: Value) -> Value {
+    let req = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let (resp, _) = module.raw_json_request(&req.to_string(), 1).await.unwrap();
+    serde_json::from_str(resp.get()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_on_osaka_default_to_its_transaction_gas_cap() {
+    use serde_json::json;
+    let (_tmp, module) = suite_chain();
+    // Code that returns the gas it has left (GAS PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN).
+    let gauge = "0x00000000000000000000000000000000000000a1";
+    let code = json!({gauge: {"code": "0x5a60005260206000f3"}});
+    let left = |r: &Value| {
+        let hex = r["result"].as_str().unwrap_or_else(|| panic!("{r}"));
+        u64::from_str_radix(hex.trim_start_matches("0x"), 16).unwrap()
+    };
+    // Without `gas`: EIP-7825's 2^24 (below the 50M gas cap and the 100M block gas limit).
+    let r = request(&module, "eth_call", json!([{"to": gauge}, "latest", code])).await;
+    let got = left(&r);
+    assert!(got < 1 << 24 && got > (1 << 24) - 30_000, "{got}");
+    // With `gas` above the cap the call runs, as geth's calls skip transaction checks.
+    let r =
+        request(&module, "eth_call", json!([{"to": gauge, "gas": "0x1c9c380"}, "latest", code]))
+            .await;
+    assert!(left(&r) > 1 << 24, "{r}");
+    // An estimate never goes above the cap.
+    let r = request(&module, "eth_estimateGas", json!([{"to": gauge, "gas": "0x1c9c380"}])).await;
+    assert!(r["result"].is_string(), "{r}");
+    let spin = json!({"0x00000000000000000000000000000000000000a2": {"code": "0x5b600056"}});
+    let r = request(
+        &module,
+        "eth_estimateGas",
+        json!([{"to": "0x00000000000000000000000000000000000000a2"}, "latest", spin]),
+    )
+    .await;
+    let message = r["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&format!("allowance ({})", 1u64 << 24)), "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn execution_apis_conformance() {
+    let dir = suite_dir();
+    let (_tmp, module) = suite_chain();
 
     let known = known_failures(&dir);
     let mut failed = BTreeMap::new();
