@@ -19,11 +19,14 @@ type Res<T> = Result<T, ErrorObjectOwned>;
 macro_rules! inline {
     ($m:ident, $name:literal, |$ctx:ident, $p:ident| $body:expr) => {
         $m.register_method($name, |params: Params<'_>, ctx: &Arc<RpcContext>, _| -> Res<_> {
-            #[allow(unused_mut, unused_variables)]
-            let mut $p = params.sequence();
-            #[allow(unused_variables)]
-            let $ctx = ctx;
-            Ok($body)
+            let run = || -> Res<_> {
+                #[allow(unused_mut, unused_variables)]
+                let mut $p = params.sequence();
+                #[allow(unused_variables)]
+                let $ctx = ctx;
+                Ok($body)
+            };
+            run().map_err(geth_params_error)
         })?;
     };
 }
@@ -47,7 +50,7 @@ macro_rules! heavy {
                         let $ctx: &Arc<RpcContext> = &worker;
                         Ok($body)
                     };
-                    let _ = done.send(run());
+                    let _ = done.send(run().map_err(geth_params_error));
                 });
                 match tokio::time::timeout(timeout, job).await {
                     Ok(Ok(r)) => r,
@@ -59,6 +62,22 @@ macro_rules! heavy {
             },
         )?;
     };
+}
+
+/// jsonrpsee reports a parameter that does not parse as "Invalid params" with the reason in
+/// `data`; geth puts the reason in the message and sends no data.
+fn geth_params_error(e: ErrorObjectOwned) -> ErrorObjectOwned {
+    if e.code() != crate::INVALID_PARAMS || e.message() != "Invalid params" {
+        return e;
+    }
+    let Some(data) = e.data() else { return e };
+    let reason: String =
+        serde_json::from_str(data.get()).unwrap_or_else(|_| data.get().to_string());
+    ErrorObjectOwned::owned(
+        crate::INVALID_PARAMS,
+        format!("invalid argument: {reason}"),
+        None::<()>,
+    )
 }
 
 fn block_or_latest(p: &mut jsonrpsee::types::params::ParamsSequence<'_>) -> Res<BlockId> {
