@@ -4,12 +4,13 @@ Usage: python scripts/web3py_e2e.py http://127.0.0.1:8545
 (scripts/e2e-web3py.sh installs web3.py in a virtualenv, starts a node and runs this.)
 """
 
+import asyncio
 import json
 import pathlib
 import sys
 
 from eth_account import Account
-from web3 import Web3
+from web3 import AsyncWeb3, Web3, WebSocketProvider
 from web3.exceptions import ContractLogicError
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -82,7 +83,26 @@ def main(url):
     check(len(fh["baseFeePerGas"]) >= 2, "fee history")
     block = w3.eth.get_block("latest", full_transactions=True)
     check(block.number == w3.eth.block_number and len(block.transactions) >= 1, "latest block with transactions")
+
+    # A subscription over WebSocket (same port): web3.py takes the id as a hex string.
+    def make_block():
+        h = w3.eth.send_transaction({"from": accounts[6], "to": accounts[7], "value": 1})
+        w3.eth.wait_for_transaction_receipt(h, timeout=30)
+
+    asyncio.run(asyncio.wait_for(new_heads(url.replace("http", "ws", 1), make_block), 60))
     print("web3.py end-to-end: all checks passed")
+
+
+async def new_heads(ws_url, make_block):
+    async with AsyncWeb3(WebSocketProvider(ws_url)) as w3:
+        sub_id = await w3.eth.subscribe("newHeads")
+        check(isinstance(sub_id, str) and sub_id.startswith("0x"), f"subscription id is a hex string ({sub_id})")
+        make_block()
+        async for message in w3.socket.process_subscriptions():
+            check(message["subscription"] == sub_id, "the notification names the subscription")
+            check(message["result"]["number"] > 0, "a new head pushed over WebSocket")
+            break
+        check(await w3.eth.unsubscribe(sub_id), "unsubscribed")
 
 
 if __name__ == "__main__":

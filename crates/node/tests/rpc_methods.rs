@@ -27,6 +27,11 @@ struct Env {
 
 impl Env {
     fn new() -> Self {
+        Self::with(RpcConfig { debug: true, ..Default::default() }, |ctx| ctx)
+    }
+
+    /// A chain with `config`, the context made as `setup` says.
+    fn with(config: RpcConfig, setup: impl FnOnce(RpcContext) -> RpcContext) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = DatabaseEnv::open(dir.path(), DbOptions::ephemeral()).unwrap();
         let accounts = dev_accounts(2);
@@ -37,14 +42,9 @@ impl Env {
         let signers = accounts
             .iter()
             .map(|a| alloy_signer_local::PrivateKeySigner::from_bytes(&a.private_key).unwrap());
-        let ctx = RpcContext::new(
-            chain.clone(),
-            pool.clone(),
-            RpcConfig { debug: true, ..Default::default() },
-            ChainEvents::default(),
-        )
-        .with_signers(signers);
-        let module = rpc_module(Arc::new(ctx)).unwrap();
+        let ctx = RpcContext::new(chain.clone(), pool.clone(), config, ChainEvents::default())
+            .with_signers(signers);
+        let module = rpc_module(Arc::new(setup(ctx))).unwrap();
         let producer =
             DevProducer::new(chain, pool, address!("00000000000000000000000000000000000c0ffe"));
         Self { _dir: dir, module, producer, time: 1_000.into() }
@@ -273,4 +273,139 @@ async fn proofs_raw_getters_and_block_traces() {
     let bad =
         env.call("debug_traceTransaction", json!([r["transactionHash"], {"tracer": "nope"}])).await;
     assert!(bad["error"].is_object());
+}
+
+#[tokio::test]
+async fn gas_price_is_never_below_the_latest_base_fee() {
+    let env = Env::new();
+    // A transaction with a 1 wei tip makes the suggested tip 1 wei (the pool's minimum) ...
+    let cheap = json!({"from": DEV0, "to": DEV1, "value": "0x1",
+                       "maxPriorityFeePerGas": "0x1", "maxFeePerGas": "0x77359400"});
+    assert_eq!(env.send(cheap).await["status"], "0x1");
+    assert_eq!(num(&env.ok("eth_maxPriorityFeePerGas", json!([])).await), 1);
+    // ... and an empty block makes the base fee fall: the next block's is below the latest's.
+    env.mine();
+    let latest = env.ok("eth_getBlockByNumber", json!(["latest", false])).await;
+    let latest_base = num(&latest["baseFeePerGas"]);
+    let history = env.ok("eth_feeHistory", json!(["0x1", "latest"])).await;
+    let next_base = num(&history["baseFeePerGas"][1]);
+    assert!(next_base < latest_base, "{next_base} < {latest_base}");
+    let price = num(&env.ok("eth_gasPrice", json!([])).await);
+    assert_eq!(price, latest_base + 1, "the latest base fee plus the tip");
+    // A call and an estimate priced with it run on the latest block ...
+    let priced =
+        json!({"from": DEV0, "to": DEV1, "value": "0x1", "gasPrice": format!("{price:#x}")});
+    env.ok("eth_call", json!([priced, "latest"])).await;
+    assert_eq!(num(&env.ok("eth_estimateGas", json!([priced])).await), 21_000);
+    // ... and a legacy transaction priced with it is accepted and mined.
+    let r = env.send(priced).await;
+    assert_eq!((r["type"].as_str(), r["status"].as_str()), (Some("0x0"), Some("0x1")));
+    // eth_baseFee is the next block's base fee, as eth_feeHistory's last entry.
+    let history = env.ok("eth_feeHistory", json!(["0x1", "latest"])).await;
+    assert_eq!(env.ok("eth_baseFee", json!([])).await, history["baseFeePerGas"][1]);
+}
+
+#[tokio::test]
+async fn simulate_shares_the_gas_cap_and_checks_block_numbers_and_times() {
+    let env = Env::with(RpcConfig { gas_cap: 100_000, ..Default::default() }, |ctx| ctx);
+    let sim = |blocks: Value| json!([{"blockStateCalls": blocks}, "latest"]);
+    let t = json!({"from": DEV0, "to": DEV1, "value": "0x1"});
+    // Four transfers fit in the 100,000 gas cap, in one block or several ...
+    let r = env.ok("eth_simulateV1", sim(json!([{"calls": [t, t]}, {"calls": [t, t]}]))).await;
+    assert_eq!(r[1]["calls"][1]["status"], "0x1");
+    // ... a fifth has 16,000 left, less than a transfer's intrinsic gas.
+    let r = env.call("eth_simulateV1", sim(json!([{"calls": [t, t, t]}, {"calls": [t, t]}]))).await;
+    assert_eq!(r["error"]["code"], -38013, "{r}");
+    // A call that would run on gets what is left of the cap, and says so.
+    let looping = Address::repeat_byte(0x10);
+    let code = json!({format!("{looping:#x}"): {"code": "0x5b600056"}});
+    let spin = json!({"from": DEV0, "to": looping});
+    let r = env.ok("eth_simulateV1", sim(json!([{"stateOverrides": code, "calls": [spin]}]))).await;
+    let call = &r[0]["calls"][0];
+    assert_eq!((call["status"].as_str(), num(&call["gasUsed"])), (Some("0x0"), 100_000));
+    assert_eq!(call["error"]["code"], -32015);
+    let message = call["error"]["message"].as_str().unwrap();
+    assert!(message.contains("capped by the RPC server's global gas cap"), "{message}");
+
+    // Block numbers and times must increase, and stay within 256 blocks of the base.
+    let over = |o: Value| sim(json!([{"blockOverrides": o}, {}]));
+    let r = env.call("eth_simulateV1", over(json!({"time": "0xffffffffffffffff"}))).await;
+    assert_eq!(r["error"]["code"], -32602, "the next block's time overflows: {r}");
+    let r = env.call("eth_simulateV1", over(json!({"number": "0xffffffffffffffff"}))).await;
+    assert_eq!(r["error"]["code"], -38026, "{r}");
+    let r = env.call("eth_simulateV1", over(json!({"number": "0x10000000000000000"}))).await;
+    assert_eq!(r["error"]["code"], -38026, "{r}");
+    let twice =
+        sim(json!([{"blockOverrides": {"number": "0x5"}}, {"blockOverrides": {"number": "0x5"}}]));
+    assert_eq!(env.call("eth_simulateV1", twice).await["error"]["code"], -38020);
+    let back = sim(
+        json!([{"blockOverrides": {"time": "0x100000"}}, {"blockOverrides": {"time": "0x10"}}]),
+    );
+    assert_eq!(env.call("eth_simulateV1", back).await["error"]["code"], -38021);
+    // A gap in the numbers is filled with empty blocks.
+    let r = env.ok("eth_simulateV1", sim(json!([{"blockOverrides": {"number": "0x4"}}]))).await;
+    let numbers: Vec<u64> = r.as_array().unwrap().iter().map(|b| num(&b["number"])).collect();
+    assert_eq!(numbers, [1, 2, 3, 4]);
+}
+
+#[tokio::test]
+async fn txpool_content_from_a_sender_without_transactions_is_empty() {
+    let env = Env::new();
+    let r = env.ok("txpool_contentFrom", json!([DEV1])).await;
+    assert_eq!(r, json!({"pending": {}, "queued": {}}));
+}
+
+/// A sync source that is always behind.
+#[derive(Debug)]
+struct Behind;
+
+impl bttc_rpc::SyncSource for Behind {
+    fn progress(&self, current: u64) -> Option<bttc_rpc::SyncProgress> {
+        Some(bttc_rpc::SyncProgress {
+            starting_block: 0,
+            current_block: current,
+            highest_block: current + 100,
+        })
+    }
+}
+
+#[tokio::test]
+async fn syncing_reports_progress_from_the_sync_source() {
+    let dev = Env::new();
+    assert_eq!(dev.ok("eth_syncing", json!([])).await, json!(false), "a dev node never syncs");
+    let env = Env::with(RpcConfig::default(), |ctx| ctx.with_sync(Arc::new(Behind)));
+    env.mine();
+    let r = env.ok("eth_syncing", json!([])).await;
+    assert_eq!(r, json!({"startingBlock": "0x0", "currentBlock": "0x1", "highestBlock": "0x65"}));
+}
+
+#[tokio::test]
+async fn a_block_trace_reports_a_failed_transaction_trace_and_goes_on() {
+    let env = Env::new();
+    let store = env.deploy_store().await;
+    // One block: a call that runs code, then a transfer from the same sender (next nonce).
+    let call = env
+        .ok("eth_sendTransaction", json!([{"from": DEV0, "to": store, "data": set_call(3)}]))
+        .await;
+    let transfer =
+        env.ok("eth_sendTransaction", json!([{"from": DEV0, "to": DEV1, "value": "0x1"}])).await;
+    let number = format!("{:#x}", env.mine());
+    assert_eq!(env.ok("eth_getBlockTransactionCountByNumber", json!([number])).await, "0x2");
+    // With no time to trace (geth's per-transaction `timeout`), the call cannot be traced;
+    // the transfer runs no code and is traced, on the state the call left (its nonce).
+    let traces = env.ok("debug_traceBlockByNumber", json!([number, {"timeout": "0s"}])).await;
+    assert_eq!(traces[0], json!({"txHash": call, "error": "execution timeout"}), "{traces}");
+    assert_eq!(traces[1]["txHash"], transfer);
+    assert_eq!(traces[1]["result"]["failed"], false, "{traces}");
+    // With time, both are traced.
+    let traces = env.ok("debug_traceBlockByNumber", json!([number, {"timeout": "10s"}])).await;
+    assert!(traces.as_array().unwrap().iter().all(|t| t["result"].is_object()), "{traces}");
+    // One transaction's trace that fails is an error.
+    let r = env.call("debug_traceTransaction", json!([call, {"timeout": "0s"}])).await;
+    assert_eq!(
+        (r["error"]["code"].as_i64(), r["error"]["message"].as_str()),
+        (Some(-32000), Some("execution timeout"))
+    );
+    let r = env.call("debug_traceBlockByNumber", json!([number, {"timeout": "soon"}])).await;
+    assert_eq!(r["error"]["code"], -32602, "{r}");
 }

@@ -38,7 +38,9 @@ const TRANSFER_GAS: u64 = 21_000;
 
 impl RpcContext {
     /// The EVM environment of block `header`, relaxed for calls: no EIP-3607 check, no block
-    /// gas limit check, and no base fee check or nonce check when the request sets neither.
+    /// gas limit check, no nonce check when the request sets none. A call that offers no fee
+    /// (no fee fields, or zeros) runs with no base fee check and a base fee of 0, as in geth
+    /// (`BASEFEE` reads 0; a price below the block's base fee is not an error then).
     pub(crate) fn call_env(&self, header: &Header, req: &TransactionRequest) -> EvmEnv {
         let spec = self.chain.spec();
         let mut env = EvmEnv::for_eth_block(
@@ -49,20 +51,38 @@ impl RpcContext {
         );
         env.cfg_env.disable_eip3607 = true;
         env.cfg_env.disable_block_gas_limit = true;
+        // As geth's calls skip transaction checks, gas asked above EIP-7825's cap runs; the
+        // default stays within it (`default_call_gas`).
+        env.cfg_env.tx_gas_limit_cap = Some(u64::MAX);
         env.cfg_env.disable_nonce_check = req.nonce.is_none();
-        if req.gas_price.is_none() && req.max_fee_per_gas.is_none() {
+        let zero = |fee: Option<u128>| fee.unwrap_or_default() == 0;
+        if zero(req.gas_price) && zero(req.max_fee_per_gas) && zero(req.max_priority_fee_per_gas) {
             env.cfg_env.disable_base_fee = true;
+            env.block_env.basefee = 0;
+        }
+        if req.max_fee_per_blob_gas == Some(0)
+            && let Some(blob) = env.block_env.blob_excess_gas_and_price.as_mut()
+        {
+            blob.blob_gasprice = 0;
         }
         env
     }
 
-    /// Turns `req` into a transaction environment with its gas capped at the server's cap.
+    /// The gas a call gets when it names none: the server's cap, but no more than the
+    /// block's gas limit nor, from Osaka on, the per-transaction cap of EIP-7825 (2^24), so
+    /// that the call can run as a transaction of that block could.
+    pub(crate) fn default_call_gas(&self, env: &EvmEnv) -> u64 {
+        self.config.gas_cap.min(env.block_env.gas_limit).min(tx_gas_cap(env))
+    }
+
+    /// Turns `req` into a transaction environment: gas as asked but at most the server's cap,
+    /// or [`Self::default_call_gas`].
     pub(crate) fn tx_env(&self, env: &EvmEnv, mut req: TransactionRequest) -> RpcResult<TxEnv> {
         let cap = self.config.gas_cap;
-        req.gas = Some(req.gas.unwrap_or(cap).min(cap));
-        if env.cfg_env.disable_base_fee {
-            req.gas_price = Some(0);
-        }
+        req.gas = Some(match req.gas {
+            Some(gas) => gas.min(cap),
+            None => self.default_call_gas(env),
+        });
         TryIntoTxEnv::<TxEnv>::try_into_tx_env(req, env)
             .map_err(|e| RpcError::InvalidParams(e.to_string()))
     }
@@ -90,7 +110,7 @@ impl RpcContext {
         let mut env = self.call_env(&b.header, &req);
         apply_overrides(&mut db, &mut env, overrides)?;
         let tx = self.tx_env(&env, req)?;
-        Ok(PreparedCall { db, env, tx, header: b.header })
+        Ok(PreparedCall { db, env, tx })
     }
 
     /// `eth_call`.
@@ -115,10 +135,10 @@ impl RpcContext {
         overrides: EvmOverrides,
     ) -> RpcResult<u64> {
         let ro = self.ro()?;
-        let asked = req.gas;
-        let PreparedCall { mut db, env, tx, header } =
-            self.prepare_call(&ro, req, block, overrides)?;
-        let mut hi = asked.unwrap_or(header.gas_limit).min(self.config.gas_cap);
+        let PreparedCall { mut db, env, tx, .. } = self.prepare_call(&ro, req, block, overrides)?;
+        // The gas asked for (within the server's cap), or the most a transaction of the block
+        // may have; from Osaka never above EIP-7825's cap (geth).
+        let mut hi = tx.gas_limit.min(tx_gas_cap(&env));
         // With a fee, the sender can only pay for so much gas.
         if tx.gas_price > 0 {
             let balance = db
@@ -137,16 +157,19 @@ impl RpcContext {
             t.gas_limit = gas;
             transact(db, env.clone(), t)
         };
-        // A plain transfer to an account without code needs exactly 21000.
+        // A plain transfer to an account without code is tried with exactly 21000 first (as
+        // geth: not with an authorization list, whose intrinsic gas is higher; and only if it
+        // runs, since other fields may cost more).
         if let TxKind::Call(to) = tx.kind
             && tx.data.is_empty()
+            && tx.authorization_list.is_empty()
             && hi >= TRANSFER_GAS
         {
             let code_empty = db
                 .basic_ref(to)
                 .map_err(RpcError::internal)?
                 .is_none_or(|a| a.is_empty_code_hash());
-            if code_empty && run(&mut db, TRANSFER_GAS)?.result.is_success() {
+            if code_empty && run(&mut db, TRANSFER_GAS).is_ok_and(|r| r.result.is_success()) {
                 return Ok(TRANSFER_GAS);
             }
         }
@@ -217,6 +240,18 @@ impl RpcContext {
     }
 }
 
+/// The most gas a transaction of the block may have: EIP-7825's 2^24 from Osaka (until
+/// Amsterdam), no limit before.
+fn tx_gas_cap(env: &EvmEnv) -> u64 {
+    use revm::primitives::{eip7825::TX_GAS_LIMIT_CAP, hardfork::SpecId};
+    let spec = env.cfg_env.spec;
+    if spec.is_enabled_in(SpecId::OSAKA) && !spec.is_enabled_in(SpecId::AMSTERDAM) {
+        TX_GAS_LIMIT_CAP
+    } else {
+        u64::MAX
+    }
+}
+
 /// What [`RpcContext::prepare_call`] returns.
 #[derive(Debug)]
 pub(crate) struct PreparedCall<'a> {
@@ -226,8 +261,6 @@ pub(crate) struct PreparedCall<'a> {
     pub(crate) env: EvmEnv,
     /// The call as a transaction.
     pub(crate) tx: TxEnv,
-    /// The block's header.
-    pub(crate) header: Header,
 }
 
 /// Applies block and state overrides.
@@ -303,6 +336,9 @@ pub(crate) fn map_evm_error<E: std::fmt::Display>(e: EVMError<E>) -> RpcError {
             }
             InvalidTransaction::CallGasCostMoreThanGasLimit { initial_gas, gas_limit } => {
                 format!("intrinsic gas too low: have {gas_limit}, want {initial_gas}")
+            }
+            InvalidTransaction::TxGasLimitGreaterThanCap { gas_limit, cap } => {
+                format!("transaction gas limit too high (cap: {cap}, tx: {gas_limit})")
             }
             other => other.to_string(),
         }),

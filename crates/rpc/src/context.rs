@@ -43,6 +43,30 @@ pub trait PeerSource: Send + Sync + std::fmt::Debug {
     fn banned(&self) -> Vec<BannedPeer>;
 }
 
+/// Where `eth_syncing` learns whether the node is catching up with its peers: the consensus
+/// layer supplies it (a BFT node follows the tips its peers announce); dev mode has none and
+/// is never syncing.
+pub trait SyncSource: Send + Sync + std::fmt::Debug {
+    /// Progress while the node with head `current` is behind its peers; `None` once it has
+    /// caught up.
+    fn progress(&self, current: u64) -> Option<SyncProgress>;
+}
+
+/// `eth_syncing`'s answer while catching up (geth's block fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncProgress {
+    /// The head when this catch-up started.
+    #[serde(with = "alloy_serde::quantity")]
+    pub starting_block: u64,
+    /// The head now.
+    #[serde(with = "alloy_serde::quantity")]
+    pub current_block: u64,
+    /// The highest block a peer has announced.
+    #[serde(with = "alloy_serde::quantity")]
+    pub highest_block: u64,
+}
+
 /// One entry of `bttc_bannedPeers`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -87,6 +111,8 @@ pub struct RpcContext {
     pub commits: Option<Arc<dyn CommitSource>>,
     /// Peers and bans (`net_peerCount`, `bttc_bannedPeers`); none in dev mode.
     pub peers: Option<Arc<dyn PeerSource>>,
+    /// Sync progress (`eth_syncing`); none in dev mode.
+    pub sync: Option<Arc<dyn SyncSource>>,
 }
 
 /// Blocks served recently by `eth_getBlockBy*`, as their JSON, keyed by block hash and
@@ -160,7 +186,20 @@ impl RpcContext {
                 .expect("spawn the RPC execution threads"),
             commits: None,
             peers: None,
+            sync: None,
         }
+    }
+
+    /// Answers `eth_syncing` from `source`.
+    pub fn with_sync(mut self, source: Arc<dyn SyncSource>) -> Self {
+        self.sync = Some(source);
+        self
+    }
+
+    /// `eth_syncing`: progress while behind the peers, `None` when caught up (or no source).
+    pub(crate) fn syncing(&self) -> RpcResult<Option<SyncProgress>> {
+        let Some(source) = &self.sync else { return Ok(None) };
+        Ok(source.progress(Self::head_number(&self.ro()?)?))
     }
 
     /// Serves `bttc_getCommit` from `source`.

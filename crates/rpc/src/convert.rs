@@ -17,13 +17,10 @@ pub type RpcTx = RpcTransaction<TxEnvelope>;
 /// A receipt as JSON-RPC returns it.
 pub type RpcReceipt = TransactionReceipt<ReceiptEnvelope<Log>>;
 
-/// The JSON-RPC header of a stored header.
+/// The JSON-RPC header of a stored header. No `totalDifficulty`: the specification dropped
+/// it after the merge (geth no longer sends it).
 pub(crate) fn rpc_header(header: Header, hash: B256, size: Option<usize>) -> RpcHeader {
-    RpcHeader::from_consensus(
-        Sealed::new_unchecked(header, hash),
-        Some(U256::ZERO),
-        size.map(U256::from),
-    )
+    RpcHeader::from_consensus(Sealed::new_unchecked(header, hash), None, size.map(U256::from))
 }
 
 /// A transaction with where it sits.

@@ -22,11 +22,91 @@ use alloy_rpc_types_eth::{TransactionRequest, state::EvmOverrides};
 use alloy_rpc_types_trace::geth::{
     GethDebugTracingCallOptions, GethDebugTracingOptions, GethTrace, TraceResult,
 };
-use revm::{DatabaseCommit, context::TxEnv};
+use revm::{DatabaseCommit, Inspector, context::TxEnv, interpreter::Interpreter};
 use revm_inspectors::tracing::{DebugInspector, TransactionContext};
+use std::time::{Duration, Instant};
+use tracing::debug;
 
-fn inspector(opts: GethDebugTracingOptions) -> RpcResult<DebugInspector> {
-    DebugInspector::new(opts).map_err(|e| RpcError::InvalidParams(format!("tracer: {e}")))
+/// How long one transaction's trace may run when the options set no `timeout` (geth's).
+const DEFAULT_TX_TRACE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The tracer the options ask for, with the per-transaction deadline beside it.
+fn inspector(opts: GethDebugTracingOptions) -> RpcResult<(DebugInspector, Deadline)> {
+    let timeout = match &opts.timeout {
+        Some(t) => parse_duration(t)
+            .ok_or_else(|| RpcError::InvalidParams(format!("timeout: not a duration: {t:?}")))?,
+        None => DEFAULT_TX_TRACE_TIMEOUT,
+    };
+    let tracer =
+        DebugInspector::new(opts).map_err(|e| RpcError::InvalidParams(format!("tracer: {e}")))?;
+    Ok((tracer, Deadline::new(timeout)))
+}
+
+/// Stops a traced transaction that runs past its deadline (geth's per-transaction trace
+/// `timeout`): the next instruction halts it, and the trace is reported as failed.
+/// The clock is read on the first instruction and every [`Deadline::EVERY`] after it.
+#[derive(Debug)]
+struct Deadline {
+    timeout: Duration,
+    at: Option<Instant>,
+    passed: bool,
+    steps: u32,
+}
+
+impl Deadline {
+    const EVERY: u32 = 1024;
+
+    fn new(timeout: Duration) -> Self {
+        Self { timeout, at: None, passed: false, steps: 0 }
+    }
+
+    /// Starts the clock for the next transaction.
+    fn arm(&mut self) {
+        self.at = Instant::now().checked_add(self.timeout);
+        self.passed = false;
+        self.steps = 0;
+    }
+}
+
+impl<CTX> Inspector<CTX> for Deadline {
+    fn step(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
+        let check = self.steps.is_multiple_of(Self::EVERY);
+        self.steps = self.steps.wrapping_add(1);
+        if check && self.at.is_some_and(|at| Instant::now() >= at) {
+            self.passed = true;
+            // Halted as out of gas; the result is discarded and the transaction replayed.
+            interp.halt_oog();
+        }
+    }
+}
+
+/// A Go duration as geth's tracer options take it (`"500ms"`, `"10s"`, `"1m30s"`): numbers
+/// with the units `ns`, `us` (`µs`), `ms`, `s`, `m`, `h`.
+fn parse_duration(s: &str) -> Option<Duration> {
+    if s == "0" {
+        return Some(Duration::ZERO);
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+        let (number, tail) = rest.split_at(digits);
+        let number: f64 = number.parse().ok()?;
+        let unit_len = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let seconds = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        total = total.checked_add(Duration::try_from_secs_f64(number * seconds).ok()?)?;
+        rest = tail;
+    }
+    (!s.is_empty()).then_some(total)
 }
 
 impl RpcContext {
@@ -38,7 +118,7 @@ impl RpcContext {
         opts: GethDebugTracingOptions,
     ) -> RpcResult<Vec<TraceResult>> {
         if number == 0 {
-            return Err(RpcError::InvalidParams("genesis is not traceable".into()));
+            return Err(RpcError::GenesisNotTraceable);
         }
         let ro = self.ro()?;
         let (Some(block), Some(block_hash)) = (ro.block(number)?, ro.canonical_hash(number)?)
@@ -56,31 +136,55 @@ impl RpcContext {
         let block_env = evm.block().clone();
         let mut out = Vec::new();
         for (i, (tx, sender)) in block.body.transactions.iter().zip(&senders).enumerate() {
-            let traced = only.is_none_or(|o| o == i);
             let tx_env = TxEnv::from_recovered_tx(tx, *sender);
-            if traced {
-                evm.enable_inspector();
-                evm.inspector_mut().fuse().map_err(RpcError::internal)?;
-            } else {
+            if only.is_some_and(|o| o != i) {
                 evm.disable_inspector();
+                let res = evm.transact(tx_env).map_err(map_evm_error)?;
+                evm.db_mut().commit(res.state);
+                continue;
             }
-            let res = evm.transact(tx_env.clone()).map_err(map_evm_error)?;
-            if traced {
-                let tx_ctx = TransactionContext {
-                    block_hash: Some(block_hash),
-                    tx_index: Some(i),
-                    tx_hash: Some(*tx.tx_hash()),
-                };
-                let (db, insp, _) = evm.components_mut();
-                let trace = insp
-                    .get_result(Some(tx_ctx), &tx_env, &block_env, &res, db)
-                    .map_err(RpcError::internal)?;
-                out.push(TraceResult::Success { result: trace, tx_hash: Some(*tx.tx_hash()) });
-                if only.is_some() {
-                    break;
+            // A transaction whose trace fails gets an error entry (geth); the others are
+            // traced all the same.
+            let tx_hash = *tx.tx_hash();
+            let ctx = TransactionContext {
+                block_hash: Some(block_hash),
+                tx_index: Some(i),
+                tx_hash: Some(tx_hash),
+            };
+            let traced = (|| {
+                evm.enable_inspector();
+                let (tracer, deadline) = evm.inspector_mut();
+                tracer.fuse().map_err(|e| e.to_string())?;
+                deadline.arm();
+                let res = evm.transact(tx_env.clone());
+                let (db, (tracer, deadline), _) = evm.components_mut();
+                deadline.at = None;
+                if deadline.passed {
+                    return Err("execution timeout".to_string());
+                }
+                let res = res.map_err(|e| format!("tracing failed: {}", map_evm_error(e)))?;
+                let trace = tracer
+                    .get_result(Some(ctx), &tx_env, &block_env, &res, db)
+                    .map_err(|e| e.to_string())?;
+                Ok((trace, res.state))
+            })();
+            match traced {
+                Ok((trace, state)) => {
+                    out.push(TraceResult::Success { result: trace, tx_hash: Some(tx_hash) });
+                    evm.db_mut().commit(state);
+                }
+                Err(error) => {
+                    debug!(target: "bttc::rpc", %tx_hash, %error, "transaction trace failed");
+                    out.push(TraceResult::Error { error, tx_hash: Some(tx_hash) });
+                    // The block goes on from the state this transaction really left.
+                    evm.disable_inspector();
+                    let res = evm.transact(tx_env).map_err(map_evm_error)?;
+                    evm.db_mut().commit(res.state);
                 }
             }
-            evm.db_mut().commit(res.state);
+            if only.is_some() {
+                break;
+            }
         }
         Ok(out)
     }
@@ -93,16 +197,15 @@ impl RpcContext {
     ) -> RpcResult<GethTrace> {
         let (number, index) = {
             let ro = self.ro()?;
-            let tx_num = ro
-                .transaction_number(&hash)?
-                .ok_or_else(|| RpcError::InvalidParams(format!("transaction {hash} not found")))?;
+            let tx_num =
+                ro.transaction_number(&hash)?.ok_or(RpcError::TransactionNotFound(hash))?;
             let number = ro.transaction_block(tx_num)?.ok_or(RpcError::HeaderNotFound)?;
             let first = ro.block_indices(number)?.ok_or(RpcError::HeaderNotFound)?.first_tx;
             (number, (tx_num - first) as usize)
         };
         match self.trace_block_txs(number, Some(index), opts)?.pop() {
             Some(TraceResult::Success { result, .. }) => Ok(result),
-            Some(TraceResult::Error { error, .. }) => Err(RpcError::Internal(error)),
+            Some(TraceResult::Error { error, .. }) => Err(RpcError::TraceFailed(error)),
             None => Err(RpcError::Internal(format!("transaction {hash} not replayed"))),
         }
     }
@@ -133,9 +236,14 @@ impl RpcContext {
             env,
             inspector(opts.tracing_options)?,
         );
-        let res = evm.transact(tx.clone()).map_err(map_evm_error)?;
-        let (db, insp, _) = evm.components_mut();
-        insp.get_result(None, &tx, &block_env, &res, db).map_err(RpcError::internal)
+        evm.inspector_mut().1.arm();
+        let res = evm.transact(tx.clone());
+        let (db, (tracer, deadline), _) = evm.components_mut();
+        if deadline.passed {
+            return Err(RpcError::TraceFailed("execution timeout".into()));
+        }
+        let res = res.map_err(map_evm_error)?;
+        tracer.get_result(None, &tx, &block_env, &res, db).map_err(RpcError::internal)
     }
 
     /// `debug_getRawHeader`.
@@ -170,5 +278,25 @@ impl RpcContext {
             return Ok(ro.transaction(n)?.map(|t| t.encoded_2718().into()));
         }
         Ok(self.pool.get(&hash).map(|p| p.tx.encoded_2718().into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+        assert_eq!(parse_duration("0s"), Some(Duration::ZERO));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("10us"), Some(Duration::from_micros(10)));
+        for bad in ["", "10", "s", "10x", "soon", "-1s", "1e400s"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
     }
 }

@@ -15,6 +15,9 @@ pub const UNSUPPORTED: i32 = -32004;
 pub const LIMIT: i32 = -32005;
 /// Execution reverted (geth's code 3, with the revert data).
 pub const REVERTED: i32 = 3;
+/// A request exceeds a per-request limit of the server (execution-apis' "client adjustable
+/// limit exceeded": too many simulated blocks, slots, ...).
+pub const CLIENT_LIMIT: i32 = -38026;
 
 /// An error of a JSON-RPC method.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +28,15 @@ pub enum RpcError {
     /// The block asked for is not in the chain.
     #[error("header not found")]
     HeaderNotFound,
+    /// The transaction asked for is not in the chain.
+    #[error("transaction not found")]
+    TransactionNotFound(alloy_primitives::B256),
+    /// A transaction's trace failed (timeout, tracer error).
+    #[error("{0}")]
+    TraceFailed(String),
+    /// The genesis block has no transactions to trace.
+    #[error("genesis is not traceable")]
+    GenesisNotTraceable,
     /// A transaction was refused by the pool (geth's wording).
     #[error("{0}")]
     Pool(#[from] bttc_txpool::PoolError),
@@ -45,6 +57,9 @@ pub enum RpcError {
     /// A limit of this server.
     #[error("{0}")]
     Limit(String),
+    /// A request asks for more than one request may (execution-apis' code -38026).
+    #[error("{0}")]
+    ClientLimit(String),
     /// The method exists but this server does not serve it in this form.
     #[error("{0}")]
     Unsupported(String),
@@ -60,6 +75,9 @@ pub enum RpcError {
     /// Storage or another internal failure.
     #[error("internal error: {0}")]
     Internal(String),
+    /// `eth_simulateV1` refused the request.
+    #[error(transparent)]
+    Simulate(crate::simulate::SimulateError),
     /// The server could not bind its address (in use, not local, no permission).
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -82,9 +100,14 @@ impl RpcError {
             Self::InvalidParams(_) => INVALID_PARAMS,
             Self::Reverted { .. } => REVERTED,
             Self::Limit(_) => LIMIT,
+            Self::ClientLimit(_) => CLIENT_LIMIT,
+            Self::Simulate(e) => e.code(),
             Self::Unsupported(_) => UNSUPPORTED,
             Self::Internal(_) | Self::Listen { .. } => INTERNAL,
             Self::HeaderNotFound
+            | Self::TransactionNotFound(_)
+            | Self::GenesisNotTraceable
+            | Self::TraceFailed(_)
             | Self::Pool(_)
             | Self::Halted(_)
             | Self::InvalidTransaction(_)

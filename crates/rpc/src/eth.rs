@@ -12,12 +12,34 @@ use alloy_rpc_types_eth::{
     Block as RpcBlock, EIP1186AccountProofResponse, EIP1186StorageProof, FeeHistory,
     TransactionRequest, state::EvmOverrides,
 };
+use alloy_serde::storage::JsonStorageKey;
+use bttc_chain::validate::expected_base_fee;
 use bttc_primitives::KECCAK_EMPTY;
 use bttc_storage::StateProvider;
 use tracing::debug;
 
 /// Most blocks `eth_feeHistory` covers.
 const MAX_FEE_HISTORY: u64 = 1024;
+/// Most storage keys one `eth_getProof` proves (geth's limit).
+pub(crate) const MAX_PROOF_KEYS: usize = 1024;
+/// Most slots one `eth_getStorageValues` reads (geth's limit).
+pub(crate) const MAX_STORAGE_VALUES: usize = 1024;
+
+/// A storage key as geth reads it in `eth_getStorageAt` and `eth_getProof`: hex with or
+/// without `0x`, at most 32 bytes, left-padded (`"0x0"` is slot 0). Returns the slot and how
+/// many bytes were given (`eth_getProof` answers a short key as a quantity).
+pub(crate) fn parse_storage_key(key: &str) -> RpcResult<(B256, usize)> {
+    let digits = key.strip_prefix("0x").or_else(|| key.strip_prefix("0X")).unwrap_or(key);
+    let padded = if digits.len() % 2 == 1 { format!("0{digits}") } else { digits.to_string() };
+    if padded.len() > 64 {
+        return Err(RpcError::InvalidParams(format!(
+            "storage key too long (want at most 32 bytes): {key:?}"
+        )));
+    }
+    let bytes = alloy_primitives::hex::decode(&padded)
+        .map_err(|_| RpcError::InvalidParams(format!("invalid hex in storage key: {key:?}")))?;
+    Ok((B256::left_padding_from(&bytes), bytes.len()))
+}
 
 impl RpcContext {
     /// `eth_blockNumber`.
@@ -59,20 +81,61 @@ impl RpcContext {
     pub(crate) fn storage_at(
         &self,
         address: Address,
-        slot: U256,
+        slot: &str,
         block: BlockId,
     ) -> RpcResult<B256> {
         let ro = self.ro()?;
-        Ok(Self::state_at(&ro, block)?.storage(&address, &B256::from(slot))?.into())
+        let state = Self::state_at(&ro, block)?;
+        let (slot, _) = parse_storage_key(slot)?;
+        Ok(state.storage(&address, &slot)?.into())
     }
 
-    /// `eth_getProof` (latest state only: the trie holds the current state).
+    /// `eth_getStorageValues`: many slots of many accounts in one state.
+    pub(crate) fn storage_values(
+        &self,
+        requests: std::collections::BTreeMap<Address, Vec<B256>>,
+        block: BlockId,
+    ) -> RpcResult<std::collections::BTreeMap<Address, Vec<B256>>> {
+        let slots = requests.values().try_fold(0usize, |n, keys| {
+            let n = n.saturating_add(keys.len());
+            (n <= MAX_STORAGE_VALUES).then_some(n).ok_or_else(|| {
+                RpcError::ClientLimit(format!("too many slots (max {MAX_STORAGE_VALUES})"))
+            })
+        })?;
+        if slots == 0 {
+            return Err(RpcError::InvalidParams("empty request".into()));
+        }
+        let ro = self.ro()?;
+        let state = Self::state_at(&ro, block)?;
+        requests
+            .into_iter()
+            .map(|(address, keys)| {
+                let values = keys
+                    .iter()
+                    .map(|slot| Ok(state.storage(&address, slot)?.into()))
+                    .collect::<RpcResult<Vec<B256>>>()?;
+                Ok((address, values))
+            })
+            .collect()
+    }
+
+    /// `eth_getProof` (latest state only: the trie holds the current state). Keys are read
+    /// as [`parse_storage_key`] reads them; a key given in fewer than 32 bytes is answered as
+    /// a quantity, a 32-byte key as given (geth).
     pub(crate) fn proof(
         &self,
         address: Address,
-        slots: Vec<B256>,
+        keys: Vec<String>,
         block: BlockId,
     ) -> RpcResult<EIP1186AccountProofResponse> {
+        if keys.len() > MAX_PROOF_KEYS {
+            return Err(RpcError::InvalidParams(format!(
+                "too many storage keys requested (max {MAX_PROOF_KEYS}, got {})",
+                keys.len()
+            )));
+        }
+        // Every key is checked before any state is read.
+        let slots = keys.iter().map(|k| parse_storage_key(k)).collect::<RpcResult<Vec<_>>>()?;
         let ro = self.ro()?;
         let number = Self::number_required(&ro, block)?;
         let head = Self::head_number(&ro)?;
@@ -85,7 +148,7 @@ impl RpcContext {
         let stored = bttc_trie::stored_account(&ro, hashed).map_err(RpcError::internal)?;
         let account_proof = bttc_trie::account_proof(&ro, hashed).map_err(RpcError::internal)?;
         let mut storage_proof = Vec::with_capacity(slots.len());
-        for slot in slots {
+        for (slot, given) in slots {
             let value = ro.storage(&address, &slot)?;
             let proof = if stored.is_some() {
                 bttc_trie::storage_proof(&ro, hashed, keccak256(slot))
@@ -93,7 +156,12 @@ impl RpcContext {
             } else {
                 Vec::new()
             };
-            storage_proof.push(EIP1186StorageProof { key: slot.into(), value, proof });
+            let key = if given == 32 {
+                JsonStorageKey::Hash(slot)
+            } else {
+                JsonStorageKey::Number(slot.into())
+            };
+            storage_proof.push(EIP1186StorageProof { key, value, proof });
         }
         Ok(match stored {
             Some(acc) => EIP1186AccountProofResponse {
@@ -195,7 +263,9 @@ impl RpcContext {
         {
             return Ok(tip);
         }
-        let tip = self.median_tip(&ro, head.number)?;
+        // Never below what the pool accepts for the next block.
+        let floor = self.validation_context(&ro)?.min_priority_fee;
+        let tip = self.median_tip(&ro, head.number)?.max(floor);
         *self.tip_cache.lock() = Some((head.hash, tip));
         Ok(tip)
     }
@@ -220,10 +290,45 @@ impl RpcContext {
         Ok(tips[tips.len() / 2].max(1))
     }
 
-    /// `eth_gasPrice`: next base fee plus the suggested tip.
+    /// `eth_gasPrice`: the suggested tip on top of the larger of the latest block's base fee
+    /// and the next block's. Never below the latest base fee (as geth), so a call, an estimate
+    /// or a legacy transaction priced with it is accepted even while the base fee falls.
     pub(crate) fn gas_price(&self) -> RpcResult<u128> {
-        let base = self.next_base_fee(&self.ro()?)?;
-        Ok(u128::from(base) + self.suggested_tip()?)
+        let ro = self.ro()?;
+        let (_, head) = ro.head_header()?;
+        let base = self.next_base_fee(&ro)?.max(head.base_fee_per_gas.unwrap_or_default());
+        Ok(u128::from(base).saturating_add(self.suggested_tip()?))
+    }
+
+    /// `eth_capabilities`: what this node serves. It keeps every block, transaction,
+    /// receipt and log and the state after every block; `eth_getProof` serves the head only.
+    pub(crate) fn capabilities(&self) -> RpcResult<serde_json::Value> {
+        let (head, _) = self.ro()?.head_header()?;
+        let all = serde_json::json!({ "disabled": false, "oldestBlock": "0x0" });
+        let number = U256::from(head.number);
+        Ok(serde_json::json!({
+            "head": { "number": number, "hash": head.hash },
+            "state": all,
+            "tx": all,
+            "logs": all,
+            "receipts": all,
+            "blocks": all,
+            "stateproofs": { "disabled": false, "oldestBlock": number },
+        }))
+    }
+
+    /// `eth_baseFee`: the base fee of the next block; `None` before London.
+    pub(crate) fn base_fee(&self) -> RpcResult<Option<u64>> {
+        let ro = self.ro()?;
+        let (head, parent) = ro.head_header()?;
+        Ok(expected_base_fee(self.chain.spec(), &parent, head.number + 1))
+    }
+
+    /// `eth_blobBaseFee`: the blob base fee of the next block (the last entry of
+    /// `eth_feeHistory`'s `baseFeePerBlobGas`); `None` before Cancun.
+    pub(crate) fn blob_base_fee(&self) -> RpcResult<Option<u128>> {
+        let (_, head) = self.ro()?.head_header()?;
+        Ok(next_blob_base_fee(self.chain.spec(), &head))
     }
 
     /// `eth_feeHistory`.
@@ -280,13 +385,7 @@ impl RpcContext {
         let next_base = bttc_chain::validate::expected_base_fee(spec, &last, last.number + 1)
             .unwrap_or_default();
         h.base_fee_per_gas.push(u128::from(next_base));
-        let next_ts = last.timestamp + 1;
-        h.base_fee_per_blob_gas.push(
-            bttc_chain::validate::expected_excess_blob_gas(spec, &last, next_ts)
-                .zip(spec.blob_params_at(next_ts))
-                .map(|(e, p)| p.calc_blob_fee(e))
-                .unwrap_or_default(),
-        );
+        h.base_fee_per_blob_gas.push(next_blob_base_fee(spec, &last).unwrap_or_default());
         h.reward = percentiles.map(|_| rewards);
         Ok(h)
     }
@@ -375,6 +474,18 @@ impl RpcContext {
     }
 }
 
+/// The blob base fee of the block after `parent` (taken one second after it); `None` before
+/// Cancun.
+fn next_blob_base_fee(
+    spec: &bttc_chainspec::ChainSpec,
+    parent: &bttc_primitives::Header,
+) -> Option<u128> {
+    let ts = parent.timestamp.saturating_add(1);
+    bttc_chain::validate::expected_excess_blob_gas(spec, parent, ts)
+        .zip(spec.blob_params_at(ts))
+        .map(|(e, p)| p.calc_blob_fee(e))
+}
+
 /// Effective tips at `percentiles` of gas used in `block`.
 fn block_rewards(
     ro: &bttc_storage::Provider<bttc_storage::Ro>,
@@ -413,4 +524,27 @@ fn block_rewards(
             items.last().map(|i| i.0).unwrap_or_default()
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_storage_key;
+    use alloy_primitives::B256;
+
+    #[test]
+    fn storage_keys_are_read_as_geth_reads_them() {
+        let slot = |n: u8| B256::with_last_byte(n);
+        assert_eq!(parse_storage_key("0x0").unwrap(), (slot(0), 1));
+        // Hex, with or without the prefix, never decimal.
+        assert_eq!(parse_storage_key("10").unwrap(), (slot(0x10), 1));
+        assert_eq!(parse_storage_key("0X1").unwrap(), (slot(1), 1));
+        assert_eq!(
+            parse_storage_key(&format!("0x{}", "00".repeat(31) + "07")).unwrap(),
+            (slot(7), 32)
+        );
+        // Leading zeros count: 33 bytes is too long even if the value fits.
+        let long = format!("0x{}", "0".repeat(65));
+        assert!(parse_storage_key(&long).unwrap_err().to_string().contains("too long"));
+        assert!(parse_storage_key("0xasdf").unwrap_err().to_string().contains("invalid hex"));
+    }
 }

@@ -71,7 +71,8 @@ fn rand_u64() -> u64 {
     RandomState::new().hash_one(Instant::now())
 }
 
-/// Resolves a filter's block range against the head: `(from, to)`, `to` capped at the head.
+/// Resolves a filter's block range against the head: `(from, to)`. As geth: a range that
+/// ends before it starts, or past the head, is invalid params.
 fn range_of(ro: &Provider<Ro>, filter: &Filter) -> RpcResult<(u64, u64)> {
     let head = RpcContext::head_number(ro)?;
     let num = |tag: Option<BlockNumberOrTag>| -> u64 {
@@ -83,12 +84,15 @@ fn range_of(ro: &Provider<Ro>, filter: &Filter) -> RpcResult<(u64, u64)> {
     };
     match &filter.block_option {
         FilterBlockOption::Range { from_block, to_block } => {
-            let from = num(*from_block);
-            let to = num(*to_block).min(head);
-            if from > num(*to_block) {
+            let (from, to) = (num(*from_block), num(*to_block));
+            if from > to {
                 return Err(RpcError::InvalidParams(format!(
-                    "invalid block range params: fromBlock {from} is after toBlock {}",
-                    num(*to_block)
+                    "invalid block range params: fromBlock {from} is after toBlock {to}"
+                )));
+            }
+            if to > head {
+                return Err(RpcError::InvalidParams(format!(
+                    "block range extends beyond current head block: toBlock {to}, head {head}"
                 )));
             }
             Ok((from, to))

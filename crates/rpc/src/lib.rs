@@ -20,11 +20,20 @@
 //!   and each new head from the producer to block filters and `newHeads` / `logs`
 //!   subscriptions.
 //!
+//! - `eth_simulateV1` runs whole simulated blocks through the block executor on a revm
+//!   `State` over the base block's state and seals them like real ones ([`simulate`]).
+//! - Subscriptions get hex-string ids, random and unique per node, as geth's.
+//! - What the node knows beyond its database comes through seams the node fills in:
+//!   [`CommitSource`] (certificates), [`PeerSource`] (peers, bans), [`SyncSource`]
+//!   (`eth_syncing`).
+//!
 //! - With [`RpcConfig::busy_poll`] set, every HTTP request restarts a short window in which
 //!   the I/O worker keeps polling for the next one instead of sleeping ([`BusyPoll`]).
 //!
-//! Errors follow geth: a revert is code 3 with the revert data and decoded reason; invalid
-//! params -32602; transaction pool refusals -32000 with geth's wording ([`RpcError`]).
+//! Answers follow geth, checked by `tests/rpc_compat.rs` against the execution-apis
+//! conformance suite: a revert is code 3 with the revert data and decoded reason; invalid
+//! params -32602; transaction pool refusals -32000 with geth's wording; `eth_simulateV1`'s
+//! refusals the -380xx codes of execution-apis ([`RpcError`], [`simulate::SimulateError`]).
 
 mod busy_poll;
 pub mod call;
@@ -35,17 +44,20 @@ pub mod debug;
 mod error;
 mod eth;
 mod filters;
+mod fork_config;
 pub mod module;
 mod pubsub;
 pub mod simulate;
 
 pub use busy_poll::BusyPoll;
 pub use config::RpcConfig;
-pub use context::{BannedPeer, ChainEvents, CommitSource, PeerSource, RpcContext};
+pub use context::{
+    BannedPeer, ChainEvents, CommitSource, PeerSource, RpcContext, SyncProgress, SyncSource,
+};
 pub use convert::{RpcReceipt, RpcTx};
 pub use error::{
-    INTERNAL, INVALID_PARAMS, LIMIT, REVERTED, RpcError, RpcResult, SERVER, UNSUPPORTED,
-    decode_revert_reason,
+    CLIENT_LIMIT, INTERNAL, INVALID_PARAMS, LIMIT, REVERTED, RpcError, RpcResult, SERVER,
+    UNSUPPORTED, decode_revert_reason,
 };
 pub use module::rpc_module;
 
@@ -71,6 +83,7 @@ pub async fn start_server(ctx: Arc<RpcContext>) -> Result<RpcServer, RpcError> {
         .max_connections(cfg.max_connections)
         .max_subscriptions_per_connection(cfg.max_subscriptions_per_connection)
         .set_batch_request_config(BatchRequestConfig::Limit(cfg.max_batch))
+        .set_id_provider(pubsub::HexIdProvider::default())
         .build();
     let busy = cfg.busy_poll.filter(|w| !w.is_zero()).map(BusyPoll::spawn);
     let http = tower::ServiceBuilder::new().map_request(move |req| {

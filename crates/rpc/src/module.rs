@@ -19,11 +19,14 @@ type Res<T> = Result<T, ErrorObjectOwned>;
 macro_rules! inline {
     ($m:ident, $name:literal, |$ctx:ident, $p:ident| $body:expr) => {
         $m.register_method($name, |params: Params<'_>, ctx: &Arc<RpcContext>, _| -> Res<_> {
-            #[allow(unused_mut, unused_variables)]
-            let mut $p = params.sequence();
-            #[allow(unused_variables)]
-            let $ctx = ctx;
-            Ok($body)
+            let run = || -> Res<_> {
+                #[allow(unused_mut, unused_variables)]
+                let mut $p = params.sequence();
+                #[allow(unused_variables)]
+                let $ctx = ctx;
+                Ok($body)
+            };
+            run().map_err(geth_params_error)
         })?;
     };
 }
@@ -47,7 +50,7 @@ macro_rules! heavy {
                         let $ctx: &Arc<RpcContext> = &worker;
                         Ok($body)
                     };
-                    let _ = done.send(run());
+                    let _ = done.send(run().map_err(geth_params_error));
                 });
                 match tokio::time::timeout(timeout, job).await {
                     Ok(Ok(r)) => r,
@@ -61,6 +64,22 @@ macro_rules! heavy {
     };
 }
 
+/// jsonrpsee reports a parameter that does not parse as "Invalid params" with the reason in
+/// `data`; geth puts the reason in the message and sends no data.
+fn geth_params_error(e: ErrorObjectOwned) -> ErrorObjectOwned {
+    if e.code() != crate::INVALID_PARAMS || e.message() != "Invalid params" {
+        return e;
+    }
+    let Some(data) = e.data() else { return e };
+    let reason: String =
+        serde_json::from_str(data.get()).unwrap_or_else(|_| data.get().to_string());
+    ErrorObjectOwned::owned(
+        crate::INVALID_PARAMS,
+        format!("invalid argument: {reason}"),
+        None::<()>,
+    )
+}
+
 fn block_or_latest(p: &mut jsonrpsee::types::params::ParamsSequence<'_>) -> Res<BlockId> {
     Ok(p.optional_next::<BlockId>()?.unwrap_or_default())
 }
@@ -69,6 +88,20 @@ fn overrides(p: &mut jsonrpsee::types::params::ParamsSequence<'_>) -> Res<EvmOve
     let state: Option<StateOverride> = p.optional_next()?;
     let block: Option<BlockOverrides> = p.optional_next()?;
     Ok(EvmOverrides::new(state, block.map(Box::new)))
+}
+
+/// A 32-byte hash parameter read as geth reads it: `0x` and 64 hex digits (alloy's `B256`
+/// also takes the digits without the prefix).
+struct Hash(B256);
+
+impl<'de> serde::Deserialize<'de> for Hash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        if !s.starts_with("0x") && !s.starts_with("0X") {
+            return Err(serde::de::Error::custom(format!("hex string without 0x prefix: {s:?}")));
+        }
+        s.parse().map(Self).map_err(serde::de::Error::custom)
+    }
 }
 
 fn hex_u64(n: u64) -> U64 {
@@ -115,8 +148,13 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
 
     // eth_: chain
     inline!(m, "eth_chainId", |ctx, p| hex_u64(ctx.chain.spec().chain_id()));
+    inline!(m, "eth_config", |ctx, p| ok(ctx.fork_config())?);
+    inline!(m, "eth_capabilities", |ctx, p| ok(ctx.capabilities())?);
     inline!(m, "eth_blockNumber", |ctx, p| hex_u64(ok(ctx.block_number())?));
-    inline!(m, "eth_syncing", |ctx, p| false);
+    inline!(m, "eth_syncing", |ctx, p| match ok(ctx.syncing())? {
+        Some(progress) => json!(progress),
+        None => json!(false),
+    });
     inline!(m, "eth_mining", |ctx, p| ctx.mining);
     inline!(m, "eth_hashrate", |ctx, p| hex_u64(0));
     inline!(m, "eth_accounts", |ctx, p| ctx
@@ -127,7 +165,8 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
     inline!(m, "eth_protocolVersion", |ctx, p| "0x44");
     inline!(m, "eth_gasPrice", |ctx, p| U256::from(ok(ctx.gas_price())?));
     inline!(m, "eth_maxPriorityFeePerGas", |ctx, p| U256::from(ok(ctx.suggested_tip())?));
-    inline!(m, "eth_blobBaseFee", |ctx, p| U256::ZERO);
+    inline!(m, "eth_baseFee", |ctx, p| ok(ctx.base_fee())?.map(U256::from));
+    inline!(m, "eth_blobBaseFee", |ctx, p| ok(ctx.blob_base_fee())?.map(U256::from));
     heavy!(m, "eth_feeHistory", |ctx, p| {
         let count: U64 = p.next()?;
         let newest: BlockNumberOrTag = p.next()?;
@@ -153,15 +192,20 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
     });
     inline!(m, "eth_getStorageAt", |ctx, p| {
         let a: Address = p.next()?;
-        let slot: U256 = p.next()?;
+        let slot: String = p.next()?;
         let b = block_or_latest(&mut p)?;
-        ok(ctx.storage_at(a, slot, b))?
+        ok(ctx.storage_at(a, &slot, b))?
+    });
+    inline!(m, "eth_getStorageValues", |ctx, p| {
+        let requests: BTreeMap<Address, Vec<B256>> = p.next()?;
+        let b = block_or_latest(&mut p)?;
+        ok(ctx.storage_values(requests, b))?
     });
     heavy!(m, "eth_getProof", |ctx, p| {
         let a: Address = p.next()?;
-        let slots: Vec<B256> = p.next()?;
+        let keys: Vec<String> = p.next()?;
         let b = block_or_latest(&mut p)?;
-        ok(ctx.proof(a, slots, b))?
+        ok(ctx.proof(a, keys, b))?
     });
 
     // eth_: blocks and transactions
@@ -171,7 +215,7 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
         ok(ctx.block_json_by_id(tag.into(), full))?
     });
     inline!(m, "eth_getBlockByHash", |ctx, p| {
-        let h: B256 = p.next()?;
+        let Hash(h) = p.next()?;
         let full: bool = p.optional_next()?.unwrap_or(false);
         ok(ctx.block_json_by_id(h.into(), full))?
     });
@@ -180,7 +224,7 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
         ok(ctx.block_tx_count(tag.into()))?.map(hex_u64)
     });
     inline!(m, "eth_getBlockTransactionCountByHash", |ctx, p| {
-        let h: B256 = p.next()?;
+        let Hash(h) = p.next()?;
         ok(ctx.block_tx_count(h.into()))?.map(hex_u64)
     });
     inline!(m, "eth_getUncleCountByBlockNumber", |ctx, p| {
@@ -188,7 +232,7 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
         ok(ctx.block_by_id(tag.into(), false))?.map(|b| hex_u64(b.uncles.len() as u64))
     });
     inline!(m, "eth_getUncleCountByBlockHash", |ctx, p| {
-        let h: B256 = p.next()?;
+        let Hash(h) = p.next()?;
         ok(ctx.block_by_id(h.into(), false))?.map(|b| hex_u64(b.uncles.len() as u64))
     });
     inline!(m, "eth_getUncleByBlockNumberAndIndex", |ctx, p| {
@@ -198,7 +242,7 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
         Option::<()>::None
     });
     inline!(m, "eth_getUncleByBlockHashAndIndex", |ctx, p| {
-        let _: B256 = p.next()?;
+        let _: Hash = p.next()?;
         let _: Index = p.next()?;
         Option::<()>::None
     });
@@ -206,18 +250,24 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
         let b: BlockId = p.next()?;
         ok(ctx.block_receipts(b))?
     });
-    inline!(m, "eth_getTransactionByHash", |ctx, p| ok(ctx.transaction_by_hash(p.next()?))?);
+    inline!(m, "eth_getTransactionByHash", |ctx, p| {
+        let Hash(h) = p.next()?;
+        ok(ctx.transaction_by_hash(h))?
+    });
     inline!(m, "eth_getTransactionByBlockNumberAndIndex", |ctx, p| {
         let tag: BlockNumberOrTag = p.next()?;
         let i: Index = p.next()?;
         ok(ctx.transaction_by_block_and_index(tag.into(), i.0 as u64))?
     });
     inline!(m, "eth_getTransactionByBlockHashAndIndex", |ctx, p| {
-        let h: B256 = p.next()?;
+        let Hash(h) = p.next()?;
         let i: Index = p.next()?;
         ok(ctx.transaction_by_block_and_index(h.into(), i.0 as u64))?
     });
-    inline!(m, "eth_getTransactionReceipt", |ctx, p| ok(ctx.transaction_receipt(p.next()?))?);
+    inline!(m, "eth_getTransactionReceipt", |ctx, p| {
+        let Hash(h) = p.next()?;
+        ok(ctx.transaction_receipt(h))?
+    });
 
     // eth_: sending
     heavy!(m, "eth_sendRawTransaction", |ctx, p| ok(ctx.send_raw_transaction(p.next()?))?);
@@ -269,9 +319,14 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
     }));
     inline!(m, "txpool_contentFrom", |ctx, p| {
         let a: Address = p.next()?;
-        let c =
+        let mut c =
             pool_content(ctx, Some(a), |t| crate::convert::rpc_pending_tx(t.tx.clone(), t.sender));
-        json!({ "pending": c.pending.get(&a.to_string()), "queued": c.queued.get(&a.to_string()) })
+        // A sender without transactions has empty maps, as in geth.
+        let key = a.to_string();
+        json!({
+            "pending": c.pending.remove(&key).unwrap_or_default(),
+            "queued": c.queued.remove(&key).unwrap_or_default(),
+        })
     });
     inline!(m, "txpool_inspect", |ctx, p| pool_content(ctx, None, |t| {
         use alloy_consensus::Transaction;
@@ -291,7 +346,7 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
 
     if debug {
         heavy!(m, "debug_traceTransaction", |ctx, p| {
-            let h: B256 = p.next()?;
+            let Hash(h) = p.next()?;
             let o: Option<GethDebugTracingOptions> = p.optional_next()?;
             ok(ctx.trace_transaction(h, o.unwrap_or_default()))?
         });
@@ -301,7 +356,7 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
             ok(ctx.trace_block(tag.into(), o.unwrap_or_default()))?
         });
         heavy!(m, "debug_traceBlockByHash", |ctx, p| {
-            let h: B256 = p.next()?;
+            let Hash(h) = p.next()?;
             let o: Option<GethDebugTracingOptions> = p.optional_next()?;
             ok(ctx.trace_block(h.into(), o.unwrap_or_default()))?
         });
@@ -314,7 +369,10 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
         inline!(m, "debug_getRawHeader", |ctx, p| ok(ctx.raw_header(p.next()?))?);
         inline!(m, "debug_getRawBlock", |ctx, p| ok(ctx.raw_block(p.next()?))?);
         inline!(m, "debug_getRawReceipts", |ctx, p| ok(ctx.raw_receipts(p.next()?))?);
-        inline!(m, "debug_getRawTransaction", |ctx, p| ok(ctx.raw_transaction(p.next()?))?);
+        inline!(m, "debug_getRawTransaction", |ctx, p| {
+            let Hash(h) = p.next()?;
+            ok(ctx.raw_transaction(h))?
+        });
     }
     Ok(m)
 }

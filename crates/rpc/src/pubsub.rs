@@ -11,9 +11,28 @@ use jsonrpsee::{
     types::Params,
 };
 use serde::Serialize;
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tracing::debug;
+
+/// Subscription ids as geth makes them: a hex string, `0x` and 32 digits (web3.py and other
+/// clients take the id as a string). 64 random bits make an id unguessable; a counter in the
+/// other 64 makes each one unique on this node.
+#[derive(Debug, Default)]
+pub(crate) struct HexIdProvider {
+    issued: AtomicU64,
+}
+
+impl jsonrpsee::core::traits::IdProvider for HexIdProvider {
+    fn next_id(&self) -> jsonrpsee::types::SubscriptionId<'static> {
+        let n = self.issued.fetch_add(1, Ordering::Relaxed);
+        let secret: u64 = rand::random();
+        jsonrpsee::types::SubscriptionId::Str(format!("0x{secret:016x}{n:016x}").into())
+    }
+}
 
 /// Serves one `eth_subscribe` call until the client unsubscribes or disconnects.
 pub(crate) async fn subscribe(

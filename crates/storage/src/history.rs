@@ -7,6 +7,52 @@ use crate::{
 use alloy_primitives::{Address, B256, Bytes, U256};
 use bttc_primitives::Account;
 use signet_libmdbx::{TransactionKind, tx::PtrUnsync};
+use std::collections::BTreeSet;
+
+/// The accounts and storage slots that blocks after some block changed: what differs between
+/// the state after that block and the current plain state.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ChangedKeys {
+    /// Changed accounts.
+    pub accounts: BTreeSet<Address>,
+    /// Changed storage slots.
+    pub slots: BTreeSet<(Address, B256)>,
+}
+
+impl<K: TransactionKind<Access = PtrUnsync>> Provider<K> {
+    /// The keys that blocks after `block` changed, read from the changesets; `None` if more
+    /// than `max` changeset entries would have to be read.
+    pub fn changed_after(&self, block: u64, max: usize) -> StorageResult<Option<ChangedKeys>> {
+        let Some(from) = block.checked_add(1) else { return Ok(Some(ChangedKeys::default())) };
+        let from = num_key(from);
+        let mut out = ChangedKeys::default();
+        let (keys, more) = self.keys_from(Table::AccountChangeSets, &from, max)?;
+        if more {
+            return Ok(None);
+        }
+        for k in keys {
+            let addr = k.get(8..28).ok_or_else(|| {
+                StorageError::decode(Table::AccountChangeSets, &k, "short changeset key")
+            })?;
+            out.accounts.insert(Address::from_slice(addr));
+        }
+        let (keys, more) = self.keys_from(Table::StorageChangeSets, &from, max)?;
+        if more {
+            return Ok(None);
+        }
+        for k in keys {
+            let (Some(addr), Some(slot)) = (k.get(8..28), k.get(28..60)) else {
+                return Err(StorageError::decode(
+                    Table::StorageChangeSets,
+                    &k,
+                    "short changeset key",
+                ));
+            };
+            out.slots.insert((Address::from_slice(addr), B256::from_slice(slot)));
+        }
+        Ok(Some(out))
+    }
+}
 
 /// The state after block `block`, read through a provider.
 ///

@@ -47,7 +47,7 @@ mod tables;
 
 pub use env::{DatabaseEnv, DbOptions, TableStats};
 pub use error::{StorageError, StorageResult};
-pub use history::HistoricalState;
+pub use history::{ChangedKeys, HistoricalState};
 pub use provider::{
     AccountChange, BlockIndices, Provider, StateChanges, StateProvider, StorageChange, StoredHead,
 };

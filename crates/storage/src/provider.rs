@@ -186,6 +186,27 @@ impl<K: TransactionKind<Access = PtrUnsync>> Provider<K> {
         Ok(out)
     }
 
+    /// The keys of up to `max` entries from `from` on, in key order, and whether there are
+    /// more.
+    pub(crate) fn keys_from(
+        &self,
+        t: Table,
+        from: &[u8],
+        max: usize,
+    ) -> StorageResult<(Vec<Vec<u8>>, bool)> {
+        let mut cursor = self.tx.cursor(self.tables.get(t))?;
+        let mut out = Vec::new();
+        let mut item = cursor.set_range::<Vec<u8>, Vec<u8>>(from)?;
+        while let Some((k, _)) = item {
+            if out.len() == max {
+                return Ok((out, true));
+            }
+            out.push(k);
+            item = cursor.next::<Vec<u8>, Vec<u8>>()?;
+        }
+        Ok((out, false))
+    }
+
     /// First entry at or after `key`.
     pub(crate) fn seek(&self, t: Table, key: &[u8]) -> StorageResult<Option<(Vec<u8>, Vec<u8>)>> {
         let mut cursor = self.tx.cursor(self.tables.get(t))?;

@@ -2,8 +2,8 @@
 
 use alloy_primitives::{Address, B256, Bytes, U256, address};
 use bttc_storage::{
-    Account, AccountChange, DatabaseEnv, DbOptions, HistoricalState, StateChanges, StateProvider,
-    StorageChange, Table,
+    Account, AccountChange, ChangedKeys, DatabaseEnv, DbOptions, HistoricalState, StateChanges,
+    StateProvider, StorageChange, Table,
 };
 
 const A: Address = address!("00000000000000000000000000000000000000aa");
@@ -73,6 +73,29 @@ fn historical_state_reads_values_as_of_each_block() {
     assert_eq!(ro.storage(&A, &slot(2)).unwrap(), U256::from(9));
     assert_eq!(at(4).storage(&A, &slot(2)).unwrap(), U256::from(9));
     assert_eq!(ro.plain_storage_of(&A).unwrap().len(), 1);
+}
+
+#[test]
+fn changed_keys_after_a_block_come_from_the_changesets() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = DatabaseEnv::open(dir.path(), DbOptions::ephemeral()).unwrap();
+    apply(&db, 1, vec![change(A, acc(10), false, &[(1, 5)])]);
+    apply(&db, 2, vec![change(B, acc(1), false, &[(3, 3)])]);
+    // Block 3 destroys A: its slot 1 is recorded as changed too.
+    apply(&db, 3, vec![change(A, None, true, &[])]);
+    let ro = db.ro().unwrap();
+    let keys = |accounts: &[Address], slots: &[(Address, u64)]| ChangedKeys {
+        accounts: accounts.iter().copied().collect(),
+        slots: slots.iter().map(|(a, s)| (*a, slot(*s))).collect(),
+    };
+    assert_eq!(ro.changed_after(3, 10).unwrap(), Some(keys(&[], &[])));
+    assert_eq!(ro.changed_after(2, 10).unwrap(), Some(keys(&[A], &[(A, 1)])));
+    assert_eq!(ro.changed_after(1, 10).unwrap(), Some(keys(&[A, B], &[(A, 1), (B, 3)])));
+    assert_eq!(ro.changed_after(0, 10).unwrap(), Some(keys(&[A, B], &[(A, 1), (B, 3)])));
+    assert_eq!(ro.changed_after(u64::MAX, 10).unwrap(), Some(keys(&[], &[])));
+    // Block 1 and 3 both changed A: three account entries after block 0.
+    assert_eq!(ro.changed_after(0, 2).unwrap(), None, "more entries than allowed");
+    assert!(ro.changed_after(0, 3).unwrap().is_some());
 }
 
 #[test]

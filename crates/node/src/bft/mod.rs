@@ -20,6 +20,7 @@ pub mod limits;
 mod net;
 pub mod store;
 mod streams;
+mod syncing;
 #[cfg(test)]
 mod tests;
 
@@ -157,6 +158,7 @@ pub struct BftNode {
     engine: EngineHandle,
     /// The driver, until its end has been observed.
     driver: Option<tokio::task::JoinHandle<Result<(), ConsensusError>>>,
+    sync_watcher: ractor::ActorRef<syncing::WatchedEvent>,
 }
 
 impl std::fmt::Debug for BftNode {
@@ -286,6 +288,10 @@ impl BftNode {
         )
         .await
         .map_err(|e| NodeError::Genesis(format!("consensus network: {e}")))?;
+        // `eth_syncing` follows the tips peers announce on that network.
+        let (sync, sync_watcher) = syncing::watch(&network, chain.clone())
+            .await
+            .map_err(|e| NodeError::Genesis(format!("sync status watcher: {e}")))?;
         let (tx_network, mut rx_network) = tokio::sync::mpsc::channel::<NetworkMsg<BttcContext>>(1);
         let forward_to = network.clone();
         tokio::spawn(async move {
@@ -313,7 +319,8 @@ impl BftNode {
         let commits = store::StoredCommits { db: chain.db().clone(), chain_id };
         let mut rpc_ctx =
             RpcContext::new(chain.clone(), pool.clone(), config.rpc.clone(), events.clone())
-                .with_commits(Arc::new(commits));
+                .with_commits(Arc::new(commits))
+                .with_sync(sync);
 
         // Transactions travel on our own swarm: QUIC on the consensus port number.
         let gossip_listen = bttc_network::quic_addr(&listen_addr)
@@ -373,6 +380,7 @@ impl BftNode {
             server: server.handle,
             engine,
             driver: Some(driver),
+            sync_watcher,
         })
     }
 
@@ -400,6 +408,7 @@ impl BftNode {
         if let Some(driver) = self.driver {
             driver.abort();
         }
+        self.sync_watcher.stop(None);
         let _ = self.server.stop();
         self.server.clone().stopped().await;
     }
