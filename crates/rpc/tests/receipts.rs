@@ -56,6 +56,7 @@ async fn pre_byzantium_receipts_carry_the_state_root() {
             Block { header, body: BlockBody { transactions: vec![tx], ..Default::default() } };
         let hash = block.header.hash_slow();
         rw.write_block(&block, hash, &[signer.address()], std::slice::from_ref(&receipt)).unwrap();
+        rw.set_head(1, hash).unwrap();
         rw.commit().unwrap();
     }
 
