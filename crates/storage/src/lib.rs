@@ -8,8 +8,10 @@
 //! - The `chain` crate opens a read-write [`Provider`], executes blocks against it (reads go
 //!   through the same transaction, so a batch of blocks sees its own writes), writes each
 //!   block with [`Provider::write_block`], its state with [`Provider::write_state`] and its
-//!   trie nodes with [`Provider::write_trie`], and commits. One commit covers one block or a
-//!   batch: a crash (`kill -9`) at any moment leaves the database at the last commit.
+//!   trie nodes with [`Provider::write_trie`], then moves the head ([`Provider::set_head`])
+//!   and commits. One commit covers one block or a batch: a crash (`kill -9`) at any moment
+//!   leaves the database at the last commit. `Provider`'s methods live in `provider/` by what
+//!   they own: blocks, state (with history), trie nodes.
 //! - Readers (RPC, the executor) use read-only providers. [`StateProvider`] is the seam the
 //!   executor reads state through; it is implemented for the latest state ([`Provider`]) and
 //!   for the state after any past block ([`HistoricalState`]), which combines the history
