@@ -9,6 +9,7 @@ use crate::{
     RpcContext, RpcError, RpcResult,
     call::{PreparedCall, map_evm_error},
     convert::senders_of,
+    deadline::{self, Deadline},
 };
 use alloy_eips::{BlockId, Encodable2718};
 use alloy_evm::{
@@ -25,8 +26,11 @@ use alloy_rpc_types_trace::geth::{
 use revm::{DatabaseCommit, context::TxEnv};
 use revm_inspectors::tracing::{DebugInspector, TransactionContext};
 
-fn inspector(opts: GethDebugTracingOptions) -> RpcResult<DebugInspector> {
-    DebugInspector::new(opts).map_err(|e| RpcError::InvalidParams(format!("tracer: {e}")))
+/// The tracer `opts` ask for, stopped at the request's deadline.
+fn inspector(opts: GethDebugTracingOptions) -> RpcResult<(DebugInspector, Deadline)> {
+    let tracer =
+        DebugInspector::new(opts).map_err(|e| RpcError::InvalidParams(format!("tracer: {e}")))?;
+    Ok((tracer, Deadline::current()))
 }
 
 impl RpcContext {
@@ -56,11 +60,13 @@ impl RpcContext {
         let block_env = evm.block().clone();
         let mut out = Vec::new();
         for (i, (tx, sender)) in block.body.transactions.iter().zip(&senders).enumerate() {
+            // Untraced transactions run without inspectors, so without the EVM's deadline.
+            deadline::check()?;
             let traced = only.is_none_or(|o| o == i);
             let tx_env = TxEnv::from_recovered_tx(tx, *sender);
             if traced {
                 evm.enable_inspector();
-                evm.inspector_mut().fuse().map_err(RpcError::internal)?;
+                evm.inspector_mut().0.fuse().map_err(RpcError::internal)?;
             } else {
                 evm.disable_inspector();
             }
@@ -73,6 +79,7 @@ impl RpcContext {
                 };
                 let (db, insp, _) = evm.components_mut();
                 let trace = insp
+                    .0
                     .get_result(Some(tx_ctx), &tx_env, &block_env, &res, db)
                     .map_err(RpcError::internal)?;
                 out.push(TraceResult::Success { result: trace, tx_hash: Some(*tx.tx_hash()) });
@@ -135,7 +142,7 @@ impl RpcContext {
         );
         let res = evm.transact(tx.clone()).map_err(map_evm_error)?;
         let (db, insp, _) = evm.components_mut();
-        insp.get_result(None, &tx, &block_env, &res, db).map_err(RpcError::internal)
+        insp.0.get_result(None, &tx, &block_env, &res, db).map_err(RpcError::internal)
     }
 
     /// `debug_getRawHeader`.

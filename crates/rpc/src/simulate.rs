@@ -9,6 +9,7 @@
 use crate::{
     RpcContext, RpcError, RpcResult,
     call::{halt_message, map_evm_error},
+    deadline::Deadline,
     error::decode_revert_reason,
 };
 use alloy_consensus::{
@@ -122,7 +123,11 @@ impl RpcContext {
                 }
                 let tx = self.tx_env(&env, req)?;
                 let res = {
-                    let mut evm = EthEvmFactory::default().create_evm(&mut db, env.clone());
+                    let mut evm = EthEvmFactory::default().create_evm_with_inspector(
+                        &mut db,
+                        env.clone(),
+                        Deadline::current(),
+                    );
                     evm.transact(tx).map_err(map_evm_error)?
                 };
                 let gas_used = res.result.tx_gas_used();
