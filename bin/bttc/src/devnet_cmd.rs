@@ -134,6 +134,9 @@ fn spawn_node(l: &Layout, a: &DevnetArgs, i: u16) -> eyre::Result<Child> {
         .args(["--http.port", &(a.http_base_port + i).to_string()])
         .args(["--moniker", &format!("validator-{i}")])
         .args(["--rpc.io-threads", "2"])
+        // A local network for dApp development: pages on this machine may call, as on a
+        // dev node.
+        .args(["--http.corsdomain", "localhost,127.0.0.1", "--ws.origins", "localhost,127.0.0.1"])
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
