@@ -191,8 +191,10 @@ async fn admission(args: &Args) -> eyre::Result<()> {
         {"to": looper}, "latest", {looper.to_string(): {"code": LOOP_CODE}}
     ]})
     .to_string();
-    println!("| execution lane | sendRawTransaction p50 | p99 | max | gas-cap calls meanwhile |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| execution lane | sendRawTransaction p50 | p99 | max | gas-cap calls meanwhile | their mean latency |"
+    );
+    println!("|---|---|---|---|---|---|");
     let mut nonce = 0u64;
     for (label, load) in [("idle", 0), ("saturated", args.load_clients)] {
         let mut raws = Vec::with_capacity(args.admission_txs);
@@ -211,15 +213,17 @@ async fn admission(args: &Args) -> eyre::Result<()> {
         for _ in 0..load {
             let (node, stop, call) = (Arc::clone(&node), Arc::clone(&stop), call.clone());
             loaders.push(tokio::spawn(async move {
-                let mut done = 0u64;
+                let (mut done, mut busy) = (0u64, Duration::ZERO);
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let t = Instant::now();
                     let r = node.client.post(&node.url).header("content-type", "application/json");
                     let text = r.body(call.clone()).send().await?.text().await?;
                     // The loop ends out of gas: an error response is the expected answer.
                     eyre::ensure!(text.contains("out of gas"), "gas-cap call: {text}");
                     done += 1;
+                    busy += t.elapsed();
                 }
-                Ok::<_, eyre::Report>(done)
+                Ok::<_, eyre::Report>((done, busy))
             }));
         }
         // Let the load fill the lane before measuring.
@@ -231,15 +235,18 @@ async fn admission(args: &Args) -> eyre::Result<()> {
             lat.push(t.elapsed().as_secs_f64() * 1e6);
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let mut calls = 0;
+        let (mut calls, mut busy) = (0, Duration::ZERO);
         for l in loaders {
-            calls += l.await??;
+            let (n, t) = l.await??;
+            calls += n;
+            busy += t;
         }
+        let call_ms = if calls > 0 { busy.as_secs_f64() * 1e3 / calls as f64 } else { f64::NAN };
         lat.sort_by(f64::total_cmp);
         let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
         let what = if load > 0 { format!("{label} ({load} clients)") } else { label.to_string() };
         println!(
-            "| {what} | {:.0} µs | {:.0} µs | {:.0} µs | {calls} |",
+            "| {what} | {:.0} µs | {:.0} µs | {:.0} µs | {calls} | {call_ms:.0} ms |",
             pct(0.5),
             pct(0.99),
             lat[lat.len() - 1]
