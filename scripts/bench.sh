@@ -7,6 +7,9 @@
 #   rpc  : `bttc node --dev` next to anvil (npm @foundry-rs/anvil-linux-amd64, installed into
 #          $ANVIL_DIR, default ~/.cache/bttc-anvil): 5000 pre-signed transfers (ETH, ERC-20,
 #          automine), read QPS / p50 / p99 at 1 and 32 clients (with wrk), RSS -> ratios
+#   admission: eth_sendRawTransaction latency p50/p99 with the RPC execution lane idle vs
+#          saturated by clients looping gas-cap eth_calls; the deadline inspector's cost
+#          per EVM call (plain vs with it)
 #   net  : a 4-validator `bttc devnet` next to a 1 s dev node: block time vs target, finality
 #          latency p50/p99, sustained ETH-transfer TPS (ratio), full-node sync of 10k
 #          certified blocks (blocks/s)
@@ -43,6 +46,10 @@ if [ "$what" = all ] || [ "$what" = rpc ]; then
   wrk_arg=()
   if command -v wrk >/dev/null; then wrk_arg=(--wrk "$(command -v wrk)"); fi
   "$target/release/bttc-rpc-bench" --bttc "$target/release/bttc" --anvil "$anvil" "${wrk_arg[@]}" ${RPC_BENCH_ARGS:-}
+fi
+if [ "$what" = all ] || [ "$what" = admission ]; then
+  "$target/release/bttc-rpc-bench" --bttc "$target/release/bttc" --nodes bttc --runs admission
+  "$target/release/bttc-bench" deadline
 fi
 if [ "$what" = all ] || [ "$what" = net ]; then
   "$target/release/bttc-net-bench" --bttc "$target/release/bttc" ${NET_BENCH_ARGS:-}

@@ -151,6 +151,9 @@ fn spawn_node(l: &Layout, a: &DevnetArgs, i: u16) -> eyre::Result<Child> {
         .args(["--http.port", &(a.http_base_port + i).to_string()])
         .args(["--moniker", &format!("validator-{i}")])
         .args(["--rpc.io-threads", "2"])
+        // A local network for dApp development: pages on this machine may call, as on a
+        // dev node.
+        .args(["--http.corsdomain", "localhost,127.0.0.1", "--ws.origins", "localhost,127.0.0.1"])
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
@@ -197,9 +200,9 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
     if a.chain_id == 199 || a.chain_id == 1029 {
         eyre::bail!("chain id {} belongs to a BTTC network; pick another for a devnet", a.chain_id);
     }
-    if !(a.block_time >= 1.0 && a.block_time.is_finite()) {
+    if !(1.0..=3600.0).contains(&a.block_time) {
         eyre::bail!(
-            "--block-time must be at least 1 second (block timestamps are whole seconds and must increase), got {}",
+            "--block-time must be between 1 and 3600 seconds (block timestamps are whole seconds and must increase), got {}",
             a.block_time
         );
     }

@@ -1,6 +1,7 @@
 //! The `bttc` command line: `init`, `import`, `db stats`, `db verify-root`, `node` (dev,
 //! validator, full node), `devnet`, `keys`, `genesis`.
 
+mod args;
 mod devnet_cmd;
 mod genesis_cmd;
 mod keys_cmd;

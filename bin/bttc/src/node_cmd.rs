@@ -1,12 +1,13 @@
 //! `bttc node`: a dev node (`--dev`, with its anvil-style banner), a validator
 //! (`--validator-key`) or a full node of a bttc chain.
 
+use crate::args::{seconds, seconds_or_off};
 use alloy_primitives::U256;
 use bttc_node::{
     DEV_CHAIN_ID, DEV_GAS_LIMIT, DEV_MNEMONIC, DevNode, DevNodeConfig, MiningMode, PoolConfig,
     bft::{BftNode, BftNodeConfig},
 };
-use bttc_rpc::RpcConfig;
+use bttc_rpc::{OriginRules, RpcConfig, VirtualHosts};
 use clap::Args;
 use eyre::WrapErr;
 use std::{io::Write, net::IpAddr, path::PathBuf, time::Duration};
@@ -31,8 +32,8 @@ pub(crate) struct NodeArgs {
     #[arg(long = "http.port", default_value_t = 8545)]
     http_port: u16,
     /// Make a block every N seconds instead of automining.
-    #[arg(long = "block-time", conflicts_with = "no_mining")]
-    block_time: Option<f64>,
+    #[arg(long = "block-time", conflicts_with = "no_mining", value_parser = seconds(0.001, 86_400.0))]
+    block_time: Option<Duration>,
     /// Make no blocks: serve the chain as it is.
     #[arg(long = "no-mining")]
     no_mining: bool,
@@ -79,11 +80,43 @@ pub(crate) struct NodeArgs {
     io_threads: Option<usize>,
     /// Microseconds the I/O thread keeps polling for the next HTTP request before it sleeps
     /// (default 100 with one I/O thread, else 0 = off; it needs a single I/O thread).
-    #[arg(long = "rpc.busy-poll")]
+    #[arg(long = "rpc.busy-poll", value_parser = clap::value_parser!(u64).range(0..=MAX_BUSY_POLL_US))]
     busy_poll_us: Option<u64>,
-    /// Time limit of eth_call, eth_estimateGas and traces, in seconds.
-    #[arg(long = "rpc.call-timeout", default_value_t = 5.0)]
-    call_timeout: f64,
+    /// Time limit of eth_call, eth_estimateGas, traces and log scans, in seconds; the EVM
+    /// stops there.
+    #[arg(long = "rpc.call-timeout", default_value = "5", value_parser = seconds(0.001, 3600.0))]
+    call_timeout: Duration,
+    /// Threads of the execution lane (calls, estimates, traces, log scans) and, separately,
+    /// of the transaction admission lane (default: one per core each).
+    #[arg(long = "rpc.exec-threads", default_value_t = 0, hide_default_value = true)]
+    exec_threads: usize,
+    /// Calls that may wait for an execution thread (and, separately, transactions for an
+    /// admission thread); more are refused with -32005.
+    #[arg(long = "rpc.max-queued", default_value_t = RpcConfig::default().max_queued)]
+    max_queued: usize,
+    /// Most addresses, and most topics per position, in a log query, filter or subscription.
+    #[arg(long = "rpc.log-query-limit", default_value_t = RpcConfig::default().log_query_limit)]
+    log_query_limit: usize,
+    /// Browser origins allowed to call over HTTP (CORS), comma-separated; `*` allows all
+    /// (default: localhost,127.0.0.1 on a dev node, none otherwise).
+    #[arg(long = "http.corsdomain", value_delimiter = ',')]
+    cors_domains: Option<Vec<String>>,
+    /// Host names HTTP requests may be addressed to, comma-separated; `*` allows all
+    /// (IP addresses always pass).
+    #[arg(long = "http.vhosts", value_delimiter = ',', default_value = "localhost")]
+    vhosts: Vec<String>,
+    /// Browser origins allowed to open a WebSocket, comma-separated; `*` allows all
+    /// (default: localhost,127.0.0.1 on a dev node, none otherwise).
+    #[arg(long = "ws.origins", value_delimiter = ',')]
+    ws_origins: Option<Vec<String>>,
+    /// Seconds between WebSocket pings (0: no pings); a peer silent for two intervals is
+    /// dropped.
+    #[arg(long = "ws.ping-interval", default_value = "30", value_parser = seconds_or_off(0.1, 3600.0))]
+    ws_ping_interval: Duration,
+    /// Close a WebSocket connection with no call and no subscription for this many seconds
+    /// (0: never).
+    #[arg(long = "ws.idle-timeout", default_value = "300", value_parser = seconds_or_off(1.0, 604_800.0))]
+    ws_idle_timeout: Duration,
     /// Genesis file to initialise a new datadir with (a BFT node; `bttc genesis new` makes one).
     #[arg(long, conflicts_with = "dev")]
     genesis: Option<PathBuf>,
@@ -152,15 +185,10 @@ pub(crate) fn run(args: NodeArgs) -> eyre::Result<()> {
     }
     let mining = match (args.no_mining, args.block_time) {
         (true, _) => MiningMode::Off,
-        (false, Some(s)) if s > 0.0 && s.is_finite() => {
-            MiningMode::Interval(Duration::from_secs_f64(s))
-        }
-        (false, Some(s)) => {
-            eyre::bail!("--block-time must be a positive number of seconds, got {s}")
-        }
+        (false, Some(d)) => MiningMode::Interval(d),
         (false, None) => MiningMode::Auto,
     };
-    let rpc = rpc_config(&args);
+    let rpc = rpc_config(&args)?;
     let config = DevNodeConfig {
         chain_id: args.chain_id,
         accounts: args.accounts,
@@ -284,8 +312,17 @@ fn pool_config(args: &NodeArgs) -> eyre::Result<PoolConfig> {
     })
 }
 
-fn rpc_config(args: &NodeArgs) -> RpcConfig {
-    RpcConfig {
+/// The server's configuration from the flags; origin lists default to pages on this
+/// machine on a dev node and to none on a validator or full node.
+fn rpc_config(args: &NodeArgs) -> eyre::Result<RpcConfig> {
+    let origins = |list: &Option<Vec<String>>, flag: &str| -> eyre::Result<OriginRules> {
+        match list {
+            Some(l) => OriginRules::parse(l).wrap_err_with(|| format!("--{flag}")),
+            None if args.dev => Ok(OriginRules::local()),
+            None => Ok(OriginRules::none()),
+        }
+    };
+    Ok(RpcConfig {
         addr: (args.http_addr, args.http_port).into(),
         max_request_body: args.max_request,
         max_batch: args.max_batch,
@@ -294,11 +331,19 @@ fn rpc_config(args: &NodeArgs) -> RpcConfig {
         max_logs_block_range: args.max_logs_range.max(1),
         max_logs_results: args.max_logs,
         gas_cap: args.gas_cap,
-        call_timeout: Duration::from_secs_f64(args.call_timeout.max(0.001)),
+        call_timeout: args.call_timeout,
+        exec_threads: args.exec_threads,
+        max_queued: args.max_queued,
+        log_query_limit: args.log_query_limit,
+        cors_domains: origins(&args.cors_domains, "http.corsdomain")?,
+        vhosts: VirtualHosts::parse(&args.vhosts).wrap_err("--http.vhosts")?,
+        ws_origins: origins(&args.ws_origins, "ws.origins")?,
+        ws_ping_interval: Some(args.ws_ping_interval).filter(|d| !d.is_zero()),
+        ws_idle_timeout: Some(args.ws_idle_timeout).filter(|d| !d.is_zero()),
         debug: args.debug,
         busy_poll: busy_poll(args),
         ..Default::default()
-    }
+    })
 }
 
 /// I/O worker threads: `--rpc.io-threads`, else half the cores (at least one), so that a
@@ -326,6 +371,10 @@ fn busy_poll(args: &NodeArgs) -> Option<Duration> {
 /// Default busy-poll window: longer than a local client's round trip (~40 µs), short enough
 /// that a pause costs little CPU.
 const DEFAULT_BUSY_POLL_US: u64 = 100;
+
+/// Longest busy-poll window, µs: past this the I/O thread would spin for a noticeable time
+/// after every request.
+const MAX_BUSY_POLL_US: u64 = 100_000;
 
 fn runtime(args: &NodeArgs) -> eyre::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
@@ -371,17 +420,18 @@ fn run_bft(args: NodeArgs) -> eyre::Result<()> {
     config.validator_key = validator_key;
     config.p2p_addr = (args.p2p_addr, args.p2p_port).into();
     config.bootnodes = args.bootnodes.iter().filter(|b| !b.is_empty()).cloned().collect();
-    config.rpc = RpcConfig { debug: false, ..rpc_config(&args) };
+    config.rpc = RpcConfig { debug: false, ..rpc_config(&args)? };
     config.moniker = args.moniker.clone();
     config.insecure_key_permissions = args.insecure_key_permissions;
     config.pool = pool_config(&args)?;
-    if let Some(s) = args.block_time {
-        if !(s >= 1.0 && s.is_finite()) {
+    if let Some(d) = args.block_time {
+        if d < Duration::from_secs(1) {
             eyre::bail!(
-                "--block-time must be at least 1 second on a BFT chain (timestamps are whole seconds), got {s}"
+                "--block-time must be at least 1 second on a BFT chain (timestamps are whole seconds), got {}",
+                d.as_secs_f64()
             );
         }
-        config.block_time = Some(Duration::from_secs_f64(s));
+        config.block_time = Some(d);
     }
     for (name, v) in
         [("--timeout.propose", args.timeout_propose), ("--timeout.vote", args.timeout_vote)]
@@ -486,7 +536,7 @@ mod tests {
 
     fn rpc_of(extra: &[&str]) -> RpcConfig {
         let argv = ["bttc node", "--dev"].iter().chain(extra);
-        rpc_config(&<NodeOnly as clap::Parser>::try_parse_from(argv).unwrap().args)
+        rpc_config(&<NodeOnly as clap::Parser>::try_parse_from(argv).unwrap().args).unwrap()
     }
 
     fn pool_of(extra: &[&str]) -> eyre::Result<PoolConfig> {
@@ -537,5 +587,66 @@ mod tests {
         assert_eq!(rpc_of(&["--rpc.io-threads", "1", "--rpc.busy-poll", "0"]).busy_poll, None);
         assert_eq!(rpc_of(&["--rpc.io-threads", "2"]).busy_poll, None);
         assert_eq!(rpc_of(&["--rpc.io-threads", "2", "--rpc.busy-poll", "50"]).busy_poll, None);
+    }
+
+    fn parse(argv: &[&str]) -> Result<NodeArgs, String> {
+        let argv = ["bttc node"].iter().chain(argv);
+        <NodeOnly as clap::Parser>::try_parse_from(argv).map(|p| p.args).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn durations_refuse_inf_nan_negative_and_absurd_values() {
+        for bad in ["inf", "NaN", "-1", "0", "1e300", "3601"] {
+            let e = parse(&["--dev", &format!("--rpc.call-timeout={bad}")]).unwrap_err();
+            assert!(e.contains("--rpc.call-timeout") && e.contains("seconds"), "{bad}: {e}");
+        }
+        for bad in ["inf", "-1", "1e300"] {
+            for flag in ["--block-time", "--ws.idle-timeout", "--ws.ping-interval"] {
+                let e = parse(&["--dev", &format!("{flag}={bad}")]).unwrap_err();
+                assert!(e.contains(flag) && e.contains("seconds"), "{flag} {bad}: {e}");
+            }
+        }
+        assert!(parse(&["--dev", "--rpc.busy-poll", "18446744073709551615"]).is_err());
+        let a = parse(&["--dev", "--rpc.call-timeout", "0.25", "--ws.ping-interval", "0"]).unwrap();
+        let rpc = rpc_config(&a).unwrap();
+        assert_eq!(rpc.call_timeout, Duration::from_millis(250));
+        assert_eq!(
+            (rpc.ws_ping_interval, rpc.ws_idle_timeout),
+            (None, Some(Duration::from_secs(300)))
+        );
+    }
+
+    #[test]
+    fn browser_origins_default_to_this_machine_on_a_dev_node_only() {
+        let dev = rpc_config(&parse(&["--dev"]).unwrap()).unwrap();
+        assert_eq!(
+            (dev.cors_domains.clone(), dev.ws_origins.clone()),
+            (OriginRules::local(), OriginRules::local())
+        );
+        assert_eq!(dev.vhosts, VirtualHosts::default());
+        let full = rpc_config(&parse(&["--datadir", "x"]).unwrap()).unwrap();
+        assert_eq!(
+            (full.cors_domains, full.ws_origins),
+            (OriginRules::none(), OriginRules::none())
+        );
+        let set = rpc_config(
+            &parse(&[
+                "--dev",
+                "--http.corsdomain",
+                "https://app.example.com,http://localhost:3000",
+                "--ws.origins",
+                "*",
+                "--http.vhosts",
+                "node.example.com,localhost",
+            ])
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(set.cors_domains.allows("https://app.example.com"));
+        assert!(!set.cors_domains.allows("http://localhost:5173"), "the list replaces the default");
+        assert!(set.ws_origins.allows_any());
+        assert_eq!(set.vhosts.to_string(), "node.example.com,localhost");
+        let e = rpc_config(&parse(&["--dev", "--ws.origins", "http://a/b"]).unwrap()).unwrap_err();
+        assert!(format!("{e:#}").contains("--ws.origins"), "{e:#}");
     }
 }

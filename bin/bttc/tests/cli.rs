@@ -179,3 +179,20 @@ fn kill_9_mid_import_leaves_a_consistent_head_and_a_rerun_finishes() {
     assert_eq!(assert_consistent(&data), f.blocks as u64);
     assert!(start.elapsed() < Duration::from_secs(120));
 }
+
+#[test]
+fn absurd_durations_are_refused_with_a_message_not_a_panic() {
+    for (flag, value) in [
+        ("--rpc.call-timeout", "inf"),
+        ("--rpc.call-timeout", "NaN"),
+        ("--rpc.call-timeout", "-1"),
+        ("--rpc.call-timeout", "1e300"),
+        ("--block-time", "1e300"),
+        ("--ws.idle-timeout", "inf"),
+    ] {
+        let out = bttc(&["node", "--dev", "--http.port", "0", &format!("{flag}={value}")]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {t}");
+        assert!(t.contains(flag) && t.contains("seconds") && !t.contains("panicked"), "{t}");
+    }
+}

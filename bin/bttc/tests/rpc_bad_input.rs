@@ -123,3 +123,28 @@ async fn limits_are_configurable() {
     assert_eq!(code(&r), -32005, "{r}");
     assert!(r["error"]["message"].as_str().unwrap().contains("max block range 2"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fee_inputs_are_capped_and_never_overflow() {
+    let node = DevProc::start(&[]);
+    let url = &node.http;
+    // At most 100 reward percentiles (geth's and reth's cap).
+    let many: Vec<f64> = (0..101).map(|i| f64::from(i) * 0.5).collect();
+    let r = rpc(url, "eth_feeHistory", json!(["0x1", "latest", many])).await;
+    assert_eq!(code(&r), -32602, "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().contains("101 > 100"), "{r}");
+    let r = rpc(url, "eth_feeHistory", json!(["0x1", "latest", many[..100]])).await;
+    assert_eq!(r["result"]["reward"].as_array().unwrap()[0].as_array().unwrap().len(), 100);
+    // A tip whose default fee cap (2 × base fee + tip) would overflow.
+    let r = rpc(
+        url,
+        "eth_sendTransaction",
+        json!([{"from": DEV0, "to": DEV0, "gas": "0x5208",
+            "maxPriorityFeePerGas": "0xffffffffffffffffffffffffffffffff"}]),
+    )
+    .await;
+    assert_eq!(code(&r), -32602, "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().contains("maxPriorityFeePerGas"), "{r}");
+    assert_eq!(rpc(url, "txpool_status", json!([])).await["result"]["pending"], "0x0");
+    assert_eq!(rpc(url, "eth_blockNumber", json!([])).await["result"], "0x0", "still serving");
+}

@@ -61,7 +61,7 @@ impl Default for DevNodeConfig {
             gas_limit: DEV_GAS_LIMIT,
             mining: MiningMode::Auto,
             datadir: None,
-            rpc: RpcConfig { debug: true, ..Default::default() },
+            rpc: RpcConfig::dev(),
             pool: PoolConfig::default(),
         }
     }

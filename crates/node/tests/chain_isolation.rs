@@ -34,7 +34,7 @@ fn rpc(rpc: SocketAddr, method: &str, params: serde_json::Value) -> serde_json::
     let mut s = std::net::TcpStream::connect(rpc).unwrap();
     write!(
         s,
-        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();

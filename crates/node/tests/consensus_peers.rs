@@ -47,7 +47,7 @@ fn rpc_result(rpc: SocketAddr, method: &str) -> serde_json::Value {
     let mut s = std::net::TcpStream::connect(rpc).unwrap();
     write!(
         s,
-        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();

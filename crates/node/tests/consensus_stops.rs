@@ -87,7 +87,7 @@ async fn block_number(rpc: SocketAddr) -> u64 {
         let mut s = std::net::TcpStream::connect(rpc).unwrap();
         write!(
             s,
-            "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         )
         .unwrap();

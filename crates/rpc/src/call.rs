@@ -4,7 +4,12 @@
 //! Every call runs on a [`CacheDB`] over the state after the chosen block, so state
 //! overrides and the effects of earlier calls in one simulation never reach the database.
 
-use crate::{RpcContext, RpcError, RpcResult, context::StateAt, error::decode_revert_reason};
+use crate::{
+    RpcContext, RpcError, RpcResult,
+    context::StateAt,
+    deadline::{self, Deadline},
+    error::decode_revert_reason,
+};
 use alloy_consensus::Header;
 use alloy_eips::BlockId;
 use alloy_evm::{
@@ -225,7 +230,7 @@ impl RpcContext {
             let mut evm = EthEvmFactory::default().create_evm_with_inspector(
                 &mut db,
                 env.clone(),
-                &mut inspector,
+                (&mut inspector, Deadline::current()),
             );
             evm.transact(tx.clone()).map_err(map_evm_error)?
         };
@@ -282,13 +287,13 @@ fn apply_block(db: &mut CallDb<'_>, env: &mut EvmEnv, block: BlockOverrides) {
     apply_block_overrides(block, db, &mut env.block_env);
 }
 
-/// Runs `tx` on `db` without committing.
+/// Runs `tx` on `db` without committing, stopped at the request's deadline.
 pub(crate) fn transact(
     db: &mut CallDb<'_>,
     env: EvmEnv,
     tx: TxEnv,
 ) -> RpcResult<ResultAndState<HaltReason>> {
-    let mut evm = EthEvmFactory::default().create_evm(db, env);
+    let mut evm = EthEvmFactory::default().create_evm_with_inspector(db, env, Deadline::current());
     evm.transact(tx).map_err(map_evm_error)
 }
 
@@ -343,6 +348,7 @@ pub(crate) fn map_evm_error<E: std::fmt::Display>(e: EVMError<E>) -> RpcError {
             other => other.to_string(),
         }),
         EVMError::Database(e) => RpcError::Internal(e.to_string()),
+        EVMError::Custom(m) if m == deadline::TIMEOUT_TAG => deadline::timeout_error(),
         other => RpcError::Internal(other.to_string()),
     }
 }

@@ -101,8 +101,8 @@ pub struct RpcContext {
     pub mining: bool,
     /// The suggested tip and the head block hash it was computed at.
     pub(crate) tip_cache: parking_lot::Mutex<Option<(B256, u128)>>,
-    /// Threads for executions, log scans and traces (one per core).
-    pub(crate) heavy_pool: rayon::ThreadPool,
+    /// Threads for executions, log scans and traces, and for transaction admission.
+    pub(crate) lanes: crate::lanes::Lanes,
     /// Analysed contract code, shared by every call, estimate, simulation and trace.
     pub(crate) code_cache: Arc<bttc_evm::CodeCache>,
     /// Blocks served recently, as JSON.
@@ -167,6 +167,7 @@ impl RpcContext {
             pool,
             signers: Vec::new(),
             filters: Filters::new(config.max_filters, config.filter_ttl),
+            lanes: crate::lanes::Lanes::new(config.exec_threads, config.max_queued),
             config,
             events,
             client_version: format!("bttc/v{}", env!("CARGO_PKG_VERSION")),
@@ -174,16 +175,6 @@ impl RpcContext {
             tip_cache: parking_lot::Mutex::new(None),
             block_cache: parking_lot::Mutex::default(),
             code_cache: Arc::default(),
-            heavy_pool: rayon::ThreadPoolBuilder::new()
-                .num_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
-                .thread_name(|i| format!("rpc-exec-{i}"))
-                // A panicking method answers "internal error" (its reply channel drops)
-                // instead of taking the node down.
-                .panic_handler(|_| {
-                    tracing::error!(target: "bttc::rpc", "an RPC method panicked");
-                })
-                .build()
-                .expect("spawn the RPC execution threads"),
             commits: None,
             peers: None,
             sync: None,

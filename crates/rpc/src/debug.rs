@@ -9,6 +9,7 @@ use crate::{
     RpcContext, RpcError, RpcResult,
     call::{PreparedCall, map_evm_error},
     convert::senders_of,
+    deadline::{self, Deadline},
 };
 use alloy_eips::{BlockId, Encodable2718};
 use alloy_evm::{
@@ -30,8 +31,9 @@ use tracing::debug;
 /// How long one transaction's trace may run when the options set no `timeout` (geth's).
 const DEFAULT_TX_TRACE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The tracer the options ask for, with the per-transaction deadline beside it.
-fn inspector(opts: GethDebugTracingOptions) -> RpcResult<(DebugInspector, Deadline)> {
+/// The tracer the options ask for, with the per-transaction `timeout` and the request's
+/// deadline beside it (the first ends one transaction's trace, the second the request).
+fn inspector(opts: GethDebugTracingOptions) -> RpcResult<(DebugInspector, (TxTimeout, Deadline))> {
     let timeout = match &opts.timeout {
         Some(t) => parse_duration(t)
             .ok_or_else(|| RpcError::InvalidParams(format!("timeout: not a duration: {t:?}")))?,
@@ -39,21 +41,22 @@ fn inspector(opts: GethDebugTracingOptions) -> RpcResult<(DebugInspector, Deadli
     };
     let tracer =
         DebugInspector::new(opts).map_err(|e| RpcError::InvalidParams(format!("tracer: {e}")))?;
-    Ok((tracer, Deadline::new(timeout)))
+    Ok((tracer, (TxTimeout::new(timeout), Deadline::current())))
 }
 
-/// Stops a traced transaction that runs past its deadline (geth's per-transaction trace
-/// `timeout`): the next instruction halts it, and the trace is reported as failed.
-/// The clock is read on the first instruction and every [`Deadline::EVERY`] after it.
+/// Stops a traced transaction that runs past its own limit (geth's per-transaction trace
+/// `timeout`): the next instruction halts it, and the trace is reported as failed while the
+/// request goes on. The clock is read on the first instruction and every
+/// [`TxTimeout::EVERY`] after it.
 #[derive(Debug)]
-struct Deadline {
+struct TxTimeout {
     timeout: Duration,
     at: Option<Instant>,
     passed: bool,
     steps: u32,
 }
 
-impl Deadline {
+impl TxTimeout {
     const EVERY: u32 = 1024;
 
     fn new(timeout: Duration) -> Self {
@@ -68,7 +71,7 @@ impl Deadline {
     }
 }
 
-impl<CTX> Inspector<CTX> for Deadline {
+impl<CTX> Inspector<CTX> for TxTimeout {
     fn step(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
         let check = self.steps.is_multiple_of(Self::EVERY);
         self.steps = self.steps.wrapping_add(1);
@@ -136,6 +139,8 @@ impl RpcContext {
         let block_env = evm.block().clone();
         let mut out = Vec::new();
         for (i, (tx, sender)) in block.body.transactions.iter().zip(&senders).enumerate() {
+            // Untraced transactions run without inspectors, so without the EVM's deadline.
+            deadline::check()?;
             let tx_env = TxEnv::from_recovered_tx(tx, *sender);
             if only.is_some_and(|o| o != i) {
                 evm.disable_inspector();
@@ -153,13 +158,13 @@ impl RpcContext {
             };
             let traced = (|| {
                 evm.enable_inspector();
-                let (tracer, deadline) = evm.inspector_mut();
+                let (tracer, (timeout, _)) = evm.inspector_mut();
                 tracer.fuse().map_err(|e| e.to_string())?;
-                deadline.arm();
+                timeout.arm();
                 let res = evm.transact(tx_env.clone());
-                let (db, (tracer, deadline), _) = evm.components_mut();
-                deadline.at = None;
-                if deadline.passed {
+                let (db, (tracer, (timeout, _)), _) = evm.components_mut();
+                timeout.at = None;
+                if timeout.passed {
                     return Err("execution timeout".to_string());
                 }
                 let res = res.map_err(|e| format!("tracing failed: {}", map_evm_error(e)))?;
@@ -174,6 +179,8 @@ impl RpcContext {
                     evm.db_mut().commit(state);
                 }
                 Err(error) => {
+                    // The request's own deadline ends the whole trace, not one entry.
+                    deadline::check()?;
                     debug!(target: "bttc::rpc", %tx_hash, %error, "transaction trace failed");
                     out.push(TraceResult::Error { error, tx_hash: Some(tx_hash) });
                     // The block goes on from the state this transaction really left.
@@ -236,10 +243,10 @@ impl RpcContext {
             env,
             inspector(opts.tracing_options)?,
         );
-        evm.inspector_mut().1.arm();
+        evm.inspector_mut().1.0.arm();
         let res = evm.transact(tx.clone());
-        let (db, (tracer, deadline), _) = evm.components_mut();
-        if deadline.passed {
+        let (db, (tracer, (timeout, _)), _) = evm.components_mut();
+        if timeout.passed {
             return Err(RpcError::TraceFailed("execution timeout".into()));
         }
         let res = res.map_err(map_evm_error)?;

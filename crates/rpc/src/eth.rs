@@ -40,6 +40,8 @@ pub(crate) fn parse_storage_key(key: &str) -> RpcResult<(B256, usize)> {
         .map_err(|_| RpcError::InvalidParams(format!("invalid hex in storage key: {key:?}")))?;
     Ok((B256::left_padding_from(&bytes), bytes.len()))
 }
+/// Most reward percentiles one `eth_feeHistory` asks for.
+pub(crate) const MAX_REWARD_PERCENTILES: usize = 100;
 
 impl RpcContext {
     /// `eth_blockNumber`.
@@ -339,6 +341,14 @@ impl RpcContext {
         percentiles: Option<Vec<f64>>,
     ) -> RpcResult<FeeHistory> {
         if let Some(p) = &percentiles
+            && p.len() > MAX_REWARD_PERCENTILES
+        {
+            return Err(RpcError::InvalidParams(format!(
+                "too many reward percentiles: {} > {MAX_REWARD_PERCENTILES}",
+                p.len()
+            )));
+        }
+        if let Some(p) = &percentiles
             && (p.iter().any(|x| !(0.0..=100.0).contains(x)) || p.windows(2).any(|w| w[0] > w[1]))
         {
             return Err(RpcError::InvalidParams(
@@ -453,7 +463,14 @@ impl RpcContext {
             };
             let base = self.next_base_fee(&self.ro()?)?;
             req.max_priority_fee_per_gas = Some(tip);
-            req.max_fee_per_gas = Some(u128::from(base) * 2 + tip);
+            // geth's default fee cap: twice the base fee plus the tip.
+            let cap = u128::from(base).checked_mul(2).and_then(|b| b.checked_add(tip));
+            req.max_fee_per_gas = Some(cap.ok_or_else(|| {
+                RpcError::InvalidParams(format!(
+                    "maxPriorityFeePerGas {tip} is too large: 2 × base fee {base} + tip \
+                     exceeds 2^128 - 1; set maxFeePerGas"
+                ))
+            })?);
         } else if req.max_fee_per_gas.is_some() && req.max_priority_fee_per_gas.is_none() {
             req.max_priority_fee_per_gas =
                 Some(self.suggested_tip()?.min(req.max_fee_per_gas.unwrap_or_default()));

@@ -31,34 +31,42 @@ macro_rules! inline {
     };
 }
 
-/// Registers a method that runs on the execution thread pool under the call timeout
-/// (executions, log scans, traces, transaction admission).
+/// Registers a method that runs on the execution lane under the call timeout (executions,
+/// log scans, traces, proofs).
 macro_rules! heavy {
     ($m:ident, $name:literal, |$ctx:ident, $p:ident| $body:expr) => {
+        on_lane!($m, exec, $name, |$ctx, $p| $body)
+    };
+}
+
+/// Registers a method that runs on the transaction admission lane.
+macro_rules! admission {
+    ($m:ident, $name:literal, |$ctx:ident, $p:ident| $body:expr) => {
+        on_lane!($m, admission, $name, |$ctx, $p| $body)
+    };
+}
+
+/// Registers a method that runs on one of the [`crate::lanes::Lanes`]: a fixed pool of one
+/// thread per core with a bounded queue (more threads than cores only add latency and
+/// memory), under the call timeout.
+macro_rules! on_lane {
+    ($m:ident, $lane:ident, $name:literal, |$ctx:ident, $p:ident| $body:expr) => {
         $m.register_async_method(
             $name,
             |params: Params<'static>, ctx: Arc<Arc<RpcContext>>, _| async move {
-                let timeout = ctx.config.call_timeout;
-                let (done, job) = tokio::sync::oneshot::channel();
                 let worker = Arc::clone(&ctx);
-                // A fixed pool of one thread per core: more threads than cores only add
-                // latency and memory.
-                ctx.heavy_pool.spawn(move || {
-                    let run = || -> Res<_> {
-                        #[allow(unused_mut, unused_variables)]
-                        let mut $p = params.sequence();
-                        let $ctx: &Arc<RpcContext> = &worker;
-                        Ok($body)
-                    };
-                    let _ = done.send(run().map_err(geth_params_error));
-                });
-                match tokio::time::timeout(timeout, job).await {
-                    Ok(Ok(r)) => r,
-                    Ok(Err(_)) => {
-                        Err(RpcError::Internal("the method failed unexpectedly".into()).into())
-                    }
-                    Err(_) => Err(RpcError::Timeout(timeout).into()),
-                }
+                ctx.lanes
+                    .$lane
+                    .run(ctx.config.call_timeout, move || -> Res<_> {
+                        let run = || -> Res<_> {
+                            #[allow(unused_mut, unused_variables)]
+                            let mut $p = params.sequence();
+                            let $ctx: &Arc<RpcContext> = &worker;
+                            Ok($body)
+                        };
+                        run().map_err(geth_params_error)
+                    })
+                    .await
             },
         )?;
     };
@@ -270,8 +278,17 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
     });
 
     // eth_: sending
-    heavy!(m, "eth_sendRawTransaction", |ctx, p| ok(ctx.send_raw_transaction(p.next()?))?);
-    heavy!(m, "eth_sendTransaction", |ctx, p| ok(ctx.send_transaction(p.next()?))?);
+    admission!(m, "eth_sendRawTransaction", |ctx, p| ok(ctx.send_raw_transaction(p.next()?))?);
+    // Admission unless a gas estimate is needed: that is an execution, on its lane.
+    m.register_async_method(
+        "eth_sendTransaction",
+        |params: Params<'static>, ctx: Arc<Arc<RpcContext>>, _| async move {
+            let req: TransactionRequest = params.sequence().next().map_err(geth_params_error)?;
+            let lane = if req.gas.is_none() { &ctx.lanes.exec } else { &ctx.lanes.admission };
+            let worker = Arc::clone(&ctx);
+            lane.run(ctx.config.call_timeout, move || ok(worker.send_transaction(req))).await
+        },
+    )?;
 
     // eth_: execution
     heavy!(m, "eth_call", |ctx, p| {
@@ -339,8 +356,8 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
         "eth_subscribe",
         "eth_subscription",
         "eth_unsubscribe",
-        |params, pending, ctx, _| async move {
-            pubsub::subscribe(params, pending, Arc::clone(&ctx)).await;
+        |params, pending, ctx, ext| async move {
+            pubsub::subscribe(params, pending, Arc::clone(&ctx), ext).await;
         },
     )?;
 

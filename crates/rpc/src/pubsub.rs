@@ -1,14 +1,18 @@
 //! `eth_subscribe`: `newHeads`, `logs` (with a filter) and `newPendingTransactions`
 //! (hashes, or full transactions with `true`), pushed over WebSocket.
+//!
+//! A `logs` filter may name at most `log_query_limit` addresses and as many topics per
+//! position, and the log subscriptions of one connection hold at most
+//! [`crate::MAX_CONN_FILTER_TERMS`] entries together.
 
-use crate::{RpcContext, RpcError, convert};
+use crate::{RpcContext, RpcError, convert, filters::filter_terms, ws::WsConn};
 use alloy_rpc_types_eth::{
     Filter,
     pubsub::{Params as SubParams, SubscriptionKind},
 };
 use jsonrpsee::{
-    PendingSubscriptionSink, SubscriptionMessage, SubscriptionSink, types::ErrorObjectOwned,
-    types::Params,
+    Extensions, PendingSubscriptionSink, SubscriptionMessage, SubscriptionSink,
+    types::ErrorObjectOwned, types::Params,
 };
 use serde::Serialize;
 use std::sync::{
@@ -39,6 +43,7 @@ pub(crate) async fn subscribe(
     params: Params<'static>,
     pending: PendingSubscriptionSink,
     ctx: Arc<RpcContext>,
+    ext: Extensions,
 ) {
     let mut seq = params.sequence();
     let kind: SubscriptionKind = match seq.next() {
@@ -49,8 +54,14 @@ pub(crate) async fn subscribe(
         Ok(p) => p,
         Err(e) => return pending.reject(e).await,
     };
+    // Every subscription keeps its connection from being closed as idle.
+    let live = || ext.get::<Arc<WsConn>>().map(|c| c.subscribe(0)).transpose();
     match (kind, extra) {
         (SubscriptionKind::NewHeads, None) => {
+            let _live = match live() {
+                Ok(l) => l,
+                Err(e) => return pending.reject(ErrorObjectOwned::from(e)).await,
+            };
             let rx = ctx.events.new_heads.subscribe();
             let Ok(sink) = pending.accept().await else { return };
             forward(sink, rx, |number| {
@@ -70,6 +81,13 @@ pub(crate) async fn subscribe(
                     return pending.reject(ErrorObjectOwned::from(e)).await;
                 }
             };
+            // Held while the subscription lives: counts its entries against the connection.
+            let _live = match filter_terms(&filter, ctx.config.log_query_limit)
+                .and_then(|terms| ext.get::<Arc<WsConn>>().map(|c| c.subscribe(terms)).transpose())
+            {
+                Ok(live) => live,
+                Err(e) => return pending.reject(ErrorObjectOwned::from(e)).await,
+            };
             let rx = ctx.events.new_heads.subscribe();
             let Ok(sink) = pending.accept().await else { return };
             forward(sink, rx, |number| {
@@ -85,6 +103,10 @@ pub(crate) async fn subscribe(
         }
         (SubscriptionKind::NewPendingTransactions, extra) => {
             let full = matches!(extra, Some(SubParams::Bool(true)));
+            let _live = match live() {
+                Ok(l) => l,
+                Err(e) => return pending.reject(ErrorObjectOwned::from(e)).await,
+            };
             let rx = ctx.events.new_pending.subscribe();
             let Ok(sink) = pending.accept().await else { return };
             if full {

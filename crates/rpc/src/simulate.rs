@@ -32,6 +32,7 @@ use crate::{
     call::halt_message,
     context::{ResolvedBlock, StateAt},
     convert::{RpcTx, rpc_header, rpc_tx},
+    deadline::Deadline,
     error::decode_revert_reason,
 };
 use alloy_consensus::{
@@ -549,7 +550,11 @@ impl Simulator<'_> {
         // geth keeps the fork's precompile addresses warm (EIP-2929) whatever the overrides
         // did to them, and a precompile moved elsewhere is cold at its new address.
         let tracer = SimTracer::new(self.trace_transfers, removed.clone());
-        let evm = factory.evm_factory().create_evm_with_inspector(&mut self.db, env, tracer);
+        let evm = factory.evm_factory().create_evm_with_inspector(
+            &mut self.db,
+            env,
+            (tracer, Deadline::current()),
+        );
         let mut executor = factory.create_executor(evm, ctx);
         {
             let standard = Precompiles::new(PrecompileSpecId::from_spec_id(spec_id));
@@ -618,7 +623,7 @@ impl Simulator<'_> {
                 check_fees(&tx, base_fee, from)?;
             }
             let hash = *tx.tx_hash();
-            executor.evm_mut().inspector_mut().start_tx(hash, index as u64);
+            executor.evm_mut().inspector_mut().0.start_tx(hash, index as u64);
             let tx_env = TxEnv::from_recovered_tx(&tx, from);
             let output = executor
                 .execute_transaction_without_commit((tx_env, Recovered::new_unchecked(&tx, from)))
@@ -629,7 +634,7 @@ impl Simulator<'_> {
             executor.commit_transaction(output);
             gas_used = gas_used.saturating_add(used);
             self.budget.consume(used)?;
-            let logs = executor.evm_mut().inspector_mut().take_logs(number, timestamp);
+            let logs = executor.evm_mut().inspector_mut().0.take_logs(number, timestamp);
             let max_used_gas = Some(gas_info.total_gas_spent().max(gas_info.floor_gas()));
             calls.push(match result {
                 ExecutionResult::Success { output, .. } => SimCallResult {
@@ -1051,6 +1056,10 @@ fn check_nonce(tx: u64, state: u64, from: Address) -> Result<(), SimulateError> 
 
 /// A call that could not run, as the request's error.
 fn call_error(e: BlockExecutionError, from: Address) -> RpcError {
+    // The request's deadline stops the EVM with an error of its own.
+    if let Err(timeout) = crate::deadline::check() {
+        return timeout;
+    }
     match e {
         BlockExecutionError::Validation(BlockValidationError::InvalidTx { error, .. }) => {
             match error.as_invalid_tx_err() {

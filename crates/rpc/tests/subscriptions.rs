@@ -55,19 +55,25 @@ impl Ws {
         self.0.write_all(&frame).await.unwrap();
     }
 
-    /// Reads one (unmasked, unfragmented) text frame from the server.
+    /// Reads the next (unmasked, unfragmented) text frame from the server, skipping the
+    /// server's pings (it pings as soon as a connection opens).
     async fn recv(&mut self) -> Value {
         let s = &mut self.0;
-        let first = s.read_u8().await.unwrap();
-        assert_eq!(first, 0x81, "a final text frame");
-        let len = match s.read_u8().await.unwrap() & 0x7f {
-            126 => u64::from(s.read_u16().await.unwrap()),
-            127 => s.read_u64().await.unwrap(),
-            n => u64::from(n),
-        };
-        let mut payload = vec![0; len as usize];
-        s.read_exact(&mut payload).await.unwrap();
-        serde_json::from_slice(&payload).unwrap()
+        loop {
+            let first = s.read_u8().await.unwrap();
+            let len = match s.read_u8().await.unwrap() & 0x7f {
+                126 => u64::from(s.read_u16().await.unwrap()),
+                127 => s.read_u64().await.unwrap(),
+                n => u64::from(n),
+            };
+            let mut payload = vec![0; len as usize];
+            s.read_exact(&mut payload).await.unwrap();
+            if first == 0x89 {
+                continue;
+            }
+            assert_eq!(first, 0x81, "a final text frame");
+            return serde_json::from_slice(&payload).unwrap();
+        }
     }
 
     async fn call(&mut self, id: u64, method: &str, params: Value) -> Value {

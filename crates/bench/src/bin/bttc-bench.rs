@@ -6,6 +6,9 @@
 //!   database, and prints both Mgas/s and their ratio.
 //! - `bttc-bench gen --workload eth|erc20 --blocks N --txs M --out DIR`: writes
 //!   `DIR/genesis.json` and `DIR/chain.rlp` for `bttc init` / `bttc import`.
+//! - `bttc-bench deadline [--calls N]`: what the RPC's deadline inspector costs an EVM call
+//!   (`bttc_rpc::Deadline`, on every eth_call, estimate, simulation and trace): the same
+//!   call run plainly and with the inspector, a short one and a 1M-gas loop.
 
 /// The same allocator as the `bttc` binary, so the comparison measures the same code.
 #[global_allocator]
@@ -38,6 +41,9 @@ fn main() -> eyre::Result<()> {
         txs_per_block: arg(&args, "--txs", 200),
     };
     let scratch = tempfile::tempdir()?;
+    if cmd == "deadline" {
+        return deadline_overhead(arg(&args, "--calls", 20_000usize));
+    }
     if cmd == "root" {
         let touched = arg(&args, "--touched", 200u64);
         let slots = arg(&args, "--slots", 4u64);
@@ -115,6 +121,67 @@ fn main() -> eyre::Result<()> {
         _ => eyre::bail!(
             "usage: bttc-bench exec|gen --workload eth|erc20 --blocks N --txs M [--senders S] [--out DIR] | root [--small N --large N --touched N --slots N --rounds N]"
         ),
+    }
+    Ok(())
+}
+
+/// Per-call time of an EVM call without and with `bttc_rpc::Deadline` (whose deadline never
+/// comes): a short call (~300 instructions) and a 1M-gas loop (~250k instructions).
+fn deadline_overhead(calls: usize) -> eyre::Result<()> {
+    use alloy_evm::{Evm, EvmEnv, EvmFactory, eth::EthEvmFactory};
+    use alloy_primitives::{Address, Bytes, TxKind};
+    use revm::{
+        context::TxEnv,
+        database::{CacheDB, EmptyDB},
+        state::{AccountInfo, Bytecode},
+    };
+    let looper = Address::repeat_byte(0x10);
+    let mut db = CacheDB::new(EmptyDB::default());
+    // JUMPDEST PUSH1 0 JUMP: loops until its gas runs out.
+    let code = Bytecode::new_raw(Bytes::from_static(&[0x5b, 0x60, 0x00, 0x56]));
+    db.insert_account_info(looper, AccountInfo { code: Some(code), ..Default::default() });
+    let mut env = EvmEnv::default();
+    env.cfg_env.disable_nonce_check = true;
+    env.cfg_env.disable_base_fee = true;
+    for (label, gas, n) in
+        [("short call (~300 instructions)", 22_200, calls), ("1M-gas loop", 1_000_000, calls / 20)]
+    {
+        let tx = TxEnv {
+            kind: TxKind::Call(looper),
+            gas_limit: gas,
+            gas_price: 0,
+            ..Default::default()
+        };
+        let mut per_call = [0.0f64; 2];
+        // Alternate the two ways five times; keep each one's best round.
+        for round in 0..10 {
+            let with = round % 2 == 1;
+            let t = Instant::now();
+            for _ in 0..n.max(1) {
+                let r = if with {
+                    let far = Instant::now() + std::time::Duration::from_secs(3600);
+                    let mut evm = EthEvmFactory::default().create_evm_with_inspector(
+                        &mut db,
+                        env.clone(),
+                        bttc_rpc::Deadline::at(far),
+                    );
+                    evm.transact(tx.clone())
+                } else {
+                    let mut evm = EthEvmFactory::default().create_evm(&mut db, env.clone());
+                    evm.transact(tx.clone())
+                };
+                std::hint::black_box(r.map_err(|e| eyre::eyre!("{e}"))?);
+            }
+            let us = t.elapsed().as_secs_f64() * 1e6 / n.max(1) as f64;
+            let slot = &mut per_call[usize::from(with)];
+            *slot = if *slot == 0.0 { us } else { slot.min(us) };
+        }
+        println!(
+            "{label}: plain {:.2} µs, with Deadline {:.2} µs, overhead {:+.1}%",
+            per_call[0],
+            per_call[1],
+            (per_call[1] / per_call[0] - 1.0) * 100.0
+        );
     }
     Ok(())
 }

@@ -8,7 +8,10 @@
 //! - the same 5000 ETH transfers in automine mode;
 //! - read QPS and p50/p99 latency of eth_getBalance, eth_blockNumber, eth_call and
 //!   eth_getBlockByNumber with 1 and 32 concurrent clients;
-//! - resident memory after the runs.
+//! - resident memory after the runs;
+//! - with `--runs admission` (bttc only): `eth_sendRawTransaction` latency, one client
+//!   sending one transaction at a time, with the execution lane idle and then saturated by
+//!   clients looping `eth_call`s that burn the whole gas cap.
 //!
 //! Every loop is bounded: fixed transaction counts, fixed read durations, and a deadline on
 //! inclusion. Usage:
@@ -33,9 +36,9 @@ struct Args {
     /// The bttc binary.
     #[arg(long)]
     bttc: PathBuf,
-    /// The anvil binary (npm `@foundry-rs/anvil-linux-amd64`).
+    /// The anvil binary (npm `@foundry-rs/anvil-linux-amd64`); needed unless `--nodes bttc`.
     #[arg(long)]
-    anvil: PathBuf,
+    anvil: Option<PathBuf>,
     /// Transactions per submission run.
     #[arg(long, default_value_t = 5000)]
     txs: usize,
@@ -60,7 +63,14 @@ struct Args {
     /// Concurrent submitting clients.
     #[arg(long, default_value_t = 8)]
     submitters: usize,
-    /// Which runs: any of eth-1s, erc20-1s, eth-auto, reads (comma-separated).
+    /// Transactions sent per phase of the admission run.
+    #[arg(long, default_value_t = 500)]
+    admission_txs: usize,
+    /// Clients looping gas-cap eth_calls during the loaded phase of the admission run.
+    #[arg(long, default_value_t = 8)]
+    load_clients: usize,
+    /// Which runs: any of eth-1s, erc20-1s, eth-auto, reads, admission (comma-separated;
+    /// admission is bttc only and not in the default set).
     #[arg(long, default_value = "eth-1s,erc20-1s,eth-auto,reads", value_delimiter = ',')]
     runs: Vec<String>,
     /// wrk (Debian package `wrk`) for the read rows: a C load generator that leaves the CPU
@@ -92,7 +102,8 @@ async fn start(kind: Kind, args: &Args, block_time: Option<u64>) -> eyre::Result
             c
         }
         Kind::Anvil => {
-            let mut c = Command::new(&args.anvil);
+            let anvil = args.anvil.as_ref().ok_or_else(|| eyre::eyre!("--anvil is needed"))?;
+            let mut c = Command::new(anvil);
             c.args(["--port", &port.to_string(), "--gas-limit", &args.gas_limit.to_string()]);
             if let Some(b) = block_time {
                 c.args(["--block-time", &b.to_string()]);
@@ -164,6 +175,92 @@ async fn submission(
         },
         rss,
     ))
+}
+
+/// Code that loops until its gas runs out: `JUMPDEST PUSH1 0 JUMP`.
+const LOOP_CODE: &str = "0x5b600056";
+
+/// `eth_sendRawTransaction` latency, one transaction at a time, with the execution lane idle
+/// and then saturated by `--load-clients` clients looping gas-cap `eth_call`s; prints a
+/// table of p50 / p99 / max and how many calls the load got through meanwhile.
+async fn admission(args: &Args) -> eyre::Result<()> {
+    let node = Arc::new(start(Kind::Bttc, args, Some(1)).await?);
+    let senders: Vec<PrivateKeySigner> = (0..args.senders).map(sender).collect();
+    fund(&node, &senders, None).await?;
+    let looper = alloy_primitives::Address::repeat_byte(0x10);
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [
+        {"to": looper}, "latest", {looper.to_string(): {"code": LOOP_CODE}}
+    ]})
+    .to_string();
+    println!(
+        "| execution lane | sendRawTransaction p50 | p99 | max | gas-cap calls meanwhile | their mean latency |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let mut nonce = 0u64;
+    for (label, load) in [("idle", 0), ("saturated", args.load_clients)] {
+        let mut raws = Vec::with_capacity(args.admission_txs);
+        while raws.len() < args.admission_txs {
+            for s in &senders {
+                if raws.len() == args.admission_txs {
+                    break;
+                }
+                let to = TxKind::Call(s.address());
+                raws.push(sign(s, node.chain_id, nonce, to, 21_000, Bytes::new(), U256::from(1)));
+            }
+            nonce += 1;
+        }
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut loaders = Vec::new();
+        for _ in 0..load {
+            let (node, stop, call) = (Arc::clone(&node), Arc::clone(&stop), call.clone());
+            loaders.push(tokio::spawn(async move {
+                let (mut done, mut busy) = (0u64, Duration::ZERO);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let t = Instant::now();
+                    let r = node.client.post(&node.url).header("content-type", "application/json");
+                    let text = r.body(call.clone()).send().await?.text().await?;
+                    // The loop ends out of gas: an error response is the expected answer.
+                    eyre::ensure!(text.contains("out of gas"), "gas-cap call: {text}");
+                    done += 1;
+                    busy += t.elapsed();
+                }
+                Ok::<_, eyre::Report>((done, busy))
+            }));
+        }
+        // Let the load fill the lane before measuring.
+        tokio::time::sleep(Duration::from_millis(if load > 0 { 500 } else { 0 })).await;
+        let mut lat = Vec::with_capacity(raws.len());
+        for raw in &raws {
+            let t = Instant::now();
+            node.call("eth_sendRawTransaction", json!([raw])).await?;
+            lat.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (mut calls, mut busy) = (0, Duration::ZERO);
+        for l in loaders {
+            let (n, t) = l.await??;
+            calls += n;
+            busy += t;
+        }
+        let call_ms = if calls > 0 { busy.as_secs_f64() * 1e3 / calls as f64 } else { f64::NAN };
+        lat.sort_by(f64::total_cmp);
+        let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+        let what = if load > 0 { format!("{label} ({load} clients)") } else { label.to_string() };
+        println!(
+            "| {what} | {:.0} µs | {:.0} µs | {:.0} µs | {calls} | {call_ms:.0} ms |",
+            pct(0.5),
+            pct(0.99),
+            lat[lat.len() - 1]
+        );
+        // Let the block producer take the phase's transactions before the next phase.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while node.call("txpool_status", json!([])).await?["pending"] != "0x0"
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok(())
 }
 
 /// Reads one figure out of a measurement.
@@ -290,6 +387,12 @@ fn pairs_ahead(b: &[f64], a: &[f64], higher_is_better: bool) -> String {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> eyre::Result<()> {
     let args = Args::parse();
+    if args.runs.iter().any(|r| r == "admission") {
+        admission(&args).await?;
+        if args.runs.len() == 1 {
+            return Ok(());
+        }
+    }
     println!(
         "reads measured with {}",
         if args.wrk.is_some() {
