@@ -16,39 +16,14 @@ use bttc_node::{
 };
 use k256::ecdsa::SigningKey;
 use std::{
-    io::{Read, Write},
     net::SocketAddr,
     time::{Duration, Instant},
 };
+use support::{free_port, quantity, rpc};
+
+mod support;
 
 const CHAIN_ID: u64 = 4343;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// The `result` of JSON-RPC `method` with `params`.
-fn rpc(rpc: SocketAddr, method: &str, params: serde_json::Value) -> serde_json::Value {
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-        .to_string();
-    let mut s = std::net::TcpStream::connect(rpc).unwrap();
-    write!(
-        s,
-        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let json = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
-    let reply: serde_json::Value = serde_json::from_str(json)
-        .unwrap_or_else(|e| panic!("{method}: not a JSON-RPC reply ({e}): {out}"));
-    reply.get("result").cloned().unwrap_or_else(|| panic!("{method} failed: {reply}"))
-}
-
-fn quantity(v: &serde_json::Value) -> u64 {
-    u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
-}
 
 fn head(node: &BftNode) -> u64 {
     quantity(&rpc(node.rpc_addr, "eth_blockNumber", serde_json::json!([])))

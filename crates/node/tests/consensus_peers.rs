@@ -30,39 +30,14 @@ use malachitebft_network::{
     handle::{CtrlHandle, RecvHandle},
 };
 use std::{
-    io::{Read, Write},
     net::SocketAddr,
     time::{Duration, Instant},
 };
+use support::{block_number, free_port, rpc};
+
+mod support;
 
 const CHAIN_ID: u64 = 4242;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// The `result` of JSON-RPC `method` without parameters.
-fn rpc_result(rpc: SocketAddr, method: &str) -> serde_json::Value {
-    let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":[]}}"#);
-    let mut s = std::net::TcpStream::connect(rpc).unwrap();
-    write!(
-        s,
-        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let json = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
-    let reply: serde_json::Value = serde_json::from_str(json)
-        .unwrap_or_else(|e| panic!("{method}: not a JSON-RPC reply ({e}): {out}"));
-    reply.get("result").cloned().unwrap_or_else(|| panic!("{method} failed: {reply}"))
-}
-
-fn block_number(rpc: SocketAddr) -> u64 {
-    let hex = rpc_result(rpc, "eth_blockNumber");
-    u64::from_str_radix(hex.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
-}
 
 /// A raw consensus swarm of `chain` dialling `node`, with the node's own configuration, its
 /// peer id and the address of its key.
@@ -172,7 +147,10 @@ async fn peers_sending_invalid_consensus_data_are_banned_and_the_chain_goes_on()
     let (mut outsider, outsider_ctrl, outsider_id, outsider_address) =
         peer("outsider", &chain, &node_addr).await;
     let (mut honest, _honest_ctrl, honest_id, _) = peer("honest", &chain, &node_addr).await;
-    assert_eq!(rpc_result(node.rpc_addr, "bttc_bannedPeers"), serde_json::json!([]));
+    assert_eq!(
+        rpc(node.rpc_addr, "bttc_bannedPeers", serde_json::json!([])),
+        serde_json::json!([])
+    );
     for h in [&mut garbage, &mut forger, &mut impostor, &mut outsider, &mut honest] {
         until_subscribed(h, node_id).await;
     }
@@ -221,7 +199,7 @@ async fn peers_sending_invalid_consensus_data_are_banned_and_the_chain_goes_on()
     assert_eq!(h, (true, 0), "the well-behaved peer lost its connection");
 
     // The bans over RPC: every offender, each with its fault, none for the honest peer.
-    let banned = rpc_result(node.rpc_addr, "bttc_bannedPeers");
+    let banned = rpc(node.rpc_addr, "bttc_bannedPeers", serde_json::json!([]));
     let entry = |id: &PeerId| {
         banned.as_array().unwrap().iter().find(|b| b["peerId"] == id.to_string()).cloned()
     };

@@ -14,6 +14,9 @@ use bttc_node::{
 };
 use k256::ecdsa::SigningKey;
 use std::{net::SocketAddr, sync::Arc, time::Duration};
+use support::{block_number, free_port};
+
+mod support;
 
 /// The genesis validators up to a height; nothing is known above it.
 #[derive(Debug)]
@@ -72,31 +75,7 @@ async fn a_validator_without_the_next_heights_parameters_stops_with_the_cause() 
     }
     // The chain stopped at the last height it could decide (the RPC server keeps serving
     // until the node is stopped).
-    assert_eq!(block_number(node.rpc_addr).await, 3);
+    let rpc = node.rpc_addr;
+    assert_eq!(tokio::task::spawn_blocking(move || block_number(rpc)).await.unwrap(), 3);
     node.stop().await;
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-async fn block_number(rpc: SocketAddr) -> u64 {
-    tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let body = r#"{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}"#;
-        let mut s = std::net::TcpStream::connect(rpc).unwrap();
-        write!(
-            s,
-            "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        let json = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
-        let v: serde_json::Value = serde_json::from_str(json).unwrap();
-        u64::from_str_radix(v["result"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
-    })
-    .await
-    .unwrap()
 }
