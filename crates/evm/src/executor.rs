@@ -235,7 +235,7 @@ pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
         result
     };
     db.merge_transitions(BundleRetention::PlainState);
-    let changes = changes_from_bundle(db.take_bundle());
+    let changes = changes_from_bundle(&db.take_bundle());
     let mut receipts = result.receipts;
     if roots.is_some() {
         // alloy-evm's receipts carry a status; before EIP-658 they carry the root instead.
@@ -263,15 +263,16 @@ fn changes_so_far<DB>(state: &State<DB>) -> StateChanges {
     if let Some(transitions) = state.transition_state.clone() {
         bundle.apply_transitions_and_create_reverts(transitions, BundleRetention::PlainState);
     }
-    changes_from_bundle(bundle)
+    changes_from_bundle(&bundle)
 }
 
-/// The storage form of a bundle: account changes sorted by address, new code by hash.
-fn changes_from_bundle(bundle: BundleState) -> StateChanges {
+/// The storage form of a revm bundle: account changes sorted by address (with their
+/// originals, wipes and changed slots), new code by hash.
+pub fn changes_from_bundle(bundle: &BundleState) -> StateChanges {
     let mut accounts: Vec<AccountChange> = bundle
         .state
-        .into_iter()
-        .map(|(address, acc)| {
+        .iter()
+        .map(|(&address, acc)| {
             let wiped = acc.was_destroyed();
             let storage = acc
                 .storage
@@ -302,9 +303,9 @@ fn changes_from_bundle(bundle: BundleState) -> StateChanges {
     // account the block creates.
     let mut codes: Vec<(B256, alloy_primitives::Bytes)> = bundle
         .contracts
-        .into_iter()
-        .filter(|(h, _)| *h != KECCAK_EMPTY)
-        .map(|(h, c)| (h, c.original_bytes()))
+        .iter()
+        .filter(|(h, _)| **h != KECCAK_EMPTY)
+        .map(|(h, c)| (*h, c.original_bytes()))
         .collect();
     codes.sort_unstable_by_key(|c| c.0);
     StateChanges { accounts, codes }

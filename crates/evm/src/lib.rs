@@ -38,8 +38,8 @@ pub use code_cache::{CodeCache, CodeCacheStats};
 pub use database::{DbError, StateProviderDatabase};
 pub use error::ExecutionError;
 pub use executor::{
-    BlockSetup, ExecutionOutcome, PostStateRoots, Skipped, TxPolicy, block_setup, execute_block,
-    execute_block_with,
+    BlockSetup, ExecutionOutcome, PostStateRoots, Skipped, TxPolicy, block_setup,
+    changes_from_bundle, execute_block, execute_block_with,
 };
 
 /// A boxed error from a layer above this one (the trie, through [`PostStateRoots`]).

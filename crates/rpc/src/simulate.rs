@@ -61,9 +61,7 @@ use alloy_rpc_types_eth::{
 };
 use bttc_evm::StateProviderDatabase;
 use bttc_primitives::{Block, TxEnvelope};
-use bttc_storage::{
-    AccountChange, HistoricalState, Provider, Ro, StateChanges, StateProvider, StorageChange,
-};
+use bttc_storage::{HistoricalState, Provider, Ro, StateProvider};
 use bttc_trie::{HashedAccount, HashedPostState, HashedStorage};
 use revm::{
     Database, Inspector,
@@ -75,7 +73,6 @@ use revm::{
     database::{State, states::bundle_state::BundleRetention},
     interpreter::{CallInputs, CallOutcome, CallScheme, CreateInputs, CreateOutcome},
     precompile::{PrecompileSpecId, Precompiles},
-    state::AccountInfo,
 };
 use serde::Deserialize;
 use std::{collections::BTreeMap, sync::Arc};
@@ -740,7 +737,8 @@ impl Simulator<'_> {
 
     /// The state root of the base block's state with every change simulated so far.
     fn state_root(&self) -> RpcResult<B256> {
-        let changes = bundle_changes(&self.db);
+        // Every change the simulation made to the base state, as the executor reports a block's.
+        let changes = bttc_evm::changes_from_bundle(&self.db.bundle_state);
         let mut hashed = self.revert.clone();
         let sim = bttc_chain::hashed_post_state(&changes);
         hashed.accounts.extend(sim.accounts);
@@ -755,40 +753,6 @@ impl Simulator<'_> {
         let (root, _) = bttc_trie::state_root(self.ro, &hashed).map_err(RpcError::internal)?;
         Ok(root)
     }
-}
-
-/// Every change the simulation made to the base state, as the executor reports a block's.
-fn bundle_changes(db: &SimDb<'_>) -> StateChanges {
-    let to_account = |i: &AccountInfo| bttc_primitives::Account {
-        nonce: i.nonce,
-        balance: i.balance,
-        code_hash: i.code_hash,
-    };
-    let accounts = db
-        .bundle_state
-        .state
-        .iter()
-        .map(|(address, acc)| {
-            let wiped = acc.was_destroyed();
-            AccountChange {
-                address: *address,
-                original: Some(acc.original_info.as_ref().map(to_account)),
-                new: acc.info.as_ref().map(to_account),
-                wiped,
-                storage: acc
-                    .storage
-                    .iter()
-                    .filter(|(_, s)| wiped || s.is_changed())
-                    .map(|(k, s)| StorageChange {
-                        slot: B256::from(*k),
-                        original: Some(s.previous_or_original_value),
-                        value: s.present_value,
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
-    StateChanges { accounts, codes: Vec::new() }
 }
 
 /// The changes that take the trie from the head's state back to the state after `base`:
