@@ -178,13 +178,19 @@ fn expect_rejected(chain: &Chain, block: &Block, what: &str) -> BlockError {
     err
 }
 
-#[test]
-fn invalid_blocks_are_rejected_and_head_stays() {
-    let (_a, chain) = open(&post_merge());
+/// A chain of one block and a valid (not inserted) second block on it.
+fn chain_and_next_block() -> (tempfile::TempDir, Chain, Block) {
+    let (dir, chain) = open(&post_merge());
     grow(&chain, 1);
     let ro = chain.db().ro().unwrap();
     let good = chain.build_block(&ro, vec![transfer(0, 1, ONE_ETH)], &attrs(100)).unwrap();
     drop(ro);
+    (dir, chain, good)
+}
+
+#[test]
+fn invalid_blocks_are_rejected_and_head_stays() {
+    let (_a, chain, good) = chain_and_next_block();
 
     let mut bad = good.clone();
     bad.header.state_root = B256::repeat_byte(9);
@@ -434,11 +440,7 @@ fn a_block_is_not_the_head_until_its_state_and_trie_are_written() {
 #[test]
 fn errors_are_classified_by_the_rule_they_break() {
     use bttc_chain::ErrorClass;
-    let (_a, chain) = open(&post_merge());
-    grow(&chain, 1);
-    let ro = chain.db().ro().unwrap();
-    let good = chain.build_block(&ro, vec![transfer(0, 1, ONE_ETH)], &attrs(100)).unwrap();
-    drop(ro);
+    let (_a, chain, good) = chain_and_next_block();
 
     let mut bad = good.clone();
     bad.header.state_root = B256::repeat_byte(9);
