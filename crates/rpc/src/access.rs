@@ -326,7 +326,8 @@ pub(crate) fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
             v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
         })
     };
-    has(header::CONNECTION, "upgrade") && has(header::UPGRADE, "websocket")
+    // `Upgrade` first: plain requests lack it, so they cost one header lookup.
+    has(header::UPGRADE, "websocket") && has(header::CONNECTION, "upgrade")
 }
 
 /// Methods a cross-origin page may use (preflight answer).

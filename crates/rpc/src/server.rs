@@ -93,9 +93,7 @@ pub async fn start_server(ctx: Arc<RpcContext>) -> Result<RpcServer, RpcError> {
             let (conn_stop, conn_handle) = stop_channel();
             let svc = PerConnection {
                 inner: services.clone().build(methods.clone(), conn_stop),
-                conn_handle,
-                server_stop: stop.clone(),
-                idle,
+                conn: Arc::new(ConnHandles { conn_handle, server_stop: stop.clone(), idle }),
             };
             let stopped = stop.clone().shutdown();
             tokio::spawn(async move {
@@ -114,6 +112,13 @@ pub async fn start_server(ctx: Arc<RpcContext>) -> Result<RpcServer, RpcError> {
 #[derive(Debug, Clone)]
 struct PerConnection<S> {
     inner: S,
+    /// Behind one `Arc`: hyper clones the service for every request.
+    conn: Arc<ConnHandles>,
+}
+
+/// What a WebSocket connection's watchdog needs from its TCP connection.
+#[derive(Debug)]
+struct ConnHandles {
     conn_handle: ServerHandle,
     server_stop: StopHandle,
     idle: Option<Duration>,
@@ -137,9 +142,9 @@ where
             tokio::spawn(ws::watch(
                 Arc::downgrade(&conn),
                 closed,
-                self.idle,
-                self.conn_handle.clone(),
-                self.server_stop.clone(),
+                self.conn.idle,
+                self.conn.conn_handle.clone(),
+                self.conn.server_stop.clone(),
             ));
             req.extensions_mut().insert(conn);
         }

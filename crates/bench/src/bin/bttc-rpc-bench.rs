@@ -15,7 +15,8 @@
 //!
 //! Every loop is bounded: fixed transaction counts, fixed read durations, and a deadline on
 //! inclusion. Usage:
-//! `bttc-rpc-bench --bttc target/release/bttc --anvil /path/to/anvil [--txs 5000]`
+//! `bttc-rpc-bench --bttc target/release/bttc --anvil /path/to/anvil [--txs 5000]`, or
+//! `--baseline <an earlier bttc>` instead of `--anvil` to compare two builds of bttc.
 
 use alloy_primitives::{B256, Bytes, TxKind, U256, hex};
 use alloy_signer_local::PrivateKeySigner;
@@ -36,9 +37,15 @@ struct Args {
     /// The bttc binary.
     #[arg(long)]
     bttc: PathBuf,
-    /// The anvil binary (npm `@foundry-rs/anvil-linux-amd64`); needed unless `--nodes bttc`.
+    /// The anvil binary (npm `@foundry-rs/anvil-linux-amd64`); needed unless `--nodes bttc`
+    /// or `--baseline`.
     #[arg(long)]
     anvil: Option<PathBuf>,
+    /// Another bttc binary (an earlier build) to run in anvil's place: the table then
+    /// compares two bttc builds side by side, slice for slice, to tell a regression from the
+    /// host's noise.
+    #[arg(long, conflicts_with = "anvil")]
+    baseline: Option<PathBuf>,
     /// Transactions per submission run.
     #[arg(long, default_value_t = 5000)]
     txs: usize,
@@ -91,9 +98,13 @@ enum Kind {
 /// Starts a bttc dev node or anvil with the benchmark's gas limit and block time.
 async fn start(kind: Kind, args: &Args, block_time: Option<u64>) -> eyre::Result<Node> {
     let port = free_port();
-    let cmd = match kind {
-        Kind::Bttc => {
-            let mut c = Command::new(&args.bttc);
+    let bttc = match (kind, &args.baseline) {
+        (Kind::Bttc, _) => Some(&args.bttc),
+        (Kind::Anvil, baseline) => baseline.as_ref(),
+    };
+    let cmd = match (kind, bttc) {
+        (_, Some(bttc)) => {
+            let mut c = Command::new(bttc);
             c.args(["node", "--dev", "--http.port", &port.to_string()]);
             c.args(["--gas-limit", &args.gas_limit.to_string()]);
             if let Some(b) = block_time {
@@ -101,7 +112,7 @@ async fn start(kind: Kind, args: &Args, block_time: Option<u64>) -> eyre::Result
             }
             c
         }
-        Kind::Anvil => {
+        (_, None) => {
             let anvil = args.anvil.as_ref().ok_or_else(|| eyre::eyre!("--anvil is needed"))?;
             let mut c = Command::new(anvil);
             c.args(["--port", &port.to_string(), "--gas-limit", &args.gas_limit.to_string()]);
@@ -401,8 +412,9 @@ async fn main() -> eyre::Result<()> {
             "this program's HTTP client (2 threads)"
         }
     );
+    let peer = if args.baseline.is_some() { "baseline bttc" } else { "anvil" };
     println!(
-        "| row | bttc | anvil | ratio (>= 1: bttc at least as good) | slice pairs with bttc ahead |"
+        "| row | bttc | {peer} | ratio (>= 1: bttc at least as good) | slice pairs with bttc ahead |"
     );
     println!("|---|---|---|---|---|");
     let mut rss = [(0.0f64, 0.0f64); 2];
