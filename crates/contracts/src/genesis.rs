@@ -1,0 +1,140 @@
+//! The genesis account of `StakeManager`: its constructor, run once in revm.
+//!
+//! The constructor takes the parameters and the genesis validators and lays out storage; the
+//! resulting runtime code and storage become the `alloc` entry at [`crate::STAKE_MANAGER`], with the
+//! validators' stakes as its balance. Nothing here writes a storage slot by hand, so a change
+//! to the contract cannot leave the genesis behind.
+
+use crate::stake_manager::{Params, StakeManager};
+use alloy_genesis::GenesisAccount;
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
+use alloy_sol_types::{SolConstructor, SolInterface};
+use revm::{
+    Context, ExecuteEvm, MainBuilder, MainContext,
+    context::{
+        TxEnv,
+        result::{EVMError, ExecutionResult, HaltReason},
+    },
+    database::{CacheDB, EmptyDB},
+    primitives::hardfork::SpecId,
+};
+use std::{collections::BTreeMap, convert::Infallible};
+
+/// A genesis validator as `StakeManager` registers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenesisStaker {
+    /// The account that holds the self-stake and operates the validator.
+    pub operator: Address,
+    /// The consensus public key, 64 bytes (x ‖ y, uncompressed without the `0x04` prefix).
+    pub pubkey: Bytes,
+    /// Self-stake in wei.
+    pub stake: U256,
+    /// Commission in basis points.
+    pub commission_bps: u16,
+}
+
+/// The genesis account could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum GenesisError {
+    /// The constructor reverted: the parameters or validators break one of its rules.
+    #[error("StakeManager constructor reverted: {reason}")]
+    Reverted {
+        /// The decoded revert (custom error name and values, or the raw data).
+        reason: String,
+    },
+    /// The constructor halted (out of gas, invalid opcode).
+    #[error("StakeManager constructor halted: {0:?}")]
+    Halted(HaltReason),
+    /// revm refused the deployment transaction.
+    #[error("StakeManager constructor could not run")]
+    Evm(#[from] EVMError<Infallible>),
+    /// The deployment succeeded but left no contract behind (revm broke its contract).
+    #[error("StakeManager constructor returned no account")]
+    NoAccount,
+    /// The stakes add up past 2^256.
+    #[error("genesis stakes overflow a 256-bit sum")]
+    StakeOverflow,
+}
+
+/// Gas for the constructor: generous, since it runs once and off chain (about 250k per
+/// validator).
+const CONSTRUCTOR_GAS: u64 = 4_000_000_000;
+
+/// Runs `StakeManager`'s constructor with `params` and `stakers` and returns the account to put
+/// at [`crate::STAKE_MANAGER`] in the genesis (runtime code, storage, and the stakes as balance).
+pub fn stake_manager_account(
+    chain_id: u64,
+    params: &Params,
+    stakers: &[GenesisStaker],
+) -> Result<GenesisAccount, GenesisError> {
+    let args = StakeManager::constructorCall {
+        p: params.clone(),
+        operators: stakers.iter().map(|s| s.operator).collect(),
+        pubkeys: stakers.iter().map(|s| s.pubkey.clone()).collect(),
+        stakes: stakers.iter().map(|s| s.stake).collect(),
+        commissions: stakers.iter().map(|s| s.commission_bps).collect(),
+    };
+    let balance = stakers
+        .iter()
+        .try_fold(U256::ZERO, |acc, s| acc.checked_add(s.stake))
+        .ok_or(GenesisError::StakeOverflow)?;
+    let mut init = StakeManager::BYTECODE.to_vec();
+    init.extend_from_slice(&args.abi_encode());
+
+    let mut evm = Context::mainnet()
+        .with_db(CacheDB::<EmptyDB>::default())
+        .modify_cfg_chained(|cfg| {
+            cfg.chain_id = chain_id;
+            cfg.set_spec_and_mainnet_gas_params(SpecId::PRAGUE);
+            cfg.disable_base_fee = true;
+            cfg.limit_contract_code_size = Some(usize::MAX);
+        })
+        .modify_block_chained(|b| b.gas_limit = CONSTRUCTOR_GAS)
+        .build_mainnet();
+    let tx = TxEnv {
+        caller: Address::ZERO,
+        kind: TxKind::Create,
+        data: init.into(),
+        gas_limit: CONSTRUCTOR_GAS,
+        gas_price: 0,
+        chain_id: Some(chain_id),
+        ..Default::default()
+    };
+    let out = evm.transact(tx)?;
+    let created = match out.result {
+        ExecutionResult::Success { output, .. } => output.address().copied(),
+        ExecutionResult::Revert { output, .. } => {
+            return Err(GenesisError::Reverted { reason: decode_revert(&output) });
+        }
+        ExecutionResult::Halt { reason, .. } => {
+            return Err(GenesisError::Halted(reason));
+        }
+    };
+    let account = created.and_then(|a| out.state.get(&a)).ok_or(GenesisError::NoAccount)?;
+    let storage: BTreeMap<B256, B256> = account
+        .storage
+        .iter()
+        .filter(|(_, slot)| !slot.present_value.is_zero())
+        .map(|(k, slot)| (B256::from(*k), B256::from(slot.present_value)))
+        .collect();
+    let code = account.info.code.as_ref().map(|c| c.original_bytes()).unwrap_or_default();
+    Ok(GenesisAccount {
+        balance,
+        nonce: Some(1),
+        code: Some(code),
+        storage: Some(storage),
+        private_key: None,
+    })
+}
+
+/// A revert's data as the contract's custom error (`Name { field: value, .. }`), a
+/// `require` message, or hex.
+pub fn decode_revert(output: &[u8]) -> String {
+    if let Ok(e) = StakeManager::StakeManagerErrors::abi_decode(output) {
+        return format!("{e:?}");
+    }
+    if let Some(msg) = alloy_sol_types::decode_revert_reason(output) {
+        return msg;
+    }
+    format!("0x{}", alloy_primitives::hex::encode(output))
+}

@@ -1,0 +1,23 @@
+//! bttc's system contracts, as the node and its tests see them.
+//!
+//! The Solidity sources live in `contracts/system/` at the repository root and are compiled by
+//! `contracts/build.js` (solc-js, pinned) into `contracts/artifacts/`, which is committed: the
+//! node builds without Node.js. This crate owns:
+//! - [`addresses`]: where the system contracts live and who calls them;
+//! - [`stake_manager`]: the ABI bindings of `StakeManager` (generated from its artifact, so they
+//!   cannot drift from the bytecode) and its creation and runtime code;
+//! - [`genesis`]: the genesis account of `StakeManager`, made by running its constructor in
+//!   revm with the genesis validators, so that the storage layout is the compiler's and never
+//!   written by hand.
+//!
+//! Data flow: the chain spec's `config.bttc` parameters and genesis validators go through
+//! [`genesis::stake_manager_account`] into the genesis `alloc`; from then on the node talks to
+//! the contract only through ABI calls ([`stake_manager::StakeManager`]): a system call at the
+//! end of every block, and views to read the validator set of each epoch.
+
+pub mod addresses;
+pub mod genesis;
+pub mod stake_manager;
+
+pub use addresses::{BTT_TOKEN, GOVERNANCE, STAKE_MANAGER, SYSTEM_CALLER};
+pub use genesis::{GenesisError, GenesisStaker, decode_revert, stake_manager_account};
