@@ -33,6 +33,7 @@ function compile(sub, viaIR) {
   }
   for (const file of Object.keys(out.contracts)) {
     for (const [name, c] of Object.entries(out.contracts[file])) {
+      if (!c.evm.bytecode.object) continue; // interfaces
       const artifact = {
         contractName: name,
         compiler: "solc " + solc.version() + (viaIR ? " (via IR)" : ""),

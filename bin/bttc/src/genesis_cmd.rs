@@ -54,7 +54,12 @@ pub(crate) fn parse_validator(s: &str) -> eyre::Result<GenesisValidator> {
     if stake == 0 {
         eyre::bail!("validator {s:?}: stake must be at least 1 BTT");
     }
-    Ok(GenesisValidator { address: address_of(&vk), public_key: Bytes::from(bytes), stake })
+    Ok(GenesisValidator {
+        address: address_of(&vk),
+        public_key: Bytes::from(bytes),
+        stake,
+        operator: None,
+    })
 }
 
 /// Builds the genesis JSON.

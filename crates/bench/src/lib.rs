@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod root;
+pub mod staking;
 
 use alloy_consensus::{SignableTransaction, TxEip1559};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};

@@ -173,6 +173,7 @@ fn validator_sets_refuse_bad_input() {
         address: Address::repeat_byte(1),
         public_key: k.to_encoded_point(true).as_bytes().to_vec().into(),
         stake: 1,
+        operator: None,
     };
     assert!(matches!(
         StaticValidators::from_genesis(std::slice::from_ref(&gv)),

@@ -9,6 +9,7 @@ use crate::stake_manager::{Params, StakeManager};
 use alloy_genesis::GenesisAccount;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy_sol_types::{SolConstructor, SolInterface};
+use bttc_chainspec::{BttcParams, GenesisValidator};
 use revm::{
     Context, ExecuteEvm, MainBuilder, MainContext,
     context::{
@@ -54,6 +55,107 @@ pub enum GenesisError {
     /// The stakes add up past 2^256.
     #[error("genesis stakes overflow a 256-bit sum")]
     StakeOverflow,
+    /// A `config.bttc` value does not fit the contract's field.
+    #[error("config.bttc.{field} = {got} does not fit (at most {max})")]
+    ParamRange {
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        got: u64,
+        /// The largest value allowed.
+        max: u64,
+    },
+    /// A genesis validator's public key is not a secp256k1 key.
+    #[error("genesis validator {address}: public key is not a valid secp256k1 key")]
+    PublicKey {
+        /// The validator's address.
+        address: Address,
+    },
+}
+
+/// Wei in one BTT.
+const WEI_PER_BTT: u64 = 1_000_000_000_000_000_000;
+
+fn btt(n: u64) -> U256 {
+    U256::from(n) * U256::from(WEI_PER_BTT)
+}
+
+/// The contract's parameters from the chain spec's `config.bttc` section.
+pub fn params_from(b: &BttcParams) -> Result<Params, GenesisError> {
+    let u32_of = |field, v: u32, max: u32| {
+        if v > max {
+            Err(GenesisError::ParamRange { field, got: v.into(), max: max.into() })
+        } else {
+            Ok(v)
+        }
+    };
+    Ok(Params {
+        minSelfStake: btt(b.min_self_stake),
+        minDelegation: btt(b.min_delegation),
+        maxValidators: u32_of("maxValidators", b.max_validators, 256)?,
+        minValidators: b.min_validators,
+        epochLength: b.epoch_length,
+        unbondingEpochs: b.unbonding_epochs(),
+        maxCommissionBps: b.max_commission_bps,
+        maxCommissionChangeBps: b.max_commission_change_bps,
+        stakingApyBps: b.staking_apy_bps,
+        blocksPerYear: b.blocks_per_year(),
+        signedBlocksWindow: b.signed_blocks_window,
+        downtimeJailBlocks: b.downtime_jail_blocks,
+        downtimeSlashBps: b.downtime_slash_bps,
+        doubleSignSlashBps: b.double_sign_slash_bps,
+        evidenceMaxAge: b.evidence_max_age,
+        reporterRewardBps: b.reporter_reward_bps,
+    })
+}
+
+/// The 64-byte public key (x ‖ y) of a SEC1-encoded key (33 or 65 bytes).
+fn raw_pubkey(v: &GenesisValidator) -> Result<Bytes, GenesisError> {
+    let key = k256::ecdsa::VerifyingKey::from_sec1_bytes(&v.public_key)
+        .map_err(|_| GenesisError::PublicKey { address: v.address })?;
+    let point = key.to_encoded_point(false);
+    Ok(Bytes::copy_from_slice(&point.as_bytes()[1..]))
+}
+
+/// The genesis accounts of the staking system for `bttc`: `StakeManager` at
+/// [`crate::STAKE_MANAGER`] holding each genesis validator's stake (operated by
+/// `operator`, or by the validator's own address), and the BTT wrapper at
+/// [`crate::BTT_TOKEN`].
+pub fn staking_alloc(
+    chain_id: u64,
+    bttc: &BttcParams,
+) -> Result<BTreeMap<Address, GenesisAccount>, GenesisError> {
+    let stakers = bttc
+        .validators
+        .iter()
+        .map(|v| {
+            Ok(GenesisStaker {
+                operator: v.operator.unwrap_or(v.address),
+                pubkey: raw_pubkey(v)?,
+                stake: btt(v.stake),
+                commission_bps: 0,
+            })
+        })
+        .collect::<Result<Vec<_>, GenesisError>>()?;
+    let mut alloc = BTreeMap::new();
+    alloc.insert(
+        crate::STAKE_MANAGER,
+        stake_manager_account(chain_id, &params_from(bttc)?, &stakers)?,
+    );
+    alloc.insert(crate::BTT_TOKEN, btt_token_account(U256::ZERO));
+    Ok(alloc)
+}
+
+/// The BTT wrapper's genesis account, holding `reserve` wei (the bridge's reserve; zero until
+/// the bridge exists).
+pub fn btt_token_account(reserve: U256) -> GenesisAccount {
+    GenesisAccount {
+        balance: reserve,
+        nonce: Some(1),
+        code: Some(crate::btt::BTT::DEPLOYED_BYTECODE.clone()),
+        storage: None,
+        private_key: None,
+    }
 }
 
 /// Gas for the constructor: generous, since it runs once and off chain (about 250k per
@@ -127,10 +229,13 @@ pub fn stake_manager_account(
     })
 }
 
-/// A revert's data as the contract's custom error (`Name { field: value, .. }`), a
+/// A revert's data as a system contract's custom error (`Name { field: value, .. }`), a
 /// `require` message, or hex.
 pub fn decode_revert(output: &[u8]) -> String {
     if let Ok(e) = StakeManager::StakeManagerErrors::abi_decode(output) {
+        return format!("{e:?}");
+    }
+    if let Ok(e) = crate::btt::BTT::BTTErrors::abi_decode(output) {
         return format!("{e:?}");
     }
     if let Some(msg) = alloy_sol_types::decode_revert_reason(output) {

@@ -6,18 +6,23 @@
 //! - [`addresses`]: where the system contracts live and who calls them;
 //! - [`stake_manager`]: the ABI bindings of `StakeManager` (generated from its artifact, so they
 //!   cannot drift from the bytecode) and its creation and runtime code;
-//! - [`genesis`]: the genesis account of `StakeManager`, made by running its constructor in
-//!   revm with the genesis validators, so that the storage layout is the compiler's and never
-//!   written by hand.
+//! - [`btt`]: the bindings of the BTT native-token wrapper (`balanceOf` is the native balance);
+//! - [`genesis`]: the genesis accounts: `StakeManager` made by running its constructor in revm
+//!   with the chain spec's parameters and genesis validators (so the storage layout is the
+//!   compiler's, never written by hand), and the BTT wrapper.
 //!
 //! Data flow: the chain spec's `config.bttc` parameters and genesis validators go through
-//! [`genesis::stake_manager_account`] into the genesis `alloc`; from then on the node talks to
+//! [`genesis::staking_alloc`] into the genesis `alloc`; from then on the node talks to
 //! the contract only through ABI calls ([`stake_manager::StakeManager`]): a system call at the
 //! end of every block, and views to read the validator set of each epoch.
 
 pub mod addresses;
+pub mod btt;
 pub mod genesis;
 pub mod stake_manager;
 
 pub use addresses::{BTT_TOKEN, GOVERNANCE, STAKE_MANAGER, SYSTEM_CALLER};
-pub use genesis::{GenesisError, GenesisStaker, decode_revert, stake_manager_account};
+pub use genesis::{
+    GenesisError, GenesisStaker, btt_token_account, decode_revert, params_from,
+    stake_manager_account, staking_alloc,
+};

@@ -76,9 +76,12 @@ pub enum NodeError {
     /// The chain could not be opened or initialised.
     #[error("chain: {0}")]
     Chain(#[from] ChainError),
-    /// The dev genesis was refused.
+    /// The genesis or the node's start-up configuration was refused.
     #[error("genesis: {0}")]
     Genesis(String),
+    /// The dev genesis could not be made.
+    #[error(transparent)]
+    DevGenesis(#[from] crate::dev::DevGenesisError),
     /// The JSON-RPC server could not start.
     #[error("rpc: {0}")]
     Rpc(#[from] RpcError),
@@ -138,8 +141,7 @@ impl DevNode {
                 &accounts,
                 config.balance,
                 config.gas_limit,
-            )
-            .map_err(NodeError::Genesis)?;
+            )?;
             matches!(init_genesis(&db, &genesis)?, InitOutcome::Written { .. })
         };
         let chain = Chain::open(db)?;

@@ -36,8 +36,8 @@ mod producer;
 /// The transaction pool's limits, as the node's configurations take them.
 pub use bttc_txpool::PoolConfig;
 pub use dev::{
-    DEV_CHAIN_ID, DEV_GAS_LIMIT, DEV_MNEMONIC, DevAccount, dev_accounts, dev_genesis,
-    dev_genesis_with_gas_limit, network_genesis,
+    DEV_CHAIN_ID, DEV_GAS_LIMIT, DEV_MNEMONIC, DevAccount, DevGenesisError, dev_accounts,
+    dev_genesis, dev_genesis_with_gas_limit, network_genesis,
 };
 pub use dev_node::{DevNode, DevNodeConfig, MiningMode, NodeError};
 pub use producer::{DevProducer, MinedBlock, ProducerError};

@@ -52,6 +52,7 @@ fn genesis(validator: &SigningKey, balance: U256) -> String {
         address: bttc_consensus::address_of(validator.verifying_key()),
         public_key: validator.verifying_key().to_encoded_point(true).as_bytes().to_vec().into(),
         stake: 100,
+        operator: None,
     };
     network_genesis(CHAIN_ID, &dev_accounts(1), balance, 30_000_000, &[v], 1000).unwrap()
 }

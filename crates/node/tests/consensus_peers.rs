@@ -120,6 +120,7 @@ async fn peers_sending_invalid_consensus_data_are_banned_and_the_chain_goes_on()
         address: address_of(key.verifying_key()),
         public_key: key.verifying_key().to_encoded_point(true).as_bytes().to_vec().into(),
         stake: 100,
+        operator: None,
     };
     let genesis = network_genesis(
         CHAIN_ID,

@@ -46,6 +46,7 @@ async fn a_validator_without_the_next_heights_parameters_stops_with_the_cause() 
         address: bttc_consensus::address_of(key.verifying_key()),
         public_key: key.verifying_key().to_encoded_point(true).as_bytes().to_vec().into(),
         stake: 100,
+        operator: None,
     };
     let genesis = network_genesis(
         4444,

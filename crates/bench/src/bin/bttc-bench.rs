@@ -9,6 +9,8 @@
 //! - `bttc-bench deadline [--calls N]`: what the RPC's deadline inspector costs an EVM call
 //!   (`bttc_rpc::Deadline`, on every eth_call, estimate, simulation and trace): the same
 //!   call run plainly and with the inspector, a short one and a 1M-gas loop.
+//! - `bttc-bench staking [--validators 4,21,100] [--epochs N]`: gas and time of the staking
+//!   contract's end-of-block system call on ordinary blocks and on epochs' last blocks.
 
 /// The same allocator as the `bttc` binary, so the comparison measures the same code.
 #[global_allocator]
@@ -43,6 +45,27 @@ fn main() -> eyre::Result<()> {
     let scratch = tempfile::tempdir()?;
     if cmd == "deadline" {
         return deadline_overhead(arg(&args, "--calls", 20_000usize));
+    }
+    if cmd == "staking" {
+        let counts = arg(&args, "--validators", "4,21,100".to_string());
+        let epochs = arg(&args, "--epochs", 10u64);
+        println!(
+            "| validators | blockEnd gas | blockEnd time (median) | epoch-end gas | epoch-end time (median) |"
+        );
+        println!("|---|---|---|---|---|");
+        for n in counts.split(',') {
+            let n: usize = n.trim().parse()?;
+            let c = bttc_bench::staking::measure(n, epochs)?;
+            println!(
+                "| {} | {} | {:.1} µs | {} | {:.1} µs |",
+                c.validators,
+                c.block_end.gas,
+                c.block_end.median.as_secs_f64() * 1e6,
+                c.epoch_end.gas,
+                c.epoch_end.median.as_secs_f64() * 1e6,
+            );
+        }
+        return Ok(());
     }
     if cmd == "root" {
         let touched = arg(&args, "--touched", 200u64);
@@ -119,7 +142,7 @@ fn main() -> eyre::Result<()> {
             );
         }
         _ => eyre::bail!(
-            "usage: bttc-bench exec|gen --workload eth|erc20 --blocks N --txs M [--senders S] [--out DIR] | root [--small N --large N --touched N --slots N --rounds N]"
+            "usage: bttc-bench exec|gen --workload eth|erc20 --blocks N --txs M [--senders S] [--out DIR] | root [--small N --large N --touched N --slots N --rounds N] | deadline [--calls N] | staking [--validators 4,21 --epochs N]"
         ),
     }
     Ok(())

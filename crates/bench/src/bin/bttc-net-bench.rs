@@ -236,6 +236,7 @@ fn make_certified_chain(
         address: key.address(),
         public_key: pk.into(),
         stake: 100,
+        operator: None,
     };
     let accounts = dev_accounts(10);
     let genesis = network_genesis(

@@ -125,22 +125,45 @@ impl Chain {
             })
             .collect();
         let account = stake_manager_account(CHAIN_ID, &params, &stakers).expect("genesis");
+        Self::from_alloc([(STAKE_MANAGER, account)])
+    }
+
+    /// A chain at block 1 whose genesis holds `alloc`.
+    pub fn from_alloc(
+        alloc: impl IntoIterator<Item = (Address, alloy_genesis::GenesisAccount)>,
+    ) -> Self {
         let mut db = CacheDB::new(EmptyDB::default());
-        let code = revm::state::Bytecode::new_raw(account.code.clone().unwrap());
-        db.insert_account_info(
-            STAKE_MANAGER,
-            AccountInfo {
-                balance: account.balance,
-                nonce: 1,
-                code_hash: code.hash_slow(),
-                code: Some(code),
-                ..Default::default()
-            },
-        );
-        for (k, v) in account.storage.unwrap() {
-            db.insert_account_storage(STAKE_MANAGER, k.into(), v.into()).unwrap();
+        for (address, account) in alloc {
+            let code = account.code.clone().map(revm::state::Bytecode::new_raw);
+            db.insert_account_info(
+                address,
+                AccountInfo {
+                    balance: account.balance,
+                    nonce: account.nonce.unwrap_or_default(),
+                    code_hash: code
+                        .as_ref()
+                        .map_or(revm::primitives::KECCAK_EMPTY, |c| c.hash_slow()),
+                    code,
+                    ..Default::default()
+                },
+            );
+            for (k, v) in account.storage.unwrap_or_default() {
+                db.insert_account_storage(address, k.into(), v.into()).unwrap();
+            }
         }
         Self { db, number: 1, rewards_in: U256::ZERO, fees_in: U256::ZERO, minted: U256::ZERO }
+    }
+
+    /// Runs `call` against `to` from `from` with `value`; commits it if it succeeds.
+    pub fn send_to<C: SolCall>(
+        &mut self,
+        from: Address,
+        to: Address,
+        call: C,
+        value: U256,
+    ) -> Result<C::Return, Failed> {
+        let out = self.run_at(from, to, call.abi_encode().into(), value, true)?;
+        Ok(C::abi_decode_returns(&out).expect("the return data decodes"))
     }
 
     fn env(&self) -> EvmEnv {
@@ -174,11 +197,22 @@ impl Chain {
         value: U256,
         commit: bool,
     ) -> Result<Bytes, Failed> {
+        self.run_at(from, STAKE_MANAGER, data, value, commit)
+    }
+
+    fn run_at(
+        &mut self,
+        from: Address,
+        to: Address,
+        data: Bytes,
+        value: U256,
+        commit: bool,
+    ) -> Result<Bytes, Failed> {
         let env = self.env();
         let mut evm = EthEvmFactory::default().create_evm(&mut self.db, env);
         let tx = TxEnv {
             caller: from,
-            kind: TxKind::Call(STAKE_MANAGER),
+            kind: TxKind::Call(to),
             data,
             value,
             gas_limit: 100_000_000,

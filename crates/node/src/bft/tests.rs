@@ -72,6 +72,7 @@ fn fixture_with(db: DbOptions, sets: Option<Arc<dyn ValidatorSetProvider>>) -> F
             address: bttc_consensus::address_of(k.verifying_key()),
             public_key: k.verifying_key().to_encoded_point(true).as_bytes().to_vec().into(),
             stake: 10,
+            operator: None,
         })
         .collect();
     let genesis = network_genesis(
