@@ -9,9 +9,9 @@
 use alloy_evm::{Evm, EvmEnv, EvmFactory, eth::EthEvmFactory};
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolCall;
+use bttc_chainspec::BttcParams;
 use bttc_contracts::{
-    GenesisStaker, STAKE_MANAGER, SYSTEM_CALLER,
-    stake_manager::{Params, StakeManager},
+    GenesisStaker, STAKE_MANAGER, SYSTEM_CALLER, params_from, stake_manager::StakeManager,
     stake_manager_account,
 };
 use revm::{
@@ -49,28 +49,11 @@ fn wei(btt: u64) -> U256 {
     U256::from(btt) * U256::from(10u64).pow(U256::from(18))
 }
 
-/// Runs `epochs` epochs of 64 blocks with `n` validators, every member signing every block
+/// Runs `epochs` epochs of 64 blocks with `n` validators (devnet parameters), every member signing every block
 /// and fees in every block, and times each `blockEnd`.
 pub fn measure(n: usize, epochs: u64) -> eyre::Result<StakingCost> {
     let chain_id = 31_337_199;
-    let params = Params {
-        minSelfStake: wei(1),
-        minDelegation: wei(1),
-        maxValidators: n as u32,
-        minValidators: 1,
-        epochLength: 64,
-        unbondingEpochs: 3,
-        maxCommissionBps: 2_000,
-        maxCommissionChangeBps: 100,
-        stakingApyBps: 650,
-        blocksPerYear: 31_536_000,
-        signedBlocksWindow: 100,
-        downtimeJailBlocks: 200,
-        downtimeSlashBps: 100,
-        doubleSignSlashBps: 500,
-        evidenceMaxAge: 128,
-        reporterRewardBps: 1_000,
-    };
+    let params = params_from(&BttcParams { max_validators: n as u32, ..BttcParams::devnet() })?;
     let stakers: Vec<GenesisStaker> = (0..n)
         .map(|i| {
             let key = k256::ecdsa::SigningKey::from_bytes(&[(i + 1) as u8; 32].into())

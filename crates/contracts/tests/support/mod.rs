@@ -30,26 +30,14 @@ pub fn btt(n: u64) -> U256 {
     U256::from(n) * U256::from(10u64).pow(U256::from(18))
 }
 
-/// The devnet parameters of the issue (epoch 64, window 100, 1% / 5% slashes, 6.5% a year).
+/// The devnet parameters of the issue (epoch 64, window 100, 1% / 5% slashes, 6.5% a year),
+/// with a minimum self-stake of 100 BTT.
 pub fn devnet_params() -> Params {
-    Params {
-        minSelfStake: btt(100),
-        minDelegation: btt(1),
-        maxValidators: 21,
-        minValidators: 1,
-        epochLength: 64,
-        unbondingEpochs: 3,
-        maxCommissionBps: 2_000,
-        maxCommissionChangeBps: 100,
-        stakingApyBps: 650,
-        blocksPerYear: 31_536_000,
-        signedBlocksWindow: 100,
-        downtimeJailBlocks: 200,
-        downtimeSlashBps: 100,
-        doubleSignSlashBps: 500,
-        evidenceMaxAge: 128,
-        reporterRewardBps: 1_000,
-    }
+    bttc_contracts::params_from(&bttc_chainspec::BttcParams {
+        min_self_stake: 100,
+        ..bttc_chainspec::BttcParams::devnet()
+    })
+    .expect("devnet parameters fit")
 }
 
 /// A validator's keys: the operator account and the consensus key.
