@@ -186,9 +186,8 @@ impl BlockError {
                 | bttc_evm::ExecutionError::SenderCount { .. }
                 | bttc_evm::ExecutionError::State(_)
                 | bttc_evm::ExecutionError::PostStateRoot { .. }
-                | bttc_evm::ExecutionError::PostStateRootsUnavailable { .. } => {
-                    ErrorClass::Internal
-                }
+                | bttc_evm::ExecutionError::PostStateRootsUnavailable { .. }
+                | bttc_evm::ExecutionError::Hook { .. } => ErrorClass::Internal,
                 _ => ErrorClass::Execution,
             },
             Self::GasUsed { .. }

@@ -21,7 +21,7 @@ mod predeploys;
 mod spec;
 
 pub use bttc::{BttcParams, GenesisValidator};
-pub use predeploys::{system_predeploys, system_predeploys_alloc_json};
+pub use predeploys::{all_forks_at_genesis, system_predeploys, system_predeploys_alloc_json};
 pub use spec::{ChainSpec, ChainSpecError};
 
 pub use alloy_genesis::Genesis;

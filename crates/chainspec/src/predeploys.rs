@@ -1,4 +1,5 @@
-//! The Ethereum system contracts a chain with Cancun/Prague rules needs in its genesis.
+//! The Ethereum system contracts a chain with Cancun/Prague rules needs in its genesis, and
+//! the fork schedule of bttc's own chains.
 
 use alloy_eips::{
     eip2935::{HISTORY_STORAGE_ADDRESS, HISTORY_STORAGE_CODE},
@@ -29,4 +30,29 @@ pub fn system_predeploys_alloc_json() -> Vec<String> {
             format!(r#""{a}": {{"balance": "0x0", "nonce": "0x1", "code": "{code}"}}"#)
         })
         .collect()
+}
+
+/// A chain config with every fork through Prague active at genesis (block 0 / time 0), the
+/// schedule of bttc's dev and network chains. Add the `bttc` section to `extra_fields`.
+pub fn all_forks_at_genesis(chain_id: u64) -> alloy_genesis::ChainConfig {
+    alloy_genesis::ChainConfig {
+        chain_id,
+        homestead_block: Some(0),
+        eip150_block: Some(0),
+        eip155_block: Some(0),
+        eip158_block: Some(0),
+        byzantium_block: Some(0),
+        constantinople_block: Some(0),
+        petersburg_block: Some(0),
+        istanbul_block: Some(0),
+        berlin_block: Some(0),
+        london_block: Some(0),
+        merge_netsplit_block: Some(0),
+        terminal_total_difficulty: Some(alloy_primitives::U256::ZERO),
+        terminal_total_difficulty_passed: true,
+        shanghai_time: Some(0),
+        cancun_time: Some(0),
+        prague_time: Some(0),
+        ..Default::default()
+    }
 }

@@ -51,11 +51,12 @@ pub enum ExecutionError {
         source: crate::deposits::DepositLayoutError,
     },
     /// A block hook failed.
-    #[error("block hook {hook}: {reason}")]
+    #[error("block hook {hook} failed")]
     Hook {
         /// Which hook.
         hook: &'static str,
         /// Why.
-        reason: String,
+        #[source]
+        source: crate::BoxError,
     },
 }

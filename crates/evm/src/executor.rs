@@ -1,6 +1,6 @@
 //! Executing one block.
 
-use crate::{BlockHooks, ExecutionError, StateProviderDatabase};
+use crate::{BlockHooks, BlockInfo, ExecutionError, StateProviderDatabase};
 use alloy_consensus::transaction::Recovered;
 use alloy_eips::eip7685::Requests;
 use alloy_eips::{
@@ -162,9 +162,10 @@ pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
         let evm = factory.evm_factory().create_evm(&mut db, env);
         let mut executor = factory.create_executor(evm, ctx);
         executor.apply_pre_execution_changes()?;
+        let mut gas_used = 0u64;
         hooks
-            .before_transactions(executor.evm_mut())
-            .map_err(|reason| ExecutionError::Hook { hook: "before_transactions", reason })?;
+            .before_transactions(executor.evm_mut(), &BlockInfo { block, gas_used })
+            .map_err(|source| ExecutionError::Hook { hook: "before_transactions", source })?;
         for (i, (tx, sender)) in txs.iter().zip(senders).enumerate() {
             if policy == TxPolicy::SkipInvalid {
                 if held.contains(sender) {
@@ -189,6 +190,7 @@ pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
             match executor.execute_transaction(Recovered::new_unchecked(tx, *sender)) {
                 Ok(used) => {
                     gas_left = gas_left.saturating_sub(used.tx_gas_used());
+                    gas_used = gas_used.saturating_add(used.tx_gas_used());
                     if let Some(roots) = roots {
                         let changes = changes_so_far(executor.evm_mut().db_mut());
                         let root = roots
@@ -205,8 +207,8 @@ pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
             }
         }
         hooks
-            .after_transactions(executor.evm_mut())
-            .map_err(|reason| ExecutionError::Hook { hook: "after_transactions", reason })?;
+            .after_transactions(executor.evm_mut(), &BlockInfo { block, gas_used })
+            .map_err(|source| ExecutionError::Hook { hook: "after_transactions", source })?;
         if spec.is_prague_active_at_timestamp(header.timestamp) {
             // EIP-7002 / EIP-7251: a block is invalid if a request contract has no code.
             for address in

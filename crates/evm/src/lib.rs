@@ -44,6 +44,6 @@ pub use executor::{
 
 /// A boxed error from a layer above this one (the trie, through [`PostStateRoots`]).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-pub use hooks::{BlockHooks, NoHooks};
+pub use hooks::{BlockHooks, BlockInfo, NoHooks};
 
 pub use bttc_storage::StateChanges;

@@ -69,23 +69,7 @@ pub enum DevGenesisError {
 
 /// The fork schedule of bttc's dev and network chains: every fork through Prague at genesis.
 fn dev_chain_config(chain_id: u64, bttc: &BttcParams) -> Result<ChainConfig, DevGenesisError> {
-    let mut c = ChainConfig { chain_id, ..ChainConfig::default() };
-    c.homestead_block = Some(0);
-    c.eip150_block = Some(0);
-    c.eip155_block = Some(0);
-    c.eip158_block = Some(0);
-    c.byzantium_block = Some(0);
-    c.constantinople_block = Some(0);
-    c.petersburg_block = Some(0);
-    c.istanbul_block = Some(0);
-    c.berlin_block = Some(0);
-    c.london_block = Some(0);
-    c.merge_netsplit_block = Some(0);
-    c.terminal_total_difficulty = Some(U256::ZERO);
-    c.terminal_total_difficulty_passed = true;
-    c.shanghai_time = Some(0);
-    c.cancun_time = Some(0);
-    c.prague_time = Some(0);
+    let mut c = bttc_chainspec::all_forks_at_genesis(chain_id);
     c.extra_fields.insert("bttc".into(), serde_json::to_value(bttc)?);
     Ok(c)
 }

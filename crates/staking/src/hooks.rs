@@ -1,0 +1,98 @@
+//! The end-of-block system call into `StakeManager`.
+
+use crate::StakingError;
+use alloy_evm::{Evm, block::StateDB};
+use alloy_primitives::{Address, U256, map::HashMap};
+use alloy_sol_types::SolCall;
+use bttc_contracts::{STAKE_MANAGER, SYSTEM_CALLER, decode_revert, stake_manager::StakeManager};
+use bttc_evm::{BlockHooks, BlockInfo, BoxError};
+use bttc_primitives::Block;
+use revm::{DatabaseCommit, context::result::ExecutionResult, state::Account};
+use tracing::{debug, error};
+
+/// Who signed a block's parent: bit *i* set when member *i* of the parent's validator set
+/// signed its commit.
+pub trait SignersSource {
+    /// The bitmap for `block`'s parent.
+    fn signed_bitmap(&self, block: &Block) -> Result<U256, BoxError>;
+}
+
+/// Every member of a set of `n` signed (the bitmap with the low `n` bits set).
+#[derive(Debug, Clone, Copy)]
+pub struct AllSigned(pub usize);
+
+impl SignersSource for AllSigned {
+    fn signed_bitmap(&self, _block: &Block) -> Result<U256, BoxError> {
+        Ok(if self.0 >= 256 { U256::MAX } else { (U256::from(1) << self.0) - U256::from(1) })
+    }
+}
+
+/// [`BlockHooks`] that run `StakeManager.blockEnd` after every block's transactions.
+#[derive(Debug, Clone)]
+pub struct StakingHooks<S> {
+    signers: S,
+}
+
+impl<S: SignersSource> StakingHooks<S> {
+    /// Hooks that take the signer bitmap from `signers`.
+    pub const fn new(signers: S) -> Self {
+        Self { signers }
+    }
+}
+
+impl<S: SignersSource> BlockHooks for StakingHooks<S> {
+    fn after_transactions<E: Evm<DB: StateDB>>(
+        &self,
+        evm: &mut E,
+        info: &BlockInfo<'_>,
+    ) -> Result<(), BoxError> {
+        let number = info.block.header.number;
+        let base_fee = info.block.header.base_fee_per_gas.unwrap_or_default();
+        // What plain Ethereum burns goes to the stakers.
+        let fees = U256::from(info.gas_used) * U256::from(base_fee);
+        let bitmap = self
+            .signers
+            .signed_bitmap(info.block)
+            .map_err(|source| StakingError::Signers { number, source })?;
+        let data = StakeManager::blockEndCall { signedBitmap: bitmap, fees }.abi_encode();
+        let out = evm
+            .transact_system_call(SYSTEM_CALLER, STAKE_MANAGER, data.into())
+            .map_err(|e| StakingError::Evm { number, source: Box::new(e) })?;
+        match out.result {
+            ExecutionResult::Success { output, .. } => {
+                let minted = match StakeManager::blockEndCall::abi_decode_returns(output.data()) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        error!(target: "bttc::staking", number, error = %e, "blockEnd returned undecodable data; its changes are dropped");
+                        return Ok(());
+                    }
+                };
+                evm.db_mut().commit(out.state);
+                credit(evm.db_mut(), STAKE_MANAGER, fees.saturating_add(minted)).map_err(
+                    |source| StakingError::Credit { number, amount: fees + minted, source },
+                )?;
+                debug!(target: "bttc::staking", number, %fees, %minted, "blockEnd");
+            }
+            ExecutionResult::Revert { output, .. } => {
+                error!(target: "bttc::staking", number, reason = %decode_revert(&output), "blockEnd reverted; the block goes on without it (fees burned, no issuance, previous set kept)");
+            }
+            ExecutionResult::Halt { reason, .. } => {
+                error!(target: "bttc::staking", number, ?reason, "blockEnd halted; the block goes on without it (fees burned, no issuance, previous set kept)");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Adds `amount` wei to `who`'s balance through the block's state.
+fn credit<D: StateDB>(db: &mut D, who: Address, amount: U256) -> Result<(), BoxError> {
+    if amount.is_zero() {
+        return Ok(());
+    }
+    let info = db.basic(who).map_err(|e| -> BoxError { Box::new(e) })?.unwrap_or_default();
+    let mut account = Account::from(info);
+    account.info.balance = account.info.balance.saturating_add(amount);
+    account.mark_touch();
+    db.commit(HashMap::from_iter([(who, account)]));
+    Ok(())
+}

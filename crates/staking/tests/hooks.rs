@@ -1,0 +1,162 @@
+//! `StakingHooks` on real chains (MDBX on temp dirs): the end-of-block call credits base fees
+//! and issuance to StakeManager, building and importing agree, a chain without the hooks
+//! refuses such blocks, and a reverting StakeManager leaves the chain live.
+
+use alloy_consensus::{SignableTransaction, TxEip1559};
+use alloy_genesis::{Genesis, GenesisAccount};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use bttc_chain::{BlockAttributes, BlockError, Chain, init_genesis};
+use bttc_chainspec::{BttcParams, GenesisValidator};
+use bttc_contracts::{STAKE_MANAGER, staking_alloc};
+use bttc_evm::{BlockHooks, NoHooks};
+use bttc_primitives::{Block, Transaction};
+use bttc_staking::{AllSigned, StakingHooks};
+use bttc_storage::{DatabaseEnv, DbOptions, StateProvider};
+
+const CHAIN_ID: u64 = 4_242;
+const ONE: u128 = 1_000_000_000_000_000_000;
+const BASE_FEE: u64 = 1_000_000_000;
+
+fn sender() -> PrivateKeySigner {
+    PrivateKeySigner::from_bytes(&B256::repeat_byte(0x42)).unwrap()
+}
+
+fn validator() -> GenesisValidator {
+    let key = k256::ecdsa::SigningKey::from_bytes(&[7u8; 32].into()).unwrap();
+    GenesisValidator {
+        address: bttc_consensus::address_of(key.verifying_key()),
+        public_key: key.verifying_key().to_encoded_point(true).as_bytes().to_vec().into(),
+        stake: 1_000,
+        operator: None,
+    }
+}
+
+/// A bttc genesis with one staked validator, one funded sender, and `stake_manager_code`
+/// replacing StakeManager's code if given.
+fn genesis(stake_manager_code: Option<Bytes>) -> String {
+    let bttc = BttcParams { validators: vec![validator()], ..BttcParams::devnet() };
+    let mut alloc = staking_alloc(CHAIN_ID, &bttc).unwrap();
+    if let Some(code) = stake_manager_code {
+        alloc.get_mut(&STAKE_MANAGER).unwrap().code = Some(code);
+    }
+    alloc.insert(
+        sender().address(),
+        GenesisAccount { balance: U256::from(1_000 * ONE), ..Default::default() },
+    );
+    for (address, code) in bttc_chainspec::system_predeploys() {
+        alloc.insert(
+            address,
+            GenesisAccount { nonce: Some(1), code: Some(code), ..Default::default() },
+        );
+    }
+    let mut config = bttc_chainspec::all_forks_at_genesis(CHAIN_ID);
+    config.extra_fields.insert("bttc".into(), serde_json::to_value(&bttc).unwrap());
+    let g = Genesis {
+        config,
+        gas_limit: 30_000_000,
+        base_fee_per_gas: Some(BASE_FEE.into()),
+        alloc,
+        ..Default::default()
+    };
+    serde_json::to_string(&g).unwrap()
+}
+
+fn open<H: BlockHooks>(genesis: &str, hooks: H) -> (tempfile::TempDir, Chain<H>) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = DatabaseEnv::open(dir.path(), DbOptions::ephemeral()).unwrap();
+    init_genesis(&db, genesis).unwrap();
+    (dir, Chain::open_with_hooks(db, hooks).unwrap())
+}
+
+fn transfer(nonce: u64) -> Transaction {
+    let tx = TxEip1559 {
+        chain_id: CHAIN_ID,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 10 * BASE_FEE as u128,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Call(address!("00000000000000000000000000000000000000aa")),
+        value: U256::from(ONE),
+        access_list: Default::default(),
+        input: Bytes::new(),
+    };
+    let sig = sender().sign_hash_sync(&tx.signature_hash()).unwrap();
+    tx.into_signed(sig).into()
+}
+
+/// Builds and commits `n` blocks of two transfers each; returns them.
+fn grow<H: BlockHooks>(chain: &Chain<H>, n: u64) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    for b in 0..n {
+        let rw = chain.db().rw().unwrap();
+        let txs = vec![transfer(2 * b), transfer(2 * b + 1)];
+        let attrs = BlockAttributes { timestamp: b + 1, ..Default::default() };
+        let block = chain.build_block(&rw, txs, &attrs).unwrap();
+        chain.insert_block(&rw, &block).unwrap();
+        rw.commit().unwrap();
+        blocks.push(block);
+    }
+    blocks
+}
+
+fn balance<H: BlockHooks>(chain: &Chain<H>, who: Address) -> U256 {
+    chain.db().ro().unwrap().account(&who).unwrap().map(|a| a.balance).unwrap_or_default()
+}
+
+/// Issuance per block with 1,000 BTT staked at 6.5% a year and 1 s blocks.
+fn minted_per_block() -> U256 {
+    U256::from(1_000 * ONE) * U256::from(650) / U256::from(10_000) / U256::from(31_536_000u64)
+}
+
+#[test]
+fn base_fees_and_issuance_go_to_stake_manager_and_importers_agree() {
+    let g = genesis(None);
+    let (_d1, producer) = open(&g, StakingHooks::new(AllSigned(1)));
+    let before = balance(&producer, STAKE_MANAGER);
+    let blocks = grow(&producer, 4);
+    let fees: U256 = blocks
+        .iter()
+        .map(|b| U256::from(b.header.gas_used) * U256::from(b.header.base_fee_per_gas.unwrap()))
+        .sum();
+    assert!(fees > U256::ZERO);
+    assert_eq!(
+        balance(&producer, STAKE_MANAGER) - before,
+        fees + minted_per_block() * U256::from(4),
+        "every block's base fees and issuance are credited"
+    );
+
+    // Another node with the same hooks imports the blocks: same state roots.
+    let (_d2, importer) = open(&g, StakingHooks::new(AllSigned(1)));
+    for block in &blocks {
+        let rw = importer.db().rw().unwrap();
+        importer.insert_block(&rw, block).unwrap();
+        rw.commit().unwrap();
+    }
+    assert_eq!(importer.head().unwrap().hash, producer.head().unwrap().hash);
+
+    // A node without the hooks computes another state: the first block is refused.
+    let (_d3, plain) = open(&g, NoHooks);
+    let rw = plain.db().rw().unwrap();
+    let err = plain.insert_block(&rw, &blocks[0]).unwrap_err();
+    assert!(matches!(err, BlockError::StateRoot { .. }), "{err}");
+}
+
+#[test]
+fn a_reverting_stake_manager_leaves_the_chain_live() {
+    // PUSH1 0 PUSH1 0 REVERT: every call reverts.
+    let g = genesis(Some(Bytes::from_static(&[0x60, 0x00, 0x60, 0x00, 0xfd])));
+    let (_d1, producer) = open(&g, StakingHooks::new(AllSigned(1)));
+    let before = balance(&producer, STAKE_MANAGER);
+    let blocks = grow(&producer, 3);
+    assert_eq!(producer.head().unwrap().number, 3, "blocks are built and committed");
+    assert_eq!(balance(&producer, STAKE_MANAGER), before, "nothing credited: base fees burned");
+    let (_d2, importer) = open(&g, StakingHooks::new(AllSigned(1)));
+    for block in &blocks {
+        let rw = importer.db().rw().unwrap();
+        importer.insert_block(&rw, block).unwrap();
+        rw.commit().unwrap();
+    }
+    assert_eq!(importer.head().unwrap().hash, producer.head().unwrap().hash, "and imported");
+}
