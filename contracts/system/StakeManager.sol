@@ -122,6 +122,15 @@ contract StakeManager {
         bytes signature; // r || s || v, v 27 or 28
     }
 
+    /// @notice A proposal as bttc's consensus signs it (see `proposalHash`).
+    struct Proposal {
+        uint64 height;
+        int64 round;
+        bytes32 value; // the proposed block's hash
+        int64 polRound; // -1 when none
+        bytes signature; // r || s || v, v 27 or 28
+    }
+
     Params public params;
     Params internal pendingParams;
     bool public paramsPending;
@@ -421,19 +430,50 @@ contract StakeManager {
         if (a.voteType != 1 && a.voteType != 2) revert BadEvidence("unknown vote type");
         if ((a.nil && a.value != 0) || (b.nil && b.value != 0)) revert BadEvidence("nil vote with a value");
         if (a.nil == b.nil && a.value == b.value) revert BadEvidence("the votes are the same");
-        if (a.height >= block.number) revert HeightInFuture(a.height);
-        if (block.number - a.height > params.evidenceMaxAge) {
-            revert EvidenceTooOld(a.height, uint64(block.number), params.evidenceMaxAge);
-        }
+        _checkEvidenceAge(a.height);
         address ra = _recover(voteHash(a, signer), a.signature);
         address rb = _recover(voteHash(b, signer), b.signature);
         if (ra != signer || rb != signer) revert BadEvidence("a signature is not the signer's");
+        _punishEquivocation(signer, a.height);
+    }
+
+    /// @notice Slashes and tombstones a proposer that signed two different proposals for the
+    /// same height and round. Anyone may submit; the reporter is paid `reporterRewardBps` of
+    /// what is slashed.
+    /// @param signer the proposer's consensus address
+    /// @param a one proposal
+    /// @param b a conflicting proposal
+    function submitDoubleProposal(address signer, Proposal calldata a, Proposal calldata b)
+        external
+        nonReentrant
+    {
+        if (a.height != b.height || a.round != b.round) {
+            revert BadEvidence("proposals are not for the same height and round");
+        }
+        if (a.value == b.value && a.polRound == b.polRound) revert BadEvidence("the proposals are the same");
+        _checkEvidenceAge(a.height);
+        address ra = _recover(proposalHash(a, signer), a.signature);
+        address rb = _recover(proposalHash(b, signer), b.signature);
+        if (ra != signer || rb != signer) revert BadEvidence("a signature is not the signer's");
+        _punishEquivocation(signer, a.height);
+    }
+
+    function _checkEvidenceAge(uint64 height) internal view {
+        if (height >= block.number) revert HeightInFuture(height);
+        if (block.number - height > params.evidenceMaxAge) {
+            revert EvidenceTooOld(height, uint64(block.number), params.evidenceMaxAge);
+        }
+    }
+
+    /// Slashes, jails for ever and tombstones the validator of `signer` for an equivocation
+    /// at `height`, paying the reporter (nothing when the system reports).
+    function _punishEquivocation(address signer, uint64 height) internal {
         uint64 id = validatorOfSigner[signer];
         if (id == 0) revert BadEvidence("unknown signer");
-        if (!_inSet(epochOf(a.height), id, signer)) revert BadEvidence("signer not in the set of that height");
+        if (!_inSet(epochOf(height), id, signer)) revert BadEvidence("signer not in the set of that height");
         Validator storage v = validators[id];
         if (v.tombstoned) revert ValidatorTombstoned(id);
-        uint256 slashed = _slash(id, params.doubleSignSlashBps, a.height, "double sign");
+        uint256 slashed = _slash(id, params.doubleSignSlashBps, height, "double sign");
         v.tombstoned = true;
         v.jailed = true;
         v.jailedUntil = type(uint64).max;
@@ -442,6 +482,26 @@ contract StakeManager {
         uint256 reward = msg.sender == SYSTEM ? 0 : (slashed * params.reporterRewardBps) / BPS;
         totalBurned += slashed - reward;
         _send(msg.sender, reward);
+    }
+
+    /// @notice The hash a proposer signs for `proposal` (bttc's proposal-signing format):
+    /// keccak256("bttc/proposal/v1" || chainId(8) || height(8) || round(8) || value(32) ||
+    /// polRound(8) || proposer(20)).
+    /// @param proposal the proposal
+    /// @param signer the proposer's consensus address
+    /// @return the prehash
+    function proposalHash(Proposal calldata proposal, address signer) public view returns (bytes32) {
+        return keccak256(
+            abi.encodePacked(
+                "bttc/proposal/v1",
+                uint64(block.chainid),
+                proposal.height,
+                proposal.round,
+                proposal.value,
+                proposal.polRound,
+                signer
+            )
+        );
     }
 
     /// @notice The hash a validator signs for `vote` (bttc's vote-signing format):

@@ -549,3 +549,76 @@ fn governance_parameters_take_effect_at_the_next_epoch() {
         btt(6_000) * U256::from(1_300) / U256::from(10_000) / U256::from(31_536_000u64)
     );
 }
+
+fn proposal(
+    keys: &Keys,
+    height: u64,
+    round: u32,
+    value: B256,
+    pol_round: Option<u32>,
+) -> SM::Proposal {
+    let pol = pol_round.map_or(Round::Nil, Round::new);
+    let hash = bttc_consensus::proposal_signing_hash(
+        CHAIN_ID,
+        BlockHeight(height),
+        Round::new(round),
+        &BlockValue(value),
+        pol,
+        &ValidatorAddress(keys.signer()),
+    );
+    SM::Proposal {
+        height,
+        round: i64::from(round),
+        value,
+        polRound: pol_round.map_or(-1, i64::from),
+        signature: keys.sign(hash),
+    }
+}
+
+#[test]
+fn the_contract_hashes_proposals_as_consensus_signs_them_and_slashes_double_proposals() {
+    let (mut chain, a, b, _c) = chain3();
+    for _ in 0..6 {
+        chain.next_block(U256::ZERO).unwrap();
+    }
+    let p = proposal(&a, 4, 1, B256::repeat_byte(3), Some(0));
+    let want = bttc_consensus::proposal_signing_hash(
+        CHAIN_ID,
+        BlockHeight(4),
+        Round::new(1),
+        &BlockValue(B256::repeat_byte(3)),
+        Round::new(0),
+        &ValidatorAddress(a.signer()),
+    );
+    assert_eq!(chain.view(SM::proposalHashCall { proposal: p.clone(), signer: a.signer() }), want);
+    let reporter = Address::repeat_byte(0x99);
+    // The same proposal twice, or two heights, or another key: not evidence.
+    let same = chain.send(
+        reporter,
+        SM::submitDoubleProposalCall { signer: a.signer(), a: p.clone(), b: p.clone() },
+        U256::ZERO,
+    );
+    assert!(same.failed().reason.contains("the proposals are the same"));
+    let other_height = proposal(&a, 5, 1, B256::repeat_byte(4), None);
+    let err = chain.send(
+        reporter,
+        SM::submitDoubleProposalCall { signer: a.signer(), a: p.clone(), b: other_height },
+        U256::ZERO,
+    );
+    assert!(err.failed().reason.contains("same height and round"));
+    let by_b = proposal(&b, 4, 1, B256::repeat_byte(4), None);
+    let err = chain.send(
+        reporter,
+        SM::submitDoubleProposalCall { signer: a.signer(), a: p.clone(), b: by_b },
+        U256::ZERO,
+    );
+    assert!(err.failed().reason.contains("not the signer's"));
+    // Two different blocks proposed at height 4, round 1.
+    let q = proposal(&a, 4, 1, B256::repeat_byte(4), None);
+    chain.ok(reporter, SM::submitDoubleProposalCall { signer: a.signer(), a: p, b: q }, U256::ZERO);
+    let v = chain.view(SM::getValidatorCall { id: 1 });
+    assert!(v.tombstoned);
+    assert_eq!(v.stake, btt(3_000) - btt(150), "5% slashed");
+    assert_eq!(chain.balance(reporter), btt(15), "reporter paid 10% of the slash");
+    chain.surplus();
+}
