@@ -59,6 +59,7 @@ pub mod module;
 mod pubsub;
 mod server;
 pub mod simulate;
+mod staking;
 mod ws;
 
 pub use access::{AccessError, OriginRules, VirtualHosts};
@@ -75,6 +76,7 @@ pub use error::{
 };
 pub use filters::MAX_FILTER_TERMS;
 pub use module::rpc_module;
+pub use staking::{RpcDelegation, RpcStake, RpcUnbonding, RpcValidator, RpcValidatorSet};
 
 pub use server::{RpcServer, start_server};
 pub use ws::MAX_CONN_FILTER_TERMS;

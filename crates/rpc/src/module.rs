@@ -297,6 +297,16 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
         let o = overrides(&mut p)?;
         ok(ctx.call(req, b, o))?
     });
+    // bttc_: staking (StakeManager's views, executions like eth_call)
+    heavy!(m, "bttc_getValidators", |ctx, p| {
+        let b = block_or_latest(&mut p)?;
+        ok(ctx.validators(b))?
+    });
+    heavy!(m, "bttc_getStake", |ctx, p| {
+        let address: Address = p.next()?;
+        let b = block_or_latest(&mut p)?;
+        ok(ctx.stake(address, b))?
+    });
     heavy!(m, "eth_estimateGas", |ctx, p| {
         let req: TransactionRequest = p.next()?;
         let b = block_or_latest(&mut p)?;
