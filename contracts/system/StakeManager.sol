@@ -605,6 +605,13 @@ contract StakeManager {
         return validators[id];
     }
 
+    /// @notice The stake behind validator `id`'s shares (its pool), in wei.
+    /// @param id the validator
+    /// @return the stake
+    function stakeOf(uint64 id) external view returns (uint256) {
+        return validators[id].stake;
+    }
+
     /// @notice The consensus public key registered for `signer`.
     /// @param signer a consensus address
     /// @return the 64-byte key

@@ -119,8 +119,8 @@ fn raw_pubkey(v: &GenesisValidator) -> Result<Bytes, GenesisError> {
 
 /// The genesis accounts of the staking system for `bttc`: `StakeManager` at
 /// [`crate::STAKE_MANAGER`] holding each genesis validator's stake (operated by
-/// `operator`, or by the validator's own address), and the BTT wrapper at
-/// [`crate::BTT_TOKEN`].
+/// `operator`, or by the validator's own address), the BTT wrapper at
+/// [`crate::BTT_TOKEN`] and `Governance` at [`crate::GOVERNANCE`].
 pub fn staking_alloc(
     chain_id: u64,
     bttc: &BttcParams,
@@ -143,7 +143,20 @@ pub fn staking_alloc(
         stake_manager_account(chain_id, &params_from(bttc)?, &stakers)?,
     );
     alloc.insert(crate::BTT_TOKEN, btt_token_account(U256::ZERO));
+    alloc.insert(crate::GOVERNANCE, governance_account());
     Ok(alloc)
+}
+
+/// `Governance`'s genesis account: its runtime code (it keeps its rules in constants and
+/// starts with empty storage).
+pub fn governance_account() -> GenesisAccount {
+    GenesisAccount {
+        balance: U256::ZERO,
+        nonce: Some(1),
+        code: Some(crate::governance::Governance::DEPLOYED_BYTECODE.clone()),
+        storage: None,
+        private_key: None,
+    }
 }
 
 /// The BTT wrapper's genesis account, holding `reserve` wei (the bridge's reserve; zero until
@@ -236,6 +249,9 @@ pub fn decode_revert(output: &[u8]) -> String {
         return format!("{e:?}");
     }
     if let Ok(e) = crate::btt::BTT::BTTErrors::abi_decode(output) {
+        return format!("{e:?}");
+    }
+    if let Ok(e) = crate::governance::Governance::GovernanceErrors::abi_decode(output) {
         return format!("{e:?}");
     }
     if let Some(msg) = alloy_sol_types::decode_revert_reason(output) {

@@ -7,6 +7,7 @@
 //! - [`stake_manager`]: the ABI bindings of `StakeManager` (generated from its artifact, so they
 //!   cannot drift from the bytecode) and its creation and runtime code;
 //! - [`btt`]: the bindings of the BTT native-token wrapper (`balanceOf` is the native balance);
+//! - [`governance`]: the bindings of `Governance` (stake-weighted votes on the parameters);
 //! - [`genesis`]: the genesis accounts: `StakeManager` made by running its constructor in revm
 //!   with the chain spec's parameters and genesis validators (so the storage layout is the
 //!   compiler's, never written by hand), and the BTT wrapper.
@@ -19,10 +20,11 @@
 pub mod addresses;
 pub mod btt;
 pub mod genesis;
+pub mod governance;
 pub mod stake_manager;
 
 pub use addresses::{BTT_TOKEN, GOVERNANCE, STAKE_MANAGER, SYSTEM_CALLER};
 pub use genesis::{
-    GenesisError, GenesisStaker, btt_token_account, decode_revert, params_from,
+    GenesisError, GenesisStaker, btt_token_account, decode_revert, governance_account, params_from,
     stake_manager_account, staking_alloc,
 };
