@@ -6,6 +6,7 @@ mod devnet_cmd;
 mod genesis_cmd;
 mod keys_cmd;
 mod node_cmd;
+mod stake_cmd;
 
 /// mimalloc: the node allocates many small trie nodes and buffers per block.
 #[global_allocator]
@@ -77,6 +78,17 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: keys_cmd::KeysCommand,
+    },
+    /// Validators: register, edit commission, unjail, list the set (transactions to the
+    /// staking contract over JSON-RPC).
+    Validator {
+        #[command(subcommand)]
+        command: stake_cmd::ValidatorCommand,
+    },
+    /// Delegations: delegate, undelegate, redelegate, claim, withdraw, show.
+    Stake {
+        #[command(subcommand)]
+        command: stake_cmd::StakeCommand,
     },
     /// Genesis files.
     Genesis {
@@ -178,6 +190,8 @@ fn run(cli: Cli) -> eyre::Result<()> {
         Command::Node(args) => node_cmd::run(*args)?,
         Command::Devnet(args) => devnet_cmd::run(args)?,
         Command::Keys { command } => keys_cmd::run(command)?,
+        Command::Validator { command } => stake_cmd::run_validator(command)?,
+        Command::Stake { command } => stake_cmd::run_stake(command)?,
         Command::Genesis { command: GenesisCommand::New(args) } => genesis_cmd::run(args)?,
         Command::Db { command: DbCommand::VerifyRoot { datadir } } => {
             let db = open_existing(&datadir, true)?;

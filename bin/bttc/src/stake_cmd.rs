@@ -1,0 +1,309 @@
+//! `bttc validator …` and `bttc stake …`: transactions to the staking contract
+//! (`StakeManager` at 0x…1000) sent over JSON-RPC, and its state read back.
+//!
+//! Every command signs with `--keystore` + `--password-file` (or `--private-key`), checks the
+//! transaction with `eth_estimateGas` first (so a refusal is reported with the contract's own
+//! error and nothing is sent), sends it, waits for its receipt and prints the hash and the
+//! resulting state (`bttc_getStake` / `bttc_getValidators`).
+
+use crate::keys_cmd;
+use alloy_network::{EthereumWallet, TransactionBuilder};
+use alloy_primitives::{Address, Bytes, U256, utils::parse_units};
+use alloy_provider::{Provider, ProviderBuilder};
+use alloy_rpc_types_eth::TransactionRequest;
+use alloy_signer_local::PrivateKeySigner;
+use alloy_sol_types::SolCall;
+use bttc_contracts::{STAKE_MANAGER, decode_revert, stake_manager::StakeManager as SM};
+use clap::{Args, Subcommand};
+use eyre::WrapErr;
+use std::path::PathBuf;
+
+/// Who signs and where to send.
+#[derive(Debug, Args)]
+pub(crate) struct TxArgs {
+    /// JSON-RPC endpoint of a node of the chain.
+    #[arg(long = "rpc-url", default_value = "http://127.0.0.1:8545")]
+    rpc_url: String,
+    /// Encrypted keystore of the sending account (the operator, or the delegator).
+    #[arg(long, conflicts_with = "private_key")]
+    keystore: Option<PathBuf>,
+    /// The keystore's password file (else `BTTC_PASSWORD`).
+    #[arg(long = "password-file")]
+    password_file: Option<PathBuf>,
+    /// The sending account's private key (hex); prefer a keystore.
+    #[arg(long = "private-key")]
+    private_key: Option<String>,
+    /// Accept a keystore that group or others can read.
+    #[arg(long = "insecure-key-permissions")]
+    insecure_key_permissions: bool,
+}
+
+impl TxArgs {
+    fn signer(&self) -> eyre::Result<PrivateKeySigner> {
+        match (&self.keystore, &self.private_key) {
+            (Some(path), _) => {
+                let password = keys_cmd::password(self.password_file.as_deref())?;
+                keys_cmd::load_key(path, &password, self.insecure_key_permissions)
+            }
+            (None, Some(hex)) => hex
+                .trim()
+                .parse()
+                .map_err(|e| eyre::eyre!("--private-key is not a private key: {e}")),
+            (None, None) => {
+                eyre::bail!("no signing key: pass --keystore <file> or --private-key <hex>")
+            }
+        }
+    }
+}
+
+/// `bttc stake …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum StakeCommand {
+    /// Delegate BTT to a validator.
+    Delegate {
+        /// The validator's id (see `bttc validator info`).
+        #[arg(long)]
+        validator: u64,
+        /// BTT to delegate (decimals allowed).
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Start unbonding a delegation; withdraw it after the unbonding period.
+    Undelegate {
+        /// The validator's id.
+        #[arg(long)]
+        validator: u64,
+        /// BTT to undelegate, or `all`.
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Move a delegation to another validator at once.
+    Redelegate {
+        /// The validator delegated to now.
+        #[arg(long)]
+        from: u64,
+        /// The validator to delegate to.
+        #[arg(long)]
+        to: u64,
+        /// BTT to move, or `all`.
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Claim the rewards of a delegation (and the commission, for the validator's operator).
+    Claim {
+        /// The validator's id.
+        #[arg(long)]
+        validator: u64,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Withdraw every unbonding entry that has matured.
+    Withdraw {
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// An account's delegations, unbonding entries and rewards.
+    Info {
+        /// The account.
+        #[arg(long)]
+        address: Address,
+        /// JSON-RPC endpoint.
+        #[arg(long = "rpc-url", default_value = "http://127.0.0.1:8545")]
+        rpc_url: String,
+    },
+}
+
+/// `bttc validator …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ValidatorCommand {
+    /// Register a validator: the sender becomes its operator and stakes `--stake` BTT; the
+    /// consensus key (the one `bttc node --validator-key` runs with) proves it is held.
+    Create {
+        /// Keystore of the consensus key (from `bttc keys new`).
+        #[arg(long = "signer-keystore")]
+        signer_keystore: PathBuf,
+        /// Its password file (else `BTTC_SIGNER_PASSWORD`).
+        #[arg(long = "signer-password-file")]
+        signer_password_file: Option<PathBuf>,
+        /// Self-stake in BTT.
+        #[arg(long)]
+        stake: String,
+        /// Commission on delegators' rewards, in basis points.
+        #[arg(long = "commission-bps", default_value_t = 500)]
+        commission_bps: u16,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Change the commission (limited per edit, once per epoch).
+    Edit {
+        /// The new commission in basis points.
+        #[arg(long = "commission-bps")]
+        commission_bps: u16,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Ask to be elected again after a jail time.
+    Unjail {
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// The validator set that signs the latest block.
+    Info {
+        /// JSON-RPC endpoint.
+        #[arg(long = "rpc-url", default_value = "http://127.0.0.1:8545")]
+        rpc_url: String,
+    },
+}
+
+/// BTT (decimals allowed) in wei; `all` when `allow_all`.
+fn amount(s: &str, allow_all: bool) -> eyre::Result<U256> {
+    if allow_all && s.eq_ignore_ascii_case("all") {
+        return Ok(U256::MAX);
+    }
+    let wei: U256 = parse_units(s.trim(), 18)
+        .map_err(|e| eyre::eyre!("amount {s:?} is not a number of BTT: {e}"))?
+        .into();
+    if wei.is_zero() {
+        eyre::bail!("amount {s:?} is zero");
+    }
+    Ok(wei)
+}
+
+fn runtime() -> eyre::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().wrap_err("tokio runtime")
+}
+
+/// Checks, sends and waits for a call to StakeManager; prints what happened.
+async fn send(tx: &TxArgs, data: Vec<u8>, value: U256) -> eyre::Result<Address> {
+    let signer = tx.signer()?;
+    let from = signer.address();
+    let url =
+        tx.rpc_url.parse().wrap_err_with(|| format!("--rpc-url {:?} is not a URL", tx.rpc_url))?;
+    let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url);
+    let req = TransactionRequest::default()
+        .with_from(from)
+        .with_to(STAKE_MANAGER)
+        .with_input(Bytes::from(data))
+        .with_value(value);
+    // A refusal is reported with the contract's error before anything is sent.
+    if let Err(e) = provider.estimate_gas(req.clone()).await {
+        let reason = e
+            .as_error_resp()
+            .and_then(|r| r.as_revert_data())
+            .map(|d| decode_revert(&d))
+            .unwrap_or_else(|| e.to_string());
+        eyre::bail!("StakeManager refuses the transaction: {reason}");
+    }
+    let pending = provider.send_transaction(req).await.wrap_err("sending the transaction")?;
+    let hash = *pending.tx_hash();
+    println!("sent {hash} from {from}");
+    let receipt = pending.get_receipt().await.wrap_err("waiting for the receipt")?;
+    if !receipt.status() {
+        eyre::bail!("transaction {hash} failed in block {:?}", receipt.block_number);
+    }
+    println!("included in block {}", receipt.block_number.unwrap_or_default());
+    Ok(from)
+}
+
+async fn rpc(
+    url: &str,
+    method: &'static str,
+    params: serde_json::Value,
+) -> eyre::Result<serde_json::Value> {
+    let url = url.parse().wrap_err_with(|| format!("--rpc-url {url:?} is not a URL"))?;
+    let provider = ProviderBuilder::new().connect_http(url);
+    let v: serde_json::Value =
+        provider.raw_request(method.into(), params).await.wrap_err(method)?;
+    if v.is_null() {
+        eyre::bail!("{method}: this chain has no staking contract");
+    }
+    Ok(v)
+}
+
+async fn print_stake(url: &str, who: Address) -> eyre::Result<()> {
+    let v = rpc(url, "bttc_getStake", serde_json::json!([who, "latest"])).await?;
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(())
+}
+
+pub(crate) fn run_stake(cmd: StakeCommand) -> eyre::Result<()> {
+    runtime()?.block_on(async move {
+        let (tx, data, value) = match cmd {
+            StakeCommand::Info { address, rpc_url } => return print_stake(&rpc_url, address).await,
+            StakeCommand::Delegate { validator, amount: a, tx } => {
+                (tx, SM::delegateCall { id: validator }.abi_encode(), amount(&a, false)?)
+            }
+            StakeCommand::Undelegate { validator, amount: a, tx } => {
+                let data =
+                    SM::undelegateCall { id: validator, amount: amount(&a, true)? }.abi_encode();
+                (tx, data, U256::ZERO)
+            }
+            StakeCommand::Redelegate { from, to, amount: a, tx } => {
+                let data = SM::redelegateCall { src: from, dst: to, amount: amount(&a, true)? }
+                    .abi_encode();
+                (tx, data, U256::ZERO)
+            }
+            StakeCommand::Claim { validator, tx } => {
+                (tx, SM::claimRewardsCall { id: validator }.abi_encode(), U256::ZERO)
+            }
+            StakeCommand::Withdraw { tx } => (tx, SM::withdrawCall {}.abi_encode(), U256::ZERO),
+        };
+        let from = send(&tx, data, value).await?;
+        print_stake(&tx.rpc_url, from).await
+    })
+}
+
+pub(crate) fn run_validator(cmd: ValidatorCommand) -> eyre::Result<()> {
+    runtime()?.block_on(async move {
+        let (tx, data, value) = match cmd {
+            ValidatorCommand::Info { rpc_url } => {
+                let v = rpc(&rpc_url, "bttc_getValidators", serde_json::json!(["latest"])).await?;
+                println!("{}", serde_json::to_string_pretty(&v)?);
+                return Ok(());
+            }
+            ValidatorCommand::Create { signer_keystore, signer_password_file, stake, commission_bps, tx } => {
+                let password = match signer_password_file {
+                    Some(f) => keys_cmd::password(Some(&f))?,
+                    None => std::env::var("BTTC_SIGNER_PASSWORD").map_err(|_| {
+                        eyre::eyre!("no signer password: pass --signer-password-file or set BTTC_SIGNER_PASSWORD")
+                    })?,
+                };
+                let consensus = keys_cmd::load_key(&signer_keystore, &password, tx.insecure_key_permissions)?;
+                let operator = tx.signer()?.address();
+                let url = tx.rpc_url.parse().wrap_err_with(|| format!("--rpc-url {:?} is not a URL", tx.rpc_url))?;
+                let provider = ProviderBuilder::new().connect_http(url);
+                let pop = provider
+                    .call(
+                        TransactionRequest::default()
+                            .with_to(STAKE_MANAGER)
+                            .with_input(Bytes::from(SM::popHashCall { operator }.abi_encode())),
+                    )
+                    .await
+                    .wrap_err("reading StakeManager.popHash (is this a bttc chain with staking?)")?;
+                let pop = SM::popHashCall::abi_decode_returns(&pop)?;
+                let sig = bttc_consensus::signing::EthSignature::sign(consensus.credential(), &pop);
+                let point = consensus.credential().verifying_key().to_encoded_point(false);
+                let data = SM::createValidatorCall {
+                    pubkey: Bytes::copy_from_slice(&point.as_bytes()[1..]),
+                    proof: Bytes::copy_from_slice(&sig.0),
+                    commissionBps: commission_bps,
+                }
+                .abi_encode();
+                println!("consensus signer {}", consensus.address());
+                (tx, data, amount(&stake, false)?)
+            }
+            ValidatorCommand::Edit { commission_bps, tx } => {
+                (tx, SM::editCommissionCall { commissionBps: commission_bps }.abi_encode(), U256::ZERO)
+            }
+            ValidatorCommand::Unjail { tx } => (tx, SM::unjailCall {}.abi_encode(), U256::ZERO),
+        };
+        let from = send(&tx, data, value).await?;
+        print_stake(&tx.rpc_url, from).await
+    })
+}
