@@ -90,6 +90,11 @@ enum Command {
         #[command(subcommand)]
         command: stake_cmd::StakeCommand,
     },
+    /// Governance: propose new staking parameters, vote, finalize, list proposals.
+    Gov {
+        #[command(subcommand)]
+        command: stake_cmd::GovCommand,
+    },
     /// Genesis files.
     Genesis {
         #[command(subcommand)]
@@ -192,6 +197,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
         Command::Keys { command } => keys_cmd::run(command)?,
         Command::Validator { command } => stake_cmd::run_validator(command)?,
         Command::Stake { command } => stake_cmd::run_stake(command)?,
+        Command::Gov { command } => stake_cmd::run_gov(command)?,
         Command::Genesis { command: GenesisCommand::New(args) } => genesis_cmd::run(args)?,
         Command::Db { command: DbCommand::VerifyRoot { datadir } } => {
             let db = open_existing(&datadir, true)?;

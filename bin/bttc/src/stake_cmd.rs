@@ -1,5 +1,6 @@
-//! `bttc validator …` and `bttc stake …`: transactions to the staking contract
-//! (`StakeManager` at 0x…1000) sent over JSON-RPC, and its state read back.
+//! `bttc validator …`, `bttc stake …` and `bttc gov …`: transactions to the staking contracts
+//! (`StakeManager` at 0x…1000, `Governance` at 0x…1002) sent over JSON-RPC, and their state
+//! read back.
 //!
 //! Every command signs with `--keystore` + `--password-file` (or `--private-key`), checks the
 //! transaction with `eth_estimateGas` first (so a refusal is reported with the contract's own
@@ -13,7 +14,11 @@ use alloy_provider::{Provider, ProviderBuilder};
 use alloy_rpc_types_eth::TransactionRequest;
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::SolCall;
-use bttc_contracts::{STAKE_MANAGER, decode_revert, stake_manager::StakeManager as SM};
+use bttc_contracts::{
+    GOVERNANCE, STAKE_MANAGER, decode_revert,
+    governance::Governance::{self as G, StakingParams},
+    stake_manager::StakeManager as SM,
+};
 use clap::{Args, Subcommand};
 use eyre::WrapErr;
 use std::path::PathBuf;
@@ -181,6 +186,11 @@ fn runtime() -> eyre::Result<tokio::runtime::Runtime> {
 
 /// Checks, sends and waits for a call to StakeManager; prints what happened.
 async fn send(tx: &TxArgs, data: Vec<u8>, value: U256) -> eyre::Result<Address> {
+    send_to(tx, STAKE_MANAGER, data, value).await
+}
+
+/// Checks, sends and waits for a call to `to`; prints what happened.
+async fn send_to(tx: &TxArgs, to: Address, data: Vec<u8>, value: U256) -> eyre::Result<Address> {
     let signer = tx.signer()?;
     let from = signer.address();
     let url =
@@ -188,7 +198,7 @@ async fn send(tx: &TxArgs, data: Vec<u8>, value: U256) -> eyre::Result<Address> 
     let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url);
     let req = TransactionRequest::default()
         .with_from(from)
-        .with_to(STAKE_MANAGER)
+        .with_to(to)
         .with_input(Bytes::from(data))
         .with_value(value);
     // A refusal is reported with the contract's error before anything is sent.
@@ -198,7 +208,8 @@ async fn send(tx: &TxArgs, data: Vec<u8>, value: U256) -> eyre::Result<Address> 
             .and_then(|r| r.as_revert_data())
             .map(|d| decode_revert(&d))
             .unwrap_or_else(|| e.to_string());
-        eyre::bail!("StakeManager refuses the transaction: {reason}");
+        let name = if to == GOVERNANCE { "Governance" } else { "StakeManager" };
+        eyre::bail!("{name} refuses the transaction: {reason}");
     }
     let pending = provider.send_transaction(req).await.wrap_err("sending the transaction")?;
     let hash = *pending.tx_hash();
@@ -305,5 +316,151 @@ pub(crate) fn run_validator(cmd: ValidatorCommand) -> eyre::Result<()> {
         };
         let from = send(&tx, data, value).await?;
         print_stake(&tx.rpc_url, from).await
+    })
+}
+
+/// `bttc gov …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum GovCommand {
+    /// Propose new staking parameters: the current ones with each `--set` applied.
+    Propose {
+        /// A parameter to change, `name=value` with the names of `config.bttc` / StakeManager
+        /// (`stakingApyBps=1300`, `maxValidators=50`; stakes in wei). Repeat for each.
+        #[arg(long = "set", required = true)]
+        set: Vec<String>,
+        /// What and why, for voters.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Deposit in BTT (at least 1,000; refunded unless the proposal misses quorum or is
+        /// vetoed).
+        #[arg(long, default_value = "1000")]
+        deposit: String,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Vote on a proposal: yes, no, veto (NoWithVeto) or abstain.
+    Vote {
+        /// The proposal's id.
+        #[arg(long)]
+        proposal: u64,
+        /// yes | no | veto | abstain.
+        #[arg(long)]
+        option: String,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Count a proposal's votes once its voting period is over, and apply it if it passed.
+    Finalize {
+        /// The proposal's id.
+        #[arg(long)]
+        proposal: u64,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Every proposal, with its status and tally.
+    Info {
+        /// JSON-RPC endpoint.
+        #[arg(long = "rpc-url", default_value = "http://127.0.0.1:8545")]
+        rpc_url: String,
+    },
+}
+
+/// The current parameters with `name=value` changes applied.
+fn apply_sets(p: SM::paramsReturn, sets: &[String]) -> eyre::Result<StakingParams> {
+    let mut q = StakingParams {
+        minSelfStake: p.minSelfStake,
+        minDelegation: p.minDelegation,
+        maxValidators: p.maxValidators,
+        minValidators: p.minValidators,
+        epochLength: p.epochLength,
+        unbondingEpochs: p.unbondingEpochs,
+        maxCommissionBps: p.maxCommissionBps,
+        maxCommissionChangeBps: p.maxCommissionChangeBps,
+        stakingApyBps: p.stakingApyBps,
+        blocksPerYear: p.blocksPerYear,
+        signedBlocksWindow: p.signedBlocksWindow,
+        downtimeJailBlocks: p.downtimeJailBlocks,
+        downtimeSlashBps: p.downtimeSlashBps,
+        doubleSignSlashBps: p.doubleSignSlashBps,
+        evidenceMaxAge: p.evidenceMaxAge,
+        reporterRewardBps: p.reporterRewardBps,
+    };
+    for s in sets {
+        let (name, value) =
+            s.split_once('=').ok_or_else(|| eyre::eyre!("--set {s:?}: expected name=value"))?;
+        let bad = |e: &dyn std::fmt::Display| eyre::eyre!("--set {s:?}: {e}");
+        let v = value.trim();
+        match name.trim() {
+            "minSelfStake" => q.minSelfStake = v.parse().map_err(|e| bad(&e))?,
+            "minDelegation" => q.minDelegation = v.parse().map_err(|e| bad(&e))?,
+            "maxValidators" => q.maxValidators = v.parse().map_err(|e| bad(&e))?,
+            "minValidators" => q.minValidators = v.parse().map_err(|e| bad(&e))?,
+            "epochLength" => q.epochLength = v.parse().map_err(|e| bad(&e))?,
+            "unbondingEpochs" => q.unbondingEpochs = v.parse().map_err(|e| bad(&e))?,
+            "maxCommissionBps" => q.maxCommissionBps = v.parse().map_err(|e| bad(&e))?,
+            "maxCommissionChangeBps" => {
+                q.maxCommissionChangeBps = v.parse().map_err(|e| bad(&e))?
+            }
+            "stakingApyBps" => q.stakingApyBps = v.parse().map_err(|e| bad(&e))?,
+            "blocksPerYear" => q.blocksPerYear = v.parse().map_err(|e| bad(&e))?,
+            "signedBlocksWindow" => q.signedBlocksWindow = v.parse().map_err(|e| bad(&e))?,
+            "downtimeJailBlocks" => q.downtimeJailBlocks = v.parse().map_err(|e| bad(&e))?,
+            "downtimeSlashBps" => q.downtimeSlashBps = v.parse().map_err(|e| bad(&e))?,
+            "doubleSignSlashBps" => q.doubleSignSlashBps = v.parse().map_err(|e| bad(&e))?,
+            "evidenceMaxAge" => q.evidenceMaxAge = v.parse().map_err(|e| bad(&e))?,
+            "reporterRewardBps" => q.reporterRewardBps = v.parse().map_err(|e| bad(&e))?,
+            other => eyre::bail!("--set {s:?}: unknown parameter {other:?}"),
+        }
+    }
+    Ok(q)
+}
+
+async fn print_proposals(url: &str) -> eyre::Result<()> {
+    let v = rpc(url, "bttc_getProposals", serde_json::json!(["latest"])).await?;
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(())
+}
+
+pub(crate) fn run_gov(cmd: GovCommand) -> eyre::Result<()> {
+    runtime()?.block_on(async move {
+        let (tx, data, value) = match cmd {
+            GovCommand::Info { rpc_url } => return print_proposals(&rpc_url).await,
+            GovCommand::Propose { set, description, deposit, tx } => {
+                let url = tx
+                    .rpc_url
+                    .parse()
+                    .wrap_err_with(|| format!("--rpc-url {:?} is not a URL", tx.rpc_url))?;
+                let provider = ProviderBuilder::new().connect_http(url);
+                let out = provider
+                    .call(
+                        TransactionRequest::default()
+                            .with_to(STAKE_MANAGER)
+                            .with_input(Bytes::from(SM::paramsCall {}.abi_encode())),
+                    )
+                    .await
+                    .wrap_err("reading StakeManager.params (is this a bttc chain with staking?)")?;
+                let params = apply_sets(SM::paramsCall::abi_decode_returns(&out)?, &set)?;
+                (
+                    tx,
+                    G::proposeCall { p: params, description }.abi_encode(),
+                    amount(&deposit, false)?,
+                )
+            }
+            GovCommand::Vote { proposal, option, tx } => {
+                let option = match option.to_ascii_lowercase().as_str() {
+                    "yes" => 1u8,
+                    "no" => 2,
+                    "veto" | "nowithveto" => 3,
+                    "abstain" => 4,
+                    other => eyre::bail!("--option {other:?}: expected yes, no, veto or abstain"),
+                };
+                (tx, G::voteCall { id: U256::from(proposal), option }.abi_encode(), U256::ZERO)
+            }
+            GovCommand::Finalize { proposal, tx } => {
+                (tx, G::finalizeCall { id: U256::from(proposal) }.abi_encode(), U256::ZERO)
+            }
+        };
+        send_to(&tx, GOVERNANCE, data, value).await?;
+        print_proposals(&tx.rpc_url).await
     })
 }

@@ -124,5 +124,26 @@ async fn delegators_and_a_new_validator_use_the_cli() {
     let out = bttc(&["validator", "info", "--rpc-url", &url]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("\"validators\""), "{}", text(&out));
+
+    // Governance: a proposal to raise issuance, a delegator's vote, an early finalize refused.
+    let out = with(
+        &["gov", "propose", "--set", "stakingApyBps=1300", "--description", "raise issuance"],
+        &key0,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = with(&["gov", "propose", "--set", "stakingApyBps"], &key0);
+    assert!(text(&out).contains("expected name=value"), "{}", text(&out));
+    let out = with(&["gov", "propose", "--set", "fooBps=1"], &key0);
+    assert!(text(&out).contains("unknown parameter"), "{}", text(&out));
+    let out = with(&["gov", "vote", "--proposal", "0", "--option", "yes"], &key0);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = with(&["gov", "finalize", "--proposal", "0"], &key0);
+    assert!(text(&out).contains("VotingOpen"), "{}", text(&out));
+    let proposals = support::rpc(&url, "bttc_getProposals", serde_json::json!([])).await;
+    let p = &proposals["result"][0];
+    assert_eq!(p["status"], "voting", "{proposals}");
+    assert_eq!(p["description"], "raise issuance");
+    assert_eq!(p["params"]["stakingApyBps"], 1300);
+    assert_eq!(p["params"]["epochLength"], 64, "the other parameters are the current ones");
     support::sigterm_and_wait(&mut devnet, Duration::from_secs(30));
 }

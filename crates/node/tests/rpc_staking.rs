@@ -127,6 +127,7 @@ async fn validators_and_stake_are_read_from_the_staking_contract() {
     let op = env.ok("bttc_getStake", json!([v1.address, "latest"])).await;
     assert_eq!(op["operatedValidator"], 1);
     assert_eq!(op["delegations"][0]["value"], json!(wei(700)));
+    assert_eq!(env.ok("bttc_getProposals", json!(["latest"])).await, json!([]), "none yet");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -134,4 +135,5 @@ async fn a_chain_without_the_staking_contract_answers_null() {
     let env = Env::new(&dev_genesis(4_343, &dev_accounts(1), U256::from(ETH)).unwrap());
     assert_eq!(env.ok("bttc_getValidators", json!([])).await, Value::Null);
     assert_eq!(env.ok("bttc_getStake", json!([DEV0])).await, Value::Null);
+    assert_eq!(env.ok("bttc_getProposals", json!([])).await, Value::Null);
 }

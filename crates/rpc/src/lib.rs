@@ -76,7 +76,9 @@ pub use error::{
 };
 pub use filters::MAX_FILTER_TERMS;
 pub use module::rpc_module;
-pub use staking::{RpcDelegation, RpcStake, RpcUnbonding, RpcValidator, RpcValidatorSet};
+pub use staking::{
+    RpcDelegation, RpcProposal, RpcStake, RpcUnbonding, RpcValidator, RpcValidatorSet,
+};
 
 pub use server::{RpcServer, start_server};
 pub use ws::MAX_CONN_FILTER_TERMS;

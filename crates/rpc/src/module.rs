@@ -302,6 +302,10 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
         let b = block_or_latest(&mut p)?;
         ok(ctx.validators(b))?
     });
+    heavy!(m, "bttc_getProposals", |ctx, p| {
+        let b = block_or_latest(&mut p)?;
+        ok(ctx.proposals(b))?
+    });
     heavy!(m, "bttc_getStake", |ctx, p| {
         let address: Address = p.next()?;
         let b = block_or_latest(&mut p)?;

@@ -1,7 +1,8 @@
-//! `bttc_getValidators` and `bttc_getStake`: the staking contract's views (`StakeManager` at
-//! `0x…1000`), read at a block through the same EVM and state as `eth_call`.
+//! `bttc_getValidators`, `bttc_getStake` and `bttc_getProposals`: the staking contracts' views
+//! (`StakeManager` at `0x…1000`, `Governance` at `0x…1002`), read at a block through the same
+//! EVM and state as `eth_call`.
 //!
-//! Both answer `null` on a chain without the staking contract (a dev chain).
+//! They answer `null` on a chain without the staking contracts (a dev chain).
 
 use crate::{
     RpcContext,
@@ -12,7 +13,9 @@ use crate::{
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use alloy_rpc_types_eth::{BlockId, TransactionRequest};
 use alloy_sol_types::SolCall;
-use bttc_contracts::{STAKE_MANAGER, stake_manager::StakeManager as SM};
+use bttc_contracts::{
+    GOVERNANCE, STAKE_MANAGER, governance::Governance as G, stake_manager::StakeManager as SM,
+};
 use bttc_storage::{Provider, Ro, StateProvider};
 use revm::context::TxEnv;
 use serde::Serialize;
@@ -99,6 +102,28 @@ pub struct RpcStake {
     pub unbonding: Vec<RpcUnbonding>,
 }
 
+/// A governance proposal (`bttc_getProposals`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RpcProposal {
+    /// Its id.
+    pub id: u64,
+    /// Who proposed it.
+    pub proposer: Address,
+    /// Its deposit, in wei.
+    pub deposit: U256,
+    /// The last block votes are accepted.
+    pub voting_ends: u64,
+    /// `voting`, `passed`, `rejected`, `rejectedBurned` or `failed`.
+    pub status: &'static str,
+    /// What it proposes.
+    pub description: String,
+    /// The parameters it would set (as in `config.bttc`, amounts in wei).
+    pub params: serde_json::Value,
+    /// Stake that voted Yes / No / NoWithVeto / Abstain and all bonded stake, once finalized.
+    pub tally: Option<serde_json::Value>,
+}
+
 /// Calls on one block's state.
 struct Views<'a> {
     ctx: &'a RpcContext,
@@ -108,12 +133,16 @@ struct Views<'a> {
 
 impl Views<'_> {
     fn call<C: SolCall>(&self, call: C) -> RpcResult<C::Return> {
+        self.call_to(STAKE_MANAGER, call)
+    }
+
+    fn call_to<C: SolCall>(&self, to: Address, call: C) -> RpcResult<C::Return> {
         let req = TransactionRequest::default();
         let mut db = self.ctx.call_db(self.ro, self.block.number)?;
         let env = self.ctx.call_env(&self.block.header, &req);
         let tx = TxEnv {
             caller: Address::ZERO,
-            kind: TxKind::Call(STAKE_MANAGER),
+            kind: TxKind::Call(to),
             data: call.abi_encode().into(),
             gas_limit: self.ctx.default_call_gas(&env),
             gas_price: 0,
@@ -122,7 +151,7 @@ impl Views<'_> {
         };
         let out = result_output(transact(&mut db, env, tx)?.result)?;
         C::abi_decode_returns(&out).map_err(|e| {
-            RpcError::Internal(format!("StakeManager {} returned bad data: {e}", C::SIGNATURE))
+            RpcError::Internal(format!("{to} {} returned bad data: {e}", C::SIGNATURE))
         })
     }
 }
@@ -136,10 +165,7 @@ impl RpcContext {
     ) -> RpcResult<Option<Views<'a>>> {
         let block = Self::resolve_required(ro, id)?;
         let state = crate::context::StateAt::new(ro, block.number)?;
-        let deployed = state
-            .account(&STAKE_MANAGER)?
-            .is_some_and(|a| a.code_hash != bttc_primitives::KECCAK_EMPTY);
-        Ok(deployed.then_some(Views { ctx: self, ro, block }))
+        Ok(has_code(&state, STAKE_MANAGER)?.then_some(Views { ctx: self, ro, block }))
     }
 
     /// `bttc_getValidators(block)`: the set that signs `block`, with each member's state at it.
@@ -204,4 +230,66 @@ impl RpcContext {
             unbonding,
         }))
     }
+}
+
+impl RpcContext {
+    /// `bttc_getProposals(block)`: every governance proposal, newest last.
+    pub(crate) fn proposals(&self, id: BlockId) -> RpcResult<Option<Vec<RpcProposal>>> {
+        let ro = self.ro()?;
+        let Some(v) = self.staking_views(&ro, id)? else { return Ok(None) };
+        let state = crate::context::StateAt::new(&ro, v.block.number)?;
+        if !has_code(&state, GOVERNANCE)? {
+            return Ok(None);
+        }
+        let count: u64 = v.call_to(GOVERNANCE, G::proposalCountCall {})?.saturating_to();
+        let mut out = Vec::with_capacity(count as usize);
+        for i in 0..count {
+            let p = v.call_to(GOVERNANCE, G::getProposalCall { id: U256::from(i) })?;
+            let status = match p.status {
+                1 => "voting",
+                2 => "passed",
+                3 => "rejected",
+                4 => "rejectedBurned",
+                5 => "failed",
+                _ => "unknown",
+            };
+            let tally = if p.status > 1 {
+                let t = v.call_to(GOVERNANCE, G::getTallyCall { id: U256::from(i) })?;
+                Some(serde_json::json!({
+                    "yes": t.yes, "no": t.no, "noWithVeto": t.veto, "abstain": t.abstain, "bonded": t.bonded,
+                }))
+            } else {
+                None
+            };
+            let q = &p.params;
+            out.push(RpcProposal {
+                id: i,
+                proposer: p.proposer,
+                deposit: p.deposit,
+                voting_ends: p.votingEnds,
+                status,
+                description: p.description,
+                params: serde_json::json!({
+                    "minSelfStake": q.minSelfStake, "minDelegation": q.minDelegation,
+                    "maxValidators": q.maxValidators, "minValidators": q.minValidators,
+                    "epochLength": q.epochLength, "unbondingEpochs": q.unbondingEpochs,
+                    "maxCommissionBps": q.maxCommissionBps,
+                    "maxCommissionChangeBps": q.maxCommissionChangeBps,
+                    "stakingApyBps": q.stakingApyBps, "blocksPerYear": q.blocksPerYear,
+                    "signedBlocksWindow": q.signedBlocksWindow,
+                    "downtimeJailBlocks": q.downtimeJailBlocks,
+                    "downtimeSlashBps": q.downtimeSlashBps,
+                    "doubleSignSlashBps": q.doubleSignSlashBps,
+                    "evidenceMaxAge": q.evidenceMaxAge, "reporterRewardBps": q.reporterRewardBps,
+                }),
+                tally,
+            });
+        }
+        Ok(Some(out))
+    }
+}
+
+/// Whether `address` holds code in `state`.
+fn has_code(state: &crate::context::StateAt<'_>, address: Address) -> RpcResult<bool> {
+    Ok(state.account(&address)?.is_some_and(|a| a.code_hash != bttc_primitives::KECCAK_EMPTY))
 }
