@@ -367,24 +367,7 @@ pub(crate) enum GovCommand {
 
 /// The current parameters with `name=value` changes applied.
 fn apply_sets(p: SM::paramsReturn, sets: &[String]) -> eyre::Result<StakingParams> {
-    let mut q = StakingParams {
-        minSelfStake: p.minSelfStake,
-        minDelegation: p.minDelegation,
-        maxValidators: p.maxValidators,
-        minValidators: p.minValidators,
-        epochLength: p.epochLength,
-        unbondingEpochs: p.unbondingEpochs,
-        maxCommissionBps: p.maxCommissionBps,
-        maxCommissionChangeBps: p.maxCommissionChangeBps,
-        stakingApyBps: p.stakingApyBps,
-        blocksPerYear: p.blocksPerYear,
-        signedBlocksWindow: p.signedBlocksWindow,
-        downtimeJailBlocks: p.downtimeJailBlocks,
-        downtimeSlashBps: p.downtimeSlashBps,
-        doubleSignSlashBps: p.doubleSignSlashBps,
-        evidenceMaxAge: p.evidenceMaxAge,
-        reporterRewardBps: p.reporterRewardBps,
-    };
+    let mut q = StakingParams::from(p);
     for s in sets {
         let (name, value) =
             s.split_once('=').ok_or_else(|| eyre::eyre!("--set {s:?}: expected name=value"))?;

@@ -49,25 +49,7 @@ fn setup() -> Gov {
 }
 
 fn current_params(chain: &mut Chain) -> StakingParams {
-    let p = chain.view(SM::paramsCall {});
-    StakingParams {
-        minSelfStake: p.minSelfStake,
-        minDelegation: p.minDelegation,
-        maxValidators: p.maxValidators,
-        minValidators: p.minValidators,
-        epochLength: p.epochLength,
-        unbondingEpochs: p.unbondingEpochs,
-        maxCommissionBps: p.maxCommissionBps,
-        maxCommissionChangeBps: p.maxCommissionChangeBps,
-        stakingApyBps: p.stakingApyBps,
-        blocksPerYear: p.blocksPerYear,
-        signedBlocksWindow: p.signedBlocksWindow,
-        downtimeJailBlocks: p.downtimeJailBlocks,
-        downtimeSlashBps: p.downtimeSlashBps,
-        doubleSignSlashBps: p.doubleSignSlashBps,
-        evidenceMaxAge: p.evidenceMaxAge,
-        reporterRewardBps: p.reporterRewardBps,
-    }
+    chain.view(SM::paramsCall {}).into()
 }
 
 impl Gov {
