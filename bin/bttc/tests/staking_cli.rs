@@ -48,6 +48,13 @@ async fn delegators_and_a_new_validator_use_the_cli() {
         bttc(&a)
     };
 
+    // Every block after the first carries its parent's commit: here the one validator signed.
+    let block = support::rpc(&url, "eth_getBlockByNumber", serde_json::json!(["0x2", false])).await;
+    let extra: alloy_primitives::Bytes =
+        serde_json::from_value(block["result"]["extraData"].clone()).unwrap();
+    let commit = bttc_primitives::LastCommit::decode(&extra).unwrap().expect("a LastCommit");
+    assert_eq!(commit.signers, alloy_primitives::U256::from(1));
+
     // Delegate 25 BTT to validator 1.
     let out = with(&["stake", "delegate", "--validator", "1", "--amount", "25"], &key0);
     assert!(out.status.success(), "{}", text(&out));

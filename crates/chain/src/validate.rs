@@ -38,11 +38,14 @@ pub fn validate_header(
             format!("> parent timestamp {}", parent.timestamp),
         ));
     }
-    if header.extra_data.len() > MAX_EXTRA_DATA {
+    // bttc blocks carry the previous block's commit there (bttc_primitives::LastCommit).
+    let max_extra =
+        if spec.is_bttc() { bttc_primitives::MAX_LAST_COMMIT_SIZE } else { MAX_EXTRA_DATA };
+    if header.extra_data.len() > max_extra {
         return Err(BlockError::header(
             "extraData length",
             header.extra_data.len(),
-            format!("<= {MAX_EXTRA_DATA}"),
+            format!("<= {max_extra}"),
         ));
     }
     if header.gas_limit > i64::MAX as u64 {

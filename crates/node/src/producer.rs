@@ -99,6 +99,16 @@ impl DevProducer {
         self.mine_sealed_at(timestamp, None)
     }
 
+    /// [`Self::mine`] with `extra_data` in the header (tools that write certified BFT chains
+    /// put the parent's LastCommit there).
+    pub fn mine_with_extra_data(
+        &self,
+        timestamp: u64,
+        extra_data: alloy_primitives::Bytes,
+    ) -> Result<MinedBlock, ProducerError> {
+        self.mine_inner(timestamp, None, extra_data)
+    }
+
     /// [`Self::mine`], but the block is committed (becomes visible) no earlier than
     /// `seal_at`: a producer with a fixed block time builds ahead of its slot and seals on
     /// time, so the block's contents are what was pending when building started.
@@ -106,6 +116,15 @@ impl DevProducer {
         &self,
         timestamp: u64,
         seal_at: Option<std::time::Instant>,
+    ) -> Result<MinedBlock, ProducerError> {
+        self.mine_inner(timestamp, seal_at, Default::default())
+    }
+
+    fn mine_inner(
+        &self,
+        timestamp: u64,
+        seal_at: Option<std::time::Instant>,
+        extra_data: alloy_primitives::Bytes,
     ) -> Result<MinedBlock, ProducerError> {
         let started = std::time::Instant::now();
         let rw = self.chain.db().rw()?;
@@ -115,6 +134,7 @@ impl DevProducer {
         let attrs = BlockAttributes {
             timestamp: timestamp.max(parent.timestamp + 1),
             beneficiary: self.beneficiary,
+            extra_data,
             ..Default::default()
         };
         let selected = started.elapsed();

@@ -11,15 +11,18 @@
 //!   `0x…1001` state receiver, `0x…1010` BTT wrapper), kept compatible with BTTC;
 //! - [`decode_blocks`]: a streaming reader for files of concatenated RLP blocks (the format
 //!   `geth export` writes) that names the failing block on error;
-//! - [`MAX_RLP_BLOCK_SIZE`]: the chain-wide cap on a block's encoded size (EIP-7934).
+//! - [`MAX_RLP_BLOCK_SIZE`]: the chain-wide cap on a block's encoded size (EIP-7934);
+//! - [`LastCommit`]: the previous block's commit a bttc block carries in its `extraData`.
 //!
 //! Data flows from here upward: chainspec, storage, evm and chain all build on these types.
 
 mod account;
+mod last_commit;
 mod rlp_file;
 pub mod system;
 
 pub use account::{Account, AccountDecodeError};
+pub use last_commit::{LAST_COMMIT_VERSION, LastCommit, LastCommitError, MAX_LAST_COMMIT_SIZE};
 pub use rlp_file::{BlockFileError, BlockSpan, decode_block, scan_blocks};
 
 pub use alloy_consensus::{

@@ -96,3 +96,49 @@ fn credit<D: StateDB>(db: &mut D, who: Address, amount: U256) -> Result<(), BoxE
     db.commit(HashMap::from_iter([(who, account)]));
     Ok(())
 }
+
+/// The signer bitmap from the block's own LastCommit (its `extraData`, see
+/// [`bttc_primitives::LastCommit`]). A block without one (the first after genesis) has no
+/// signers. One that does not decode has none either: validators refuse such a block before
+/// it is decided, so a decided block never hits that case, and every node reads it the same.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LastCommitSigners;
+
+impl SignersSource for LastCommitSigners {
+    fn signed_bitmap(&self, block: &Block) -> Result<U256, BoxError> {
+        Ok(match bttc_primitives::LastCommit::decode(&block.header.extra_data) {
+            Ok(Some(c)) => c.signers,
+            Ok(None) => U256::ZERO,
+            Err(e) => {
+                error!(target: "bttc::staking", number = block.header.number, error = %e, "undecodable LastCommit: no signers counted");
+                U256::ZERO
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bttc_primitives::LastCommit;
+
+    fn block(extra: alloy_primitives::Bytes) -> Block {
+        let mut b = Block::default();
+        b.header.number = 5;
+        b.header.extra_data = extra;
+        b
+    }
+
+    #[test]
+    fn the_bitmap_comes_from_the_blocks_last_commit() {
+        let commit =
+            LastCommit { round: 1, signers: U256::from(0b101), signatures: vec![[7; 65]; 2] };
+        let s = LastCommitSigners;
+        assert_eq!(s.signed_bitmap(&block(commit.encode())).unwrap(), U256::from(0b101));
+        assert_eq!(s.signed_bitmap(&block(Default::default())).unwrap(), U256::ZERO);
+        let garbage = alloy_primitives::Bytes::from_static(&[1, 2, 3]);
+        assert_eq!(s.signed_bitmap(&block(garbage)).unwrap(), U256::ZERO, "undecodable: none");
+        assert_eq!(AllSigned(3).signed_bitmap(&block(Default::default())).unwrap(), U256::from(7));
+        assert_eq!(AllSigned(256).signed_bitmap(&block(Default::default())).unwrap(), U256::MAX);
+    }
+}

@@ -20,4 +20,4 @@ mod error;
 mod hooks;
 
 pub use error::StakingError;
-pub use hooks::{AllSigned, SignersSource, StakingHooks};
+pub use hooks::{AllSigned, LastCommitSigners, SignersSource, StakingHooks};

@@ -218,11 +218,13 @@ fn make_certified_chain(
     use bttc_txpool::{PoolConfig, TxPool};
     use std::sync::Arc;
 
+    // Key files private, as `bttc node` requires.
     let password = dir.join("password");
-    std::fs::write(&password, "bench")?;
+    bttc_node::key_file::write_private_file(&password, b"bench")?;
     let key = PrivateKeySigner::random();
     let keys = dir.join("keys");
-    std::fs::create_dir_all(&keys)?;
+    bttc_node::key_file::create_private_dir(&keys)?;
+    drop(bttc_node::key_file::create_private_file(&keys.join("v.json"))?);
     PrivateKeySigner::encrypt_keystore(
         &keys,
         &mut rand08::thread_rng(),
@@ -260,6 +262,9 @@ fn make_certified_chain(
     let senders: Vec<PrivateKeySigner> =
         accounts.iter().map(|a| PrivateKeySigner::from_bytes(&a.private_key).unwrap()).collect();
     let started = Instant::now();
+    // Each block carries its parent's commit (the one validator's precommit), as a
+    // validator's proposal does.
+    let mut last_commit = Bytes::new();
     for n in 1..=blocks {
         let ctx = producer.validation_context()?;
         let ro = db.ro()?;
@@ -279,7 +284,7 @@ fn make_certified_chain(
             }
         }
         drop(ro);
-        let mined = producer.mine(n)?;
+        let mined = producer.mine_with_extra_data(n, last_commit.clone())?;
         eyre::ensure!(
             mined.included.len() == 20,
             "block {n} took {} transfers",
@@ -292,14 +297,18 @@ fn make_certified_chain(
             value: NilOrVal::Val(BlockValue(mined.hash)),
             validator: signer.address(),
         };
+        let signature = signer.sign_hash(&vote.signing_hash(chain_id));
+        last_commit = bttc_primitives::LastCommit {
+            round: 0,
+            signers: U256::from(1),
+            signatures: vec![signature.0],
+        }
+        .encode();
         let cert = CommitCertificate {
             height: BlockHeight(n),
             round: Round::new(0),
             value_id: BlockValue(mined.hash),
-            commit_signatures: vec![CommitSignature::new(
-                signer.address(),
-                signer.sign_hash(&vote.signing_hash(chain_id)),
-            )],
+            commit_signatures: vec![CommitSignature::new(signer.address(), signature)],
         };
         let rw = db.rw()?;
         rw.put_certificate(n, &encode_certificate(&cert))?;

@@ -360,9 +360,22 @@ impl ConsensusApp {
             return Ok(None);
         }
         let candidates = crate::producer::block_candidates(&self.pool, self.chain.spec(), &parent);
+        // Every block after the first carries its parent's commit (who signed it).
+        let extra_data = if head.number == 0 {
+            Default::default()
+        } else {
+            let cert = store::certificate(&ro, head.number).map_err(storage)?.ok_or_else(|| {
+                ProposalError::Storage(format!("no certificate stored for block {}", head.number))
+            })?;
+            let set = self.validators.validator_set(BlockHeight(head.number)).map_err(|e| {
+                ProposalError::ValidatorSet { height: head.number, reason: e.to_string() }
+            })?;
+            super::last_commit::from_certificate(&cert, &set).encode()
+        };
         let attrs = BlockAttributes {
             timestamp: now_secs().max(parent.timestamp + 1),
             beneficiary: me.0,
+            extra_data,
             ..Default::default()
         };
         let built = self
@@ -562,6 +575,7 @@ impl ConsensusApp {
             }
             Builder::Proposer(_) => {}
         }
+        self.check_last_commit(block)?;
         let now = now_secs();
         if h.timestamp > now + MAX_FUTURE_SECS {
             return Err(format!(
@@ -573,6 +587,24 @@ impl ConsensusApp {
         self.chain.insert_block(&rw, block).map_err(|e| e.to_string())?;
         drop(rw); // abort: validation only
         Ok(())
+    }
+
+    /// The block's LastCommit: none on block 1, else more than 2/3 of its parent's voting
+    /// power precommitting the parent.
+    fn check_last_commit(&self, block: &Block) -> Result<(), String> {
+        let h = &block.header;
+        let commit =
+            bttc_primitives::LastCommit::decode(&h.extra_data).map_err(|e| e.to_string())?;
+        match (h.number, commit) {
+            (1, None) => Ok(()),
+            (1, Some(_)) => Err("block 1 carries a LastCommit (genesis has no commit)".into()),
+            (_, None) => Err("no LastCommit in extraData".into()),
+            (n, Some(c)) => {
+                let set =
+                    self.validators.validator_set(BlockHeight(n - 1)).map_err(|e| e.to_string())?;
+                super::last_commit::verify(&c, self.ctx.chain_id(), n - 1, h.parent_hash, &set)
+            }
+        }
     }
 
     /// Executes the decided block and commits it with its certificate in one transaction.

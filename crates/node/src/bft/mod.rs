@@ -16,6 +16,7 @@
 mod app;
 mod gossip;
 mod guard;
+mod last_commit;
 pub mod limits;
 mod net;
 pub mod store;
