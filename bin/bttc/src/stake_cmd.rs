@@ -184,6 +184,23 @@ fn runtime() -> eyre::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().wrap_err("tokio runtime")
 }
 
+/// `--rpc-url` parsed.
+fn rpc_url(url: &str) -> eyre::Result<reqwest::Url> {
+    url.parse().wrap_err_with(|| format!("--rpc-url {url:?} is not a URL"))
+}
+
+/// Reads StakeManager's view `call` with `eth_call`.
+async fn view<C: SolCall>(url: &str, call: C) -> eyre::Result<C::Return> {
+    let provider = ProviderBuilder::new().connect_http(rpc_url(url)?);
+    let req = TransactionRequest::default()
+        .with_to(STAKE_MANAGER)
+        .with_input(Bytes::from(call.abi_encode()));
+    let out = provider.call(req).await.wrap_err_with(|| {
+        format!("reading StakeManager.{} (is this a bttc chain with staking?)", C::SIGNATURE)
+    })?;
+    Ok(C::abi_decode_returns(&out)?)
+}
+
 /// Checks, sends and waits for a call to StakeManager; prints what happened.
 async fn send(tx: &TxArgs, data: Vec<u8>, value: U256) -> eyre::Result<Address> {
     send_to(tx, STAKE_MANAGER, data, value).await
@@ -193,9 +210,9 @@ async fn send(tx: &TxArgs, data: Vec<u8>, value: U256) -> eyre::Result<Address> 
 async fn send_to(tx: &TxArgs, to: Address, data: Vec<u8>, value: U256) -> eyre::Result<Address> {
     let signer = tx.signer()?;
     let from = signer.address();
-    let url =
-        tx.rpc_url.parse().wrap_err_with(|| format!("--rpc-url {:?} is not a URL", tx.rpc_url))?;
-    let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url);
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer))
+        .connect_http(rpc_url(&tx.rpc_url)?);
     let req = TransactionRequest::default()
         .with_from(from)
         .with_to(to)
@@ -227,8 +244,7 @@ async fn rpc(
     method: &'static str,
     params: serde_json::Value,
 ) -> eyre::Result<serde_json::Value> {
-    let url = url.parse().wrap_err_with(|| format!("--rpc-url {url:?} is not a URL"))?;
-    let provider = ProviderBuilder::new().connect_http(url);
+    let provider = ProviderBuilder::new().connect_http(rpc_url(url)?);
     let v: serde_json::Value =
         provider.raw_request(method.into(), params).await.wrap_err(method)?;
     if v.is_null() {
@@ -287,17 +303,7 @@ pub(crate) fn run_validator(cmd: ValidatorCommand) -> eyre::Result<()> {
                 };
                 let consensus = keys_cmd::load_key(&signer_keystore, &password, tx.insecure_key_permissions)?;
                 let operator = tx.signer()?.address();
-                let url = tx.rpc_url.parse().wrap_err_with(|| format!("--rpc-url {:?} is not a URL", tx.rpc_url))?;
-                let provider = ProviderBuilder::new().connect_http(url);
-                let pop = provider
-                    .call(
-                        TransactionRequest::default()
-                            .with_to(STAKE_MANAGER)
-                            .with_input(Bytes::from(SM::popHashCall { operator }.abi_encode())),
-                    )
-                    .await
-                    .wrap_err("reading StakeManager.popHash (is this a bttc chain with staking?)")?;
-                let pop = SM::popHashCall::abi_decode_returns(&pop)?;
+                let pop = view(&tx.rpc_url, SM::popHashCall { operator }).await?;
                 let sig = bttc_consensus::signing::EthSignature::sign(consensus.credential(), &pop);
                 let point = consensus.credential().verifying_key().to_encoded_point(false);
                 let data = SM::createValidatorCall {
@@ -409,20 +415,8 @@ pub(crate) fn run_gov(cmd: GovCommand) -> eyre::Result<()> {
         let (tx, data, value) = match cmd {
             GovCommand::Info { rpc_url } => return print_proposals(&rpc_url).await,
             GovCommand::Propose { set, description, deposit, tx } => {
-                let url = tx
-                    .rpc_url
-                    .parse()
-                    .wrap_err_with(|| format!("--rpc-url {:?} is not a URL", tx.rpc_url))?;
-                let provider = ProviderBuilder::new().connect_http(url);
-                let out = provider
-                    .call(
-                        TransactionRequest::default()
-                            .with_to(STAKE_MANAGER)
-                            .with_input(Bytes::from(SM::paramsCall {}.abi_encode())),
-                    )
-                    .await
-                    .wrap_err("reading StakeManager.params (is this a bttc chain with staking?)")?;
-                let params = apply_sets(SM::paramsCall::abi_decode_returns(&out)?, &set)?;
+                let current = view(&tx.rpc_url, SM::paramsCall {}).await?;
+                let params = apply_sets(current, &set)?;
                 (
                     tx,
                     G::proposeCall { p: params, description }.abi_encode(),

@@ -6,17 +6,19 @@
 
 use crate::{
     RpcContext,
-    call::{result_output, transact},
+    call::{CallDb, result_output, transact},
     context::ResolvedBlock,
     error::{RpcError, RpcResult},
 };
+use alloy_evm::EvmEnv;
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use alloy_rpc_types_eth::{BlockId, TransactionRequest};
 use alloy_sol_types::SolCall;
 use bttc_contracts::{
     GOVERNANCE, STAKE_MANAGER, governance::Governance as G, stake_manager::StakeManager as SM,
 };
-use bttc_storage::{Provider, Ro, StateProvider};
+use bttc_storage::{Provider, Ro};
+use revm::DatabaseRef;
 use revm::context::TxEnv;
 use serde::Serialize;
 
@@ -124,35 +126,43 @@ pub struct RpcProposal {
     pub tally: Option<serde_json::Value>,
 }
 
-/// Calls on one block's state.
+/// Calls on one block's state, sharing one database: what one call reads, the next finds
+/// cached.
 struct Views<'a> {
     ctx: &'a RpcContext,
-    ro: &'a Provider<Ro>,
     block: ResolvedBlock,
+    db: CallDb<'a>,
+    env: EvmEnv,
 }
 
 impl Views<'_> {
-    fn call<C: SolCall>(&self, call: C) -> RpcResult<C::Return> {
+    fn call<C: SolCall>(&mut self, call: C) -> RpcResult<C::Return> {
         self.call_to(STAKE_MANAGER, call)
     }
 
-    fn call_to<C: SolCall>(&self, to: Address, call: C) -> RpcResult<C::Return> {
-        let req = TransactionRequest::default();
-        let mut db = self.ctx.call_db(self.ro, self.block.number)?;
-        let env = self.ctx.call_env(&self.block.header, &req);
+    fn call_to<C: SolCall>(&mut self, to: Address, call: C) -> RpcResult<C::Return> {
         let tx = TxEnv {
             caller: Address::ZERO,
             kind: TxKind::Call(to),
             data: call.abi_encode().into(),
-            gas_limit: self.ctx.default_call_gas(&env),
+            gas_limit: self.ctx.default_call_gas(&self.env),
             gas_price: 0,
-            chain_id: Some(env.cfg_env.chain_id),
+            chain_id: Some(self.env.cfg_env.chain_id),
             ..Default::default()
         };
-        let out = result_output(transact(&mut db, env, tx)?.result)?;
+        let out = result_output(transact(&mut self.db, self.env.clone(), tx)?.result)?;
         C::abi_decode_returns(&out).map_err(|e| {
             RpcError::Internal(format!("{to} {} returned bad data: {e}", C::SIGNATURE))
         })
+    }
+
+    /// Whether `address` holds code at this block.
+    fn has_code(&self, address: Address) -> RpcResult<bool> {
+        Ok(self
+            .db
+            .basic_ref(address)
+            .map_err(RpcError::internal)?
+            .is_some_and(|a| a.code_hash != bttc_primitives::KECCAK_EMPTY))
     }
 }
 
@@ -164,14 +174,16 @@ impl RpcContext {
         id: BlockId,
     ) -> RpcResult<Option<Views<'a>>> {
         let block = Self::resolve_required(ro, id)?;
-        let state = crate::context::StateAt::new(ro, block.number)?;
-        Ok(has_code(&state, STAKE_MANAGER)?.then_some(Views { ctx: self, ro, block }))
+        let db = self.call_db(ro, block.number)?;
+        let env = self.call_env(&block.header, &TransactionRequest::default());
+        let views = Views { ctx: self, block, db, env };
+        Ok(views.has_code(STAKE_MANAGER)?.then_some(views))
     }
 
     /// `bttc_getValidators(block)`: the set that signs `block`, with each member's state at it.
     pub(crate) fn validators(&self, id: BlockId) -> RpcResult<Option<RpcValidatorSet>> {
         let ro = self.ro()?;
-        let Some(v) = self.staking_views(&ro, id)? else { return Ok(None) };
+        let Some(mut v) = self.staking_views(&ro, id)? else { return Ok(None) };
         let epoch = v.call(SM::epochOfCall { height: v.block.number })?;
         let members = v.call(SM::epochSetCall { epoch })?;
         let mut validators = Vec::with_capacity(members.len());
@@ -198,7 +210,7 @@ impl RpcContext {
     /// `bttc_getStake(address, block)`: `address`'s delegations and unbonding entries.
     pub(crate) fn stake(&self, address: Address, id: BlockId) -> RpcResult<Option<RpcStake>> {
         let ro = self.ro()?;
-        let Some(v) = self.staking_views(&ro, id)? else { return Ok(None) };
+        let Some(mut v) = self.staking_views(&ro, id)? else { return Ok(None) };
         let count = v.call(SM::validatorCountCall {})?;
         let mut delegations = Vec::new();
         for validator_id in 1..=count {
@@ -236,9 +248,8 @@ impl RpcContext {
     /// `bttc_getProposals(block)`: every governance proposal, newest last.
     pub(crate) fn proposals(&self, id: BlockId) -> RpcResult<Option<Vec<RpcProposal>>> {
         let ro = self.ro()?;
-        let Some(v) = self.staking_views(&ro, id)? else { return Ok(None) };
-        let state = crate::context::StateAt::new(&ro, v.block.number)?;
-        if !has_code(&state, GOVERNANCE)? {
+        let Some(mut v) = self.staking_views(&ro, id)? else { return Ok(None) };
+        if !v.has_code(GOVERNANCE)? {
             return Ok(None);
         }
         let count: u64 = v.call_to(GOVERNANCE, G::proposalCountCall {})?.saturating_to();
@@ -287,9 +298,4 @@ impl RpcContext {
         }
         Ok(Some(out))
     }
-}
-
-/// Whether `address` holds code in `state`.
-fn has_code(state: &crate::context::StateAt<'_>, address: Address) -> RpcResult<bool> {
-    Ok(state.account(&address)?.is_some_and(|a| a.code_hash != bttc_primitives::KECCAK_EMPTY))
 }
