@@ -34,7 +34,7 @@ static NO_THP: extern "C" fn() = {
     no_thp
 };
 
-use bttc_chain::{Chain, ImportOptions, InitOutcome, import_rlp, init_genesis};
+use bttc_chain::{ImportOptions, InitOutcome, import_rlp, init_genesis};
 use bttc_storage::{DatabaseEnv, DbOptions};
 use clap::{Parser, Subcommand};
 use eyre::WrapErr;
@@ -167,7 +167,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
         Command::Import { datadir, batch, file } => {
             let data =
                 std::fs::read(&file).wrap_err_with(|| format!("cannot read {}", file.display()))?;
-            let chain = Chain::open(open_existing(&datadir, false)?)?;
+            let chain = bttc_staking::open_chain(open_existing(&datadir, false)?)?;
             let opts = ImportOptions { batch_blocks: batch.max(1), ..Default::default() };
             let summary = import_rlp(&chain, &data, &opts, |p| {
                 eprintln!(

@@ -13,7 +13,7 @@ use alloy_consensus::{SignableTransaction, TxEip1559};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
-use bttc_chain::{BlockAttributes, Chain, init_genesis};
+use bttc_chain::{BlockAttributes, init_genesis};
 use bttc_primitives::{Block, Transaction};
 use bttc_storage::{DatabaseEnv, DbOptions};
 use std::path::Path;
@@ -142,7 +142,7 @@ pub fn generate(shape: &SyntheticChain, scratch: &Path) -> eyre::Result<Generate
     let genesis = shape.genesis_json(&addrs);
     let db = DatabaseEnv::open(scratch, DbOptions::ephemeral())?;
     init_genesis(&db, &genesis)?;
-    let chain = Chain::open(db)?;
+    let chain = bttc_staking::open_chain(db)?;
     let mut nonces = vec![0u64; keys.len()];
     let mut next_sender = 0;
     let mut blocks = Vec::with_capacity(shape.blocks);

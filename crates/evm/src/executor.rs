@@ -164,7 +164,7 @@ pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
         executor.apply_pre_execution_changes()?;
         let mut gas_used = 0u64;
         hooks
-            .before_transactions(executor.evm_mut(), &BlockInfo { block, gas_used })
+            .before_transactions(executor.evm_mut(), &BlockInfo { spec, block, gas_used })
             .map_err(|source| ExecutionError::Hook { hook: "before_transactions", source })?;
         for (i, (tx, sender)) in txs.iter().zip(senders).enumerate() {
             if policy == TxPolicy::SkipInvalid {
@@ -207,7 +207,7 @@ pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
             }
         }
         hooks
-            .after_transactions(executor.evm_mut(), &BlockInfo { block, gas_used })
+            .after_transactions(executor.evm_mut(), &BlockInfo { spec, block, gas_used })
             .map_err(|source| ExecutionError::Hook { hook: "after_transactions", source })?;
         if spec.is_prague_active_at_timestamp(header.timestamp) {
             // EIP-7002 / EIP-7251: a block is invalid if a request contract has no code.

@@ -7,6 +7,8 @@ use bttc_primitives::Block;
 /// What a hook is told about the block it runs in.
 #[derive(Debug, Clone, Copy)]
 pub struct BlockInfo<'a> {
+    /// The chain the block belongs to.
+    pub spec: &'a bttc_chainspec::ChainSpec,
     /// The block (its header and transactions; a block being built carries every candidate).
     pub block: &'a Block,
     /// Gas used by the transactions executed so far (all of them, after the last one).

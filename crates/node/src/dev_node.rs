@@ -6,7 +6,7 @@ use crate::{
 };
 use alloy_primitives::{Address, U256};
 use alloy_signer_local::PrivateKeySigner;
-use bttc_chain::{Chain, ChainError, InitOutcome, init_genesis};
+use bttc_chain::{ChainError, InitOutcome, init_genesis};
 use bttc_rpc::{ChainEvents, RpcConfig, RpcContext, RpcError, start_server};
 use bttc_storage::{DatabaseEnv, DbOptions, StorageError};
 use bttc_txpool::{PoolConfig, TxPool};
@@ -144,7 +144,7 @@ impl DevNode {
             )?;
             matches!(init_genesis(&db, &genesis)?, InitOutcome::Written { .. })
         };
-        let chain = Chain::open(db)?;
+        let chain = bttc_staking::open_chain(db)?;
         let head_at_start = chain.head()?.number;
         let chain_id = chain.spec().chain_id();
         let pool = Arc::new(TxPool::new(config.pool.clone()));

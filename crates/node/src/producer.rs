@@ -1,7 +1,7 @@
 //! The dev-mode block producer.
 
 use alloy_primitives::{Address, B256};
-use bttc_chain::{BlockAttributes, BlockError, Chain, ChainError, validate::expected_base_fee};
+use bttc_chain::{BlockAttributes, BlockError, ChainError, validate::expected_base_fee};
 use bttc_storage::StorageError;
 use bttc_txpool::{TxPool, ValidationContext};
 use std::sync::Arc;
@@ -66,19 +66,23 @@ pub struct MinedBlock {
 /// Builds, inserts and commits blocks from the pool.
 #[derive(Debug)]
 pub struct DevProducer {
-    chain: Chain,
+    chain: bttc_staking::NodeChain,
     pool: Arc<TxPool>,
     beneficiary: Address,
 }
 
 impl DevProducer {
     /// A producer over `chain` taking transactions from `pool`; fees go to `beneficiary`.
-    pub const fn new(chain: Chain, pool: Arc<TxPool>, beneficiary: Address) -> Self {
+    pub const fn new(
+        chain: bttc_staking::NodeChain,
+        pool: Arc<TxPool>,
+        beneficiary: Address,
+    ) -> Self {
         Self { chain, pool, beneficiary }
     }
 
     /// The chain.
-    pub const fn chain(&self) -> &Chain {
+    pub const fn chain(&self) -> &bttc_staking::NodeChain {
         &self.chain
     }
 

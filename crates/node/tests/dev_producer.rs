@@ -5,7 +5,7 @@ use alloy_consensus::{SignableTransaction, TxEip1559};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
-use bttc_chain::{Chain, init_genesis};
+use bttc_chain::init_genesis;
 use bttc_node::{DEV_CHAIN_ID, DevProducer, dev_accounts, dev_genesis, dev_genesis_with_gas_limit};
 use bttc_primitives::{Account, TxEnvelope};
 use bttc_storage::{DatabaseEnv, DbOptions, StateProvider};
@@ -81,7 +81,7 @@ fn producer_mines_pool_transactions_and_drops_what_cannot_execute() {
     init_genesis(&db, &genesis).unwrap();
     let pool = Arc::new(TxPool::new(PoolConfig::default()));
     let producer = DevProducer::new(
-        Chain::open(db.clone()).unwrap(),
+        bttc_staking::open_chain(db.clone()).unwrap(),
         pool.clone(),
         address!("00000000000000000000000000000000000c0ffe"),
     );
@@ -141,7 +141,7 @@ fn producer_mines_pool_transactions_and_drops_what_cannot_execute() {
     let dir2 = tempfile::tempdir().unwrap();
     let db2 = DatabaseEnv::open(dir2.path(), DbOptions::ephemeral()).unwrap();
     init_genesis(&db2, &genesis).unwrap();
-    let replica = Chain::open(db2).unwrap();
+    let replica = bttc_staking::open_chain(db2).unwrap();
     let summary = bttc_chain::import_rlp(&replica, &file, &Default::default(), |_| {}).unwrap();
     assert_eq!(summary.head.hash, empty.hash);
 }
@@ -156,7 +156,8 @@ fn transactions_that_do_not_fit_a_full_block_wait_for_the_next() {
         dev_genesis_with_gas_limit(DEV_CHAIN_ID, &accounts, U256::from(100 * ETH), 90_000).unwrap();
     init_genesis(&db, &genesis).unwrap();
     let pool = Arc::new(TxPool::new(PoolConfig::default()));
-    let producer = DevProducer::new(Chain::open(db.clone()).unwrap(), pool.clone(), TO);
+    let producer =
+        DevProducer::new(bttc_staking::open_chain(db.clone()).unwrap(), pool.clone(), TO);
     let ctx = producer.validation_context().unwrap();
     let k0 = PrivateKeySigner::from_bytes(&accounts[0].private_key).unwrap();
     let k1 = PrivateKeySigner::from_bytes(&accounts[1].private_key).unwrap();

@@ -4,7 +4,7 @@
 
 use alloy_primitives::{Address, B256, Bytes, U256, address, keccak256};
 use alloy_rlp::Decodable;
-use bttc_chain::{Chain, init_genesis};
+use bttc_chain::init_genesis;
 use bttc_node::{DEV_CHAIN_ID, DevProducer, dev_accounts, dev_genesis};
 use bttc_primitives::Block;
 use bttc_rpc::{ChainEvents, RpcConfig, RpcContext, rpc_module};
@@ -37,7 +37,7 @@ impl Env {
         let accounts = dev_accounts(2);
         init_genesis(&db, &dev_genesis(DEV_CHAIN_ID, &accounts, U256::from(100 * ETH)).unwrap())
             .unwrap();
-        let chain = Chain::open(db).unwrap();
+        let chain = bttc_staking::open_chain(db).unwrap();
         let pool = Arc::new(TxPool::new(PoolConfig::default()));
         let signers = accounts
             .iter()

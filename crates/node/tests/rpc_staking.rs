@@ -4,7 +4,7 @@
 
 use alloy_primitives::{Address, U256, address};
 use alloy_sol_types::SolCall;
-use bttc_chain::{Chain, init_genesis};
+use bttc_chain::init_genesis;
 use bttc_chainspec::GenesisValidator;
 use bttc_contracts::{STAKE_MANAGER, stake_manager::StakeManager as SM};
 use bttc_node::{DevProducer, dev_accounts, dev_genesis, network_genesis};
@@ -40,7 +40,7 @@ impl Env {
         let dir = tempfile::tempdir().unwrap();
         let db = DatabaseEnv::open(dir.path(), DbOptions::ephemeral()).unwrap();
         init_genesis(&db, genesis).unwrap();
-        let chain = Chain::open(db).unwrap();
+        let chain = bttc_staking::open_chain(db).unwrap();
         let pool = Arc::new(TxPool::new(PoolConfig::default()));
         let signers = dev_accounts(1)
             .iter()

@@ -5,8 +5,9 @@ use crate::{RpcConfig, RpcError, RpcResult, filters::Filters};
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256};
 use alloy_signer_local::PrivateKeySigner;
-use bttc_chain::{Chain, validate::expected_base_fee};
+use bttc_chain::validate::expected_base_fee;
 use bttc_primitives::Header;
+use bttc_staking::NodeChain;
 use bttc_storage::{HistoricalState, Provider, Ro, StateProvider, StorageResult};
 use bttc_txpool::{TxPool, ValidationContext};
 use std::sync::Arc;
@@ -83,7 +84,7 @@ pub struct BannedPeer {
 #[derive(Debug)]
 pub struct RpcContext {
     /// The chain.
-    pub chain: Chain,
+    pub chain: NodeChain,
     /// The transaction pool.
     pub pool: Arc<TxPool>,
     /// Unlocked accounts for `eth_sendTransaction` (dev mode only; empty otherwise), in the
@@ -161,7 +162,12 @@ pub(crate) struct ResolvedBlock {
 
 impl RpcContext {
     /// A context over `chain` and `pool`.
-    pub fn new(chain: Chain, pool: Arc<TxPool>, config: RpcConfig, events: ChainEvents) -> Self {
+    pub fn new(
+        chain: NodeChain,
+        pool: Arc<TxPool>,
+        config: RpcConfig,
+        events: ChainEvents,
+    ) -> Self {
         Self {
             chain,
             pool,

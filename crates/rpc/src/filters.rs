@@ -318,7 +318,7 @@ impl RpcContext {
 pub(crate) mod tests {
     use super::*;
     use crate::{ChainEvents, RpcConfig};
-    use bttc_chain::{BlockAttributes, Chain, init_genesis};
+    use bttc_chain::{BlockAttributes, init_genesis};
     use bttc_storage::{DatabaseEnv, DbOptions};
     use bttc_txpool::{PoolConfig, TxPool};
     use std::{cell::RefCell, sync::Arc};
@@ -352,7 +352,7 @@ pub(crate) mod tests {
             "baseFeePerGas": "0x3b9aca00", "alloc": {{ {alloc} }} }}"#
         );
         init_genesis(&db, &genesis).unwrap();
-        let chain = Chain::open(db).unwrap();
+        let chain = bttc_staking::open_chain(db).unwrap();
         for t in 1..=blocks {
             let rw = chain.db().rw().unwrap();
             let attrs = BlockAttributes { timestamp: t, ..Default::default() };

@@ -11,7 +11,7 @@ use alloy_eips::{Decodable2718, eip2718::Encodable2718};
 use alloy_network::TxSignerSync;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy_signer_local::PrivateKeySigner;
-use bttc_chain::{Chain, init_genesis};
+use bttc_chain::init_genesis;
 use bttc_primitives::{Block, BlockBody, TxEnvelope};
 use bttc_rpc::{ChainEvents, RpcConfig, RpcContext, rpc_module};
 use bttc_storage::{DatabaseEnv, DbOptions};
@@ -28,7 +28,7 @@ async fn pre_byzantium_receipts_carry_the_state_root() {
     let dir = tempfile::tempdir().unwrap();
     let db = DatabaseEnv::open(dir.path(), DbOptions::ephemeral()).unwrap();
     init_genesis(&db, GENESIS).unwrap();
-    let chain = Chain::open(db).unwrap();
+    let chain = bttc_staking::open_chain(db).unwrap();
 
     let signer = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x11)).unwrap();
     let mut tx = TxLegacy {

@@ -15,7 +15,7 @@
 //! The test fails when another test fails, and also when a listed test passes (so the list
 //! stays true).
 
-use bttc_chain::{Chain, ImportOptions, import_rlp, init_genesis};
+use bttc_chain::{ImportOptions, import_rlp, init_genesis};
 use bttc_rpc::{ChainEvents, RpcConfig, RpcContext, rpc_module};
 use bttc_storage::{DatabaseEnv, DbOptions};
 use bttc_txpool::{PoolConfig, TxPool};
@@ -125,7 +125,7 @@ fn difference(got: &Value, want: &Value, path: &str) -> Option<String> {
 
 /// Imports `chain.rlp` through `bttc import`'s path (every block fully checked, pre-Byzantium
 /// receipts roots included); returns the head.
-fn import(chain: &Chain, rlp: &[u8]) -> u64 {
+fn import(chain: &bttc_staking::NodeChain, rlp: &[u8]) -> u64 {
     match import_rlp(chain, rlp, &ImportOptions::default(), |_| {}) {
         Ok(summary) => summary.head.number,
         Err(e) => panic!("chain.rlp does not import: {e}"),
@@ -139,7 +139,7 @@ fn suite_chain() -> (tempfile::TempDir, RpcModule<Arc<RpcContext>>) {
     let tmp = tempfile::tempdir().unwrap();
     let db = DatabaseEnv::open(tmp.path(), DbOptions::ephemeral()).unwrap();
     init_genesis(&db, &std::fs::read_to_string(dir.join("genesis.json")).unwrap()).unwrap();
-    let chain = Chain::open(db).unwrap();
+    let chain = bttc_staking::open_chain(db).unwrap();
     let rlp = std::fs::read(dir.join("chain.rlp")).unwrap();
     assert_eq!(import(&chain, &rlp), 0x36, "the suite's head (headfcu.json) is block 54");
     let pool = Arc::new(TxPool::new(PoolConfig::default()));

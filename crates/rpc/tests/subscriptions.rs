@@ -3,7 +3,7 @@
 //! `eth_unsubscribe` takes it back. A minimal WebSocket client (RFC 6455 text frames) keeps
 //! the test free of client libraries that would hide the id's JSON type.
 
-use bttc_chain::{Chain, init_genesis};
+use bttc_chain::init_genesis;
 use bttc_rpc::{ChainEvents, RpcConfig, RpcContext, start_server};
 use bttc_storage::{DatabaseEnv, DbOptions};
 use bttc_txpool::{PoolConfig, TxPool};
@@ -100,7 +100,7 @@ async fn subscription_ids_are_unique_hex_strings() {
     init_genesis(&db, GENESIS).unwrap();
     let config = RpcConfig { addr: ([127, 0, 0, 1], 0).into(), ..Default::default() };
     let ctx = RpcContext::new(
-        Chain::open(db).unwrap(),
+        bttc_staking::open_chain(db).unwrap(),
         Arc::new(TxPool::new(PoolConfig::default())),
         config,
         ChainEvents::default(),

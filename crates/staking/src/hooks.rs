@@ -28,7 +28,11 @@ impl SignersSource for AllSigned {
 }
 
 /// [`BlockHooks`] that run `StakeManager.blockEnd` after every block's transactions.
-#[derive(Debug, Clone)]
+///
+/// They act only on bttc chains (`config.bttc` in the genesis) whose state has code at
+/// [`STAKE_MANAGER`]; on any other chain (Ethereum's tests, a dev chain without the staking
+/// contracts) they do nothing, so one node type runs every chain.
+#[derive(Debug, Clone, Default)]
 pub struct StakingHooks<S> {
     signers: S,
 }
@@ -46,6 +50,9 @@ impl<S: SignersSource> BlockHooks for StakingHooks<S> {
         evm: &mut E,
         info: &BlockInfo<'_>,
     ) -> Result<(), BoxError> {
+        if !info.spec.is_bttc() || !has_code(evm.db_mut(), STAKE_MANAGER)? {
+            return Ok(());
+        }
         let number = info.block.header.number;
         let base_fee = info.block.header.base_fee_per_gas.unwrap_or_default();
         // What plain Ethereum burns goes to the stakers.
@@ -82,6 +89,15 @@ impl<S: SignersSource> BlockHooks for StakingHooks<S> {
         }
         Ok(())
     }
+}
+
+/// The hooks every node runs: `blockEnd` with the signers from each block's LastCommit.
+pub type NodeHooks = StakingHooks<LastCommitSigners>;
+
+/// Whether `who` has code in the block's state.
+fn has_code<D: StateDB>(db: &mut D, who: Address) -> Result<bool, BoxError> {
+    let info = db.basic(who).map_err(|e| -> BoxError { Box::new(e) })?;
+    Ok(info.is_some_and(|a| !a.is_empty_code_hash()))
 }
 
 /// Adds `amount` wei to `who`'s balance through the block's state.

@@ -12,12 +12,22 @@
 //! `bttc-evm` with a [`bttc_evm::BlockHooks`] implementation; with [`StakingHooks`] the
 //! contract's state changes become part of the block's state root like any transaction's.
 //!
-//! Status (issue #13): the hooks are tested on a real chain (tests/hooks.rs); the node does
-//! not install them yet, and the signer bitmap will come from the previous block's commit
-//! carried in each block (not built yet).
+//! Every node path that executes a block (consensus, value sync, `bttc import`, dev mode,
+//! JSON-RPC) opens the chain with [`open_chain`], so all run [`NodeHooks`]: the signer bitmap
+//! comes from the LastCommit each block carries. They act only on bttc chains with the
+//! contract deployed. `debug_trace*` replays a block's transactions up to the traced one;
+//! `blockEnd` runs after the last, so traces see the state the block saw.
 
 mod error;
 mod hooks;
 
 pub use error::StakingError;
-pub use hooks::{AllSigned, LastCommitSigners, SignersSource, StakingHooks};
+
+/// The chain as a node runs it: every block with [`NodeHooks`].
+pub type NodeChain = bttc_chain::Chain<NodeHooks>;
+
+/// Opens the chain in `db` with the node's hooks.
+pub fn open_chain(db: bttc_storage::DatabaseEnv) -> Result<NodeChain, bttc_chain::ChainError> {
+    bttc_chain::Chain::open_with_hooks(db, NodeHooks::default())
+}
+pub use hooks::{AllSigned, LastCommitSigners, NodeHooks, SignersSource, StakingHooks};

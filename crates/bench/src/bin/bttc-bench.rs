@@ -17,7 +17,7 @@
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use bttc_bench::{SyntheticChain, Workload, generate, revm_baseline, to_rlp};
-use bttc_chain::{Chain, ImportOptions, import_rlp, init_genesis};
+use bttc_chain::{ImportOptions, import_rlp, init_genesis};
 use bttc_storage::{DatabaseEnv, DbOptions};
 use std::time::Instant;
 
@@ -107,7 +107,7 @@ fn main() -> eyre::Result<()> {
             let file = to_rlp(&generated.blocks);
             let db = DatabaseEnv::open(&scratch.path().join("import"), DbOptions::default())?;
             init_genesis(&db, &generated.genesis)?;
-            let chain = Chain::open(db)?;
+            let chain = bttc_staking::open_chain(db)?;
             let t = Instant::now();
             let summary = import_rlp(&chain, &file, &ImportOptions::default(), |_| {})?;
             let ours = t.elapsed().as_secs_f64();

@@ -208,7 +208,7 @@ fn make_certified_chain(
     blocks: u64,
 ) -> eyre::Result<(PathBuf, PathBuf, PathBuf)> {
     use alloy_signer_local::PrivateKeySigner;
-    use bttc_chain::{Chain, init_genesis};
+    use bttc_chain::init_genesis;
     use bttc_consensus::{
         BlockHeight, BlockValue, CommitCertificate, ConsensusSigner, Vote,
         core_types::{CommitSignature, NilOrVal, Round, VoteType},
@@ -254,7 +254,7 @@ fn make_certified_chain(
     std::fs::write(&genesis_path, &genesis)?;
     let db = DatabaseEnv::open(&dir.join("v").join("db"), DbOptions::default())?;
     init_genesis(&db, &genesis)?;
-    let chain = Chain::open(db.clone())?;
+    let chain = bttc_staking::open_chain(db.clone())?;
     let chain_id = chain.spec().chain_id();
     let pool = Arc::new(TxPool::new(PoolConfig::default()));
     let producer = DevProducer::new(chain, pool.clone(), key.address());

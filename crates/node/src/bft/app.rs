@@ -22,7 +22,7 @@ use super::{
 };
 use alloy_primitives::{Address, B256};
 use alloy_rlp::Decodable;
-use bttc_chain::{BlockAttributes, Chain};
+use bttc_chain::BlockAttributes;
 use bttc_consensus::{
     BlockHeight, BlockValue, BttcContext, CommitCertificate, ConsensusSigner, ValidatorAddress,
     ValidatorSetError, ValidatorSetProvider,
@@ -61,7 +61,7 @@ type ValueReply = oneshot::Sender<Option<ProposedValue<BttcContext>>>;
 /// The driver's state.
 #[derive(Debug)]
 pub(crate) struct ConsensusApp {
-    pub(crate) chain: Chain,
+    pub(crate) chain: bttc_staking::NodeChain,
     pub(crate) pool: Arc<TxPool>,
     pub(crate) events: ChainEvents,
     pub(crate) ctx: BttcContext,

@@ -28,7 +28,7 @@ mod tests;
 use crate::NodeError;
 use app::ConsensusApp;
 pub use app::{CommitError, ConsensusError};
-use bttc_chain::{Chain, InitOutcome, init_genesis};
+use bttc_chain::{InitOutcome, init_genesis};
 use bttc_consensus::{
     BttcCodec, BttcContext, ConsensusSigner, ConsensusVerifier, StaticValidators, ValidatorAddress,
     ValidatorSetProvider, address_of,
@@ -205,7 +205,7 @@ impl BftNode {
         {
             info!(target: "bttc::node", datadir = %config.datadir.display(), "chain initialised from genesis");
         }
-        let chain = Chain::open(db)?;
+        let chain = bttc_staking::open_chain(db)?;
         let spec = chain.spec().clone();
         let chain_id = spec.chain_id();
         let params = spec.bttc().ok_or_else(|| {

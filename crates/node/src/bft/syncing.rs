@@ -6,7 +6,6 @@
 //! up while the highest of them is more than [`SYNC_SLACK`] blocks above its head; the
 //! head at the moment it fell behind is the `startingBlock`.
 
-use bttc_chain::Chain;
 use bttc_consensus::{
     BttcContext,
     engine_channel::app::engine::network::{Msg, NetworkEvent, NetworkRef},
@@ -90,7 +89,7 @@ pub(crate) struct StatusWatcher;
 /// What the watcher reads: the tracker to update and the chain whose head it compares.
 pub(crate) struct WatcherArgs {
     pub(crate) tracker: Arc<SyncTracker>,
-    pub(crate) chain: Chain,
+    pub(crate) chain: bttc_staking::NodeChain,
 }
 
 #[ractor::async_trait]
@@ -130,7 +129,7 @@ impl Actor for StatusWatcher {
 /// tracker; stop the returned actor with the node.
 pub(crate) async fn watch(
     network: &NetworkRef<BttcContext>,
-    chain: Chain,
+    chain: bttc_staking::NodeChain,
 ) -> Result<(Arc<SyncTracker>, ActorRef<WatchedEvent>), ractor::SpawnErr> {
     let tracker = Arc::new(SyncTracker::default());
     let args = WatcherArgs { tracker: tracker.clone(), chain };
@@ -181,7 +180,7 @@ mod tests {
             .unwrap();
         let genesis = crate::dev_genesis(7, &crate::dev_accounts(1), Default::default()).unwrap();
         bttc_chain::init_genesis(&db, &genesis).unwrap();
-        let chain = Chain::open(db).unwrap();
+        let chain = bttc_staking::open_chain(db).unwrap();
         let tracker = Arc::new(SyncTracker::default());
         let args = WatcherArgs { tracker: tracker.clone(), chain };
         let (watcher, handle) = Actor::spawn(None, StatusWatcher, args).await.unwrap();

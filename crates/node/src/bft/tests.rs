@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{dev_accounts, network_genesis};
 use alloy_primitives::{B256, U256};
-use bttc_chain::{BlockAttributes, Chain, init_genesis};
+use bttc_chain::{BlockAttributes, init_genesis};
 use bttc_consensus::{
     BlockHeight, BlockValue, BttcContext, CommitCertificate, ConsensusSigner, StaticValidators,
     ValidatorAddress, ValidatorSetProvider,
@@ -86,13 +86,13 @@ fn fixture_with(db: DbOptions, sets: Option<Arc<dyn ValidatorSetProvider>>) -> F
     .unwrap();
     let db = DatabaseEnv::open(dir.path(), db).unwrap();
     init_genesis(&db, &genesis).unwrap();
-    let app = driver(Chain::open(db).unwrap(), &keys[0], sets);
+    let app = driver(bttc_staking::open_chain(db).unwrap(), &keys[0], sets);
     Fixture { app, keys, _dir: dir }
 }
 
 /// A driver over `chain`, signing with `key`.
 fn driver(
-    chain: Chain,
+    chain: bttc_staking::NodeChain,
     key: &SigningKey,
     sets: Option<Arc<dyn ValidatorSetProvider>>,
 ) -> ConsensusApp {
@@ -457,7 +457,7 @@ async fn a_decided_block_that_cannot_be_written_stops_the_driver_and_a_restart_c
     let Fixture { app, keys, _dir: dir } = f;
     drop(app);
     let db = DatabaseEnv::open(dir.path(), DbOptions::ephemeral()).unwrap();
-    let mut app = driver(Chain::open(db).unwrap(), &keys[0], None);
+    let mut app = driver(bttc_staking::open_chain(db).unwrap(), &keys[0], None);
     let (outcome, answer) = decided(&mut app, certificate(1, hash)).await;
     outcome.unwrap();
     answer.unwrap();
