@@ -30,6 +30,10 @@ pub(crate) struct DevnetArgs {
     /// Target block time in seconds, at least 1 (a new network only; kept in its genesis).
     #[arg(long = "block-time", default_value_t = 1.0)]
     block_time: f64,
+    /// Blocks per staking epoch of a new network (the validator set can change at each
+    /// epoch's end; unbonding lasts 3 epochs).
+    #[arg(long = "epoch-length", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    epoch_length: u64,
     /// Chain id of a new network.
     #[arg(long = "chain-id", default_value_t = DEV_CHAIN_ID)]
     chain_id: u64,
@@ -98,8 +102,15 @@ fn create_network(l: &Layout, a: &DevnetArgs) -> eyre::Result<()> {
         ))?);
     }
     let block_time_ms = (a.block_time * 1000.0).round() as u64;
-    let json =
-        genesis_cmd::make(a.chain_id, &validators, 10, 10_000, DEV_GAS_LIMIT, block_time_ms)?;
+    let json = genesis_cmd::make(
+        a.chain_id,
+        &validators,
+        10,
+        10_000,
+        DEV_GAS_LIMIT,
+        block_time_ms,
+        a.epoch_length,
+    )?;
     std::fs::write(l.genesis(), json)?;
     Ok(())
 }

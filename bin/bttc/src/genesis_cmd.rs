@@ -2,9 +2,9 @@
 //! prefunded test-mnemonic accounts.
 
 use alloy_primitives::{Bytes, U256};
-use bttc_chainspec::GenesisValidator;
+use bttc_chainspec::{BttcParams, GenesisValidator};
 use bttc_consensus::address_of;
-use bttc_node::{DEV_CHAIN_ID, DEV_GAS_LIMIT, dev_accounts, network_genesis};
+use bttc_node::{DEV_CHAIN_ID, DEV_GAS_LIMIT, dev_accounts, network_genesis_with};
 use clap::Args;
 use eyre::WrapErr;
 use std::path::PathBuf;
@@ -31,6 +31,10 @@ pub(crate) struct GenesisArgs {
     /// Target block time in milliseconds.
     #[arg(long = "block-time-ms", default_value_t = 1000)]
     block_time_ms: u64,
+    /// Blocks per staking epoch (the validator set can change at each epoch's end); the
+    /// unbonding period is 3 epochs and evidence may be 2 epochs old.
+    #[arg(long = "epoch-length", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    epoch_length: u64,
     /// Where to write the genesis (default: stdout).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -70,17 +74,16 @@ pub(crate) fn make(
     balance_btt: u64,
     gas_limit: u64,
     block_time_ms: u64,
+    epoch_length: u64,
 ) -> eyre::Result<String> {
     let balance = U256::from(balance_btt) * U256::from(10u64).pow(U256::from(18u64));
-    network_genesis(
-        chain_id,
-        &dev_accounts(accounts),
-        balance,
-        gas_limit,
-        validators,
+    let bttc = BttcParams {
+        validators: validators.to_vec(),
         block_time_ms,
-    )
-    .map_err(|e| eyre::eyre!(e))
+        ..BttcParams::devnet_with_epoch(epoch_length)
+    };
+    network_genesis_with(chain_id, &dev_accounts(accounts), balance, gas_limit, bttc)
+        .map_err(|e| eyre::eyre!(e))
 }
 
 pub(crate) fn run(a: GenesisArgs) -> eyre::Result<()> {
@@ -91,7 +94,15 @@ pub(crate) fn run(a: GenesisArgs) -> eyre::Result<()> {
     }
     let validators =
         a.validators.iter().map(|v| parse_validator(v)).collect::<eyre::Result<Vec<_>>>()?;
-    let json = make(a.chain_id, &validators, a.accounts, a.balance, a.gas_limit, a.block_time_ms)?;
+    let json = make(
+        a.chain_id,
+        &validators,
+        a.accounts,
+        a.balance,
+        a.gas_limit,
+        a.block_time_ms,
+        a.epoch_length,
+    )?;
     match a.out {
         Some(p) => {
             std::fs::write(&p, json).wrap_err_with(|| format!("cannot write {}", p.display()))?;

@@ -91,17 +91,25 @@ impl BttcParams {
     /// The parameters of a local devnet: 1 s blocks, 64-block epochs, unbonding over 3
     /// epochs, a 100-block liveness window, 1 BTT minimum self-stake.
     pub fn devnet() -> Self {
+        Self::devnet_with_epoch(64)
+    }
+
+    /// Devnet values with epochs of `epoch_length` blocks: unbonding lasts 3 epochs and
+    /// evidence may be 2 epochs old (so nobody leaves before they can be slashed). At 64 these
+    /// are [`Self::devnet`]'s 192 and 128.
+    pub fn devnet_with_epoch(epoch_length: u64) -> Self {
+        let epoch_length = epoch_length.max(1);
         Self {
             block_time_ms: 1000,
-            epoch_length: 64,
+            epoch_length,
             checkpoint_interval: 32,
-            unbonding_period: 192,
+            unbonding_period: 3 * epoch_length,
             max_validators: 21,
             min_validators: 1,
             min_self_stake: 1,
             signed_blocks_window: 100,
             downtime_jail_blocks: 200,
-            evidence_max_age: 128,
+            evidence_max_age: 2 * epoch_length,
             ..Self::default()
         }
     }

@@ -25,6 +25,12 @@ impl BttcContext {
         self.chain_id
     }
 
+    /// The priorities of `set` after `height` (round 0): what the next epoch's set inherits
+    /// ([`crate::carry_priorities`]) when `height` ends this one.
+    pub fn priorities_after(&self, set: &ValidatorSet, height: u64) -> Vec<i128> {
+        self.schedule.priorities_after(set, height)
+    }
+
     /// The proposer of `height` at `round` (a nil round counts as round 0).
     pub fn proposer<'a>(
         &self,
@@ -33,7 +39,7 @@ impl BttcContext {
         round: Round,
     ) -> &'a Validator {
         let r = round.as_u32().unwrap_or(0) as u64;
-        let index = self.schedule.proposer_index(set, height.0.saturating_add(r));
+        let index = self.schedule.proposer_index(set, height.0, r);
         &set.validators()[index]
     }
 }

@@ -31,8 +31,8 @@ pub use signing::{
 };
 pub use types::{BlockHeight, BlockValue, Proposal, ProposalPart, ValidatorAddress, Vote};
 pub use validators::{
-    CHECKPOINT_EVERY, ProposerSchedule, StaticValidators, Validator, ValidatorSet,
-    ValidatorSetError, ValidatorSetProvider,
+    CHECKPOINT_EVERY, ProposerSchedule, ScheduleOrigin, StaticValidators, Validator, ValidatorSet,
+    ValidatorSetError, ValidatorSetProvider, carry_priorities,
 };
 
 /// A commit certificate of bttc consensus: 2/3+ of the voting power's precommit signatures

@@ -53,6 +53,31 @@ pub enum ValidatorSetError {
         /// The total.
         total: u128,
     },
+    /// Starting priorities that do not match the set.
+    #[error("{got} proposer priorities for a set of {expected} validators")]
+    Priorities {
+        /// Priorities given.
+        got: usize,
+        /// Validators in the set.
+        expected: usize,
+    },
+    /// The set of a height is not known (yet): its epoch has not been elected in the chain
+    /// this node holds.
+    #[error("no validator set known for height {height} (known up to {known_up_to})")]
+    UnknownHeight {
+        /// The height asked for.
+        height: u64,
+        /// The last height whose set is known.
+        known_up_to: u64,
+    },
+    /// The sets could not be read from the chain.
+    #[error("cannot read the validator set of height {height}: {reason}")]
+    Source {
+        /// The height asked for.
+        height: u64,
+        /// Why.
+        reason: String,
+    },
     /// A genesis validator's public key is not a secp256k1 key.
     #[error("validator {0}: public key is not a valid secp256k1 key")]
     PublicKey(alloy_primitives::Address),
@@ -73,6 +98,19 @@ pub struct ValidatorSet {
     validators: Arc<[Validator]>,
     total: VotingPower,
     id: B256,
+    origin: ScheduleOrigin,
+}
+
+/// Where a set's proposer sequence starts: the priorities it has after height `after` (its
+/// first height is `after + 1`). A set that runs from genesis starts at height 0 with every
+/// priority zero; an epoch's set starts with the priorities carried over from the set before
+/// it ([`carry_priorities`]).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ScheduleOrigin {
+    /// The height before the set's first.
+    pub after: u64,
+    /// One priority per validator, in set order; empty means all zero.
+    pub priorities: Arc<[i128]>,
 }
 
 impl ValidatorSet {
@@ -98,7 +136,39 @@ impl ValidatorSet {
             buf.extend_from_slice(x.address.0.as_slice());
             buf.extend_from_slice(&x.voting_power.to_be_bytes());
         }
-        Ok(Self { validators: v.into(), total: total as u64, id: keccak256(&buf) })
+        Ok(Self {
+            validators: v.into(),
+            total: total as u64,
+            id: keccak256(&buf),
+            origin: ScheduleOrigin::default(),
+        })
+    }
+
+    /// The same set with its proposer sequence starting after height `after` with
+    /// `priorities` (one per validator in set order, or none for all zero).
+    pub fn with_origin(
+        mut self,
+        after: u64,
+        priorities: Vec<i128>,
+    ) -> Result<Self, ValidatorSetError> {
+        if !priorities.is_empty() && priorities.len() != self.validators.len() {
+            return Err(ValidatorSetError::Priorities {
+                got: priorities.len(),
+                expected: self.validators.len(),
+            });
+        }
+        self.origin = ScheduleOrigin { after, priorities: priorities.into() };
+        Ok(self)
+    }
+
+    /// Where its proposer sequence starts.
+    pub const fn origin(&self) -> &ScheduleOrigin {
+        &self.origin
+    }
+
+    /// The total voting power.
+    pub const fn total_power(&self) -> VotingPower {
+        self.total
     }
 
     /// The validators, in set order.
@@ -139,14 +209,17 @@ impl mct::ValidatorSet<BttcContext> for ValidatorSet {
 
 /// Tendermint's weighted round robin: at every step each validator's priority grows by its
 /// power, the highest priority proposes (ties to the earlier validator in set order) and pays
-/// back the total power. Height `h`, round `r` is step `h + r`, so the rounds of one height
-/// continue the sequence and every validator proposes in proportion to its power.
+/// back the total power. Height `h`, round `r` of a set whose sequence starts after height `o`
+/// ([`ScheduleOrigin`]) is step `h + r - o`, so the rounds of one height continue the sequence
+/// and every validator proposes in proportion to its power.
 ///
-/// Priorities are cached (the latest step and a checkpoint every [`CHECKPOINT_EVERY`] steps)
-/// so that consecutive heights cost O(validators) and any earlier step is cheap to replay.
+/// Priorities are cached per set and origin (the latest step and a checkpoint every
+/// [`CHECKPOINT_EVERY`] steps) so that consecutive heights cost O(validators) and any earlier
+/// step is cheap to replay. A set elected for an epoch starts from the priorities the previous
+/// epoch ended with, so no height needs a replay from genesis.
 #[derive(Debug, Default)]
 pub struct ProposerSchedule {
-    inner: Mutex<BTreeMap<B256, ScheduleState>>,
+    inner: Mutex<BTreeMap<(B256, u64), ScheduleState>>,
 }
 
 /// Distance between cached checkpoints of the priority sequence.
@@ -160,19 +233,34 @@ struct ScheduleState {
 }
 
 impl ProposerSchedule {
-    /// The index (in set order) of the proposer at `step` (≥ 1).
-    pub fn proposer_index(&self, set: &ValidatorSet, step: u64) -> usize {
-        let step = step.max(1);
+    /// The index (in set order) of the proposer at `height` plus `round` steps.
+    pub fn proposer_index(&self, set: &ValidatorSet, height: u64, round: u64) -> usize {
+        let step = height.saturating_add(round).saturating_sub(set.origin.after).max(1);
+        self.run_to(set, step).1
+    }
+
+    /// The priorities after `height`, round 0 (what the next set inherits when `height` is
+    /// the last of this set's epoch).
+    pub fn priorities_after(&self, set: &ValidatorSet, height: u64) -> Vec<i128> {
+        let step = height.saturating_sub(set.origin.after);
+        if step == 0 {
+            return start_priorities(set);
+        }
+        self.run_to(set, step).0
+    }
+
+    fn run_to(&self, set: &ValidatorSet, step: u64) -> (Vec<i128>, usize) {
         let mut all = self.inner.lock();
-        if all.len() > 16 && !all.contains_key(&set.id) {
+        let key = (set.id, set.origin.after);
+        if all.len() > 16 && !all.contains_key(&key) {
             all.clear(); // old validator sets: drop their caches
         }
-        let state = all.entry(set.id).or_default();
+        let state = all.entry(key).or_default();
         let (mut at, mut prio, mut chosen) = match &state.latest {
             Some((s, p, c)) if *s <= step => (*s, p.clone(), *c),
             _ => match state.checkpoints.range(..=step).next_back() {
                 Some((s, (p, c))) => (*s, p.clone(), *c),
-                None => (0, vec![0i128; set.validators.len()], 0),
+                None => (0, start_priorities(set), 0),
             },
         };
         let total = set.total as i128;
@@ -191,9 +279,51 @@ impl ProposerSchedule {
                 state.checkpoints.insert(at, (prio.clone(), chosen));
             }
         }
-        state.latest = Some((at, prio, chosen));
-        chosen
+        state.latest = Some((at, prio.clone(), chosen));
+        (prio, chosen)
     }
+}
+
+fn start_priorities(set: &ValidatorSet) -> Vec<i128> {
+    if set.origin.priorities.is_empty() {
+        vec![0; set.validators.len()]
+    } else {
+        set.origin.priorities.to_vec()
+    }
+}
+
+/// The starting priorities of `next` when it follows `prev`, whose priorities at its end were
+/// `prev_end` (Tendermint's update rule): a validator in both keeps its priority, a newcomer
+/// starts at −1.125 × the new total power (so joining does not mean proposing at once), then
+/// the spread is scaled down to at most twice the total power and the priorities are centred
+/// on zero. Integer arithmetic, the same on every node.
+pub fn carry_priorities(prev: &ValidatorSet, prev_end: &[i128], next: &ValidatorSet) -> Vec<i128> {
+    let total = next.total as i128;
+    let mut p: Vec<i128> = next
+        .validators
+        .iter()
+        .map(|v| {
+            prev.validators
+                .iter()
+                .position(|w| w.address == v.address)
+                .and_then(|i| prev_end.get(i).copied())
+                .unwrap_or(-(total + total / 8))
+        })
+        .collect();
+    let (min, max) = p.iter().fold((i128::MAX, i128::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    let spread = max - min;
+    let limit = 2 * total;
+    if spread > limit {
+        let ratio = (spread + limit - 1) / limit;
+        for x in &mut p {
+            *x /= ratio;
+        }
+    }
+    let avg = p.iter().sum::<i128>().div_euclid(p.len() as i128);
+    for x in &mut p {
+        *x -= avg;
+    }
+    p
 }
 
 /// Where the validator set of a height comes from. Genesis supplies it for now

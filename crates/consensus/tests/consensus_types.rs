@@ -152,6 +152,57 @@ fn proposers_rotate_in_proportion_to_stake() {
 }
 
 #[test]
+fn priorities_carry_across_epochs_without_a_replay_from_genesis() {
+    let ctx = BttcContext::new(1);
+    let (keys, a) = set(&[300, 100, 100, 500]);
+    // Epoch 0 runs heights 1..=64. The same set elected again continues the same sequence.
+    let end = ctx.priorities_after(&a, 64);
+    assert_eq!(end.iter().sum::<i128>(), 0, "priorities stay centred");
+    let again = bttc_consensus::carry_priorities(&a, &end, &a);
+    assert_eq!(again, end);
+    let a1 = a.clone().with_origin(64, again).unwrap();
+    for h in 65..=400u64 {
+        for r in 0..3 {
+            assert_eq!(
+                ctx.proposer(&a1, BlockHeight(h), Round::new(r)).address,
+                ctx.proposer(&a, BlockHeight(h), Round::new(r)).address,
+                "height {h} round {r}"
+            );
+        }
+    }
+    // A far epoch costs only its own steps: its origin is its start, not genesis.
+    let far = a.clone().with_origin(1 << 40, end.clone()).unwrap();
+    let first = ctx.proposer(&far, BlockHeight((1 << 40) + 1), Round::new(0)).address;
+    assert_eq!(first, ctx.proposer(&a1, BlockHeight(65), Round::new(0)).address);
+
+    // A newcomer with the most power does not propose first, and then proposes its share.
+    let newcomer = Validator::new(*key(9).verifying_key(), 600);
+    let mut members = a.validators().to_vec();
+    members.push(newcomer.clone());
+    let b = ValidatorSet::new(members).unwrap();
+    let start = bttc_consensus::carry_priorities(&a, &end, &b);
+    assert_eq!(start.len(), 5);
+    let spread = start.iter().max().unwrap() - start.iter().min().unwrap();
+    assert!(spread <= 2 * b.total_power() as i128, "spread {spread} within 2 x total");
+    let b1 = b.with_origin(64, start).unwrap();
+    assert_ne!(ctx.proposer(&b1, BlockHeight(65), Round::new(0)).address, newcomer.address);
+    let mut counts = std::collections::HashMap::new();
+    for h in 65..65 + 1600u64 {
+        *counts.entry(ctx.proposer(&b1, BlockHeight(h), Round::new(0)).address).or_insert(0i64) +=
+            1;
+    }
+    for v in b1.validators() {
+        let got = counts[&v.address];
+        assert!((got - v.voting_power as i64).abs() <= 2, "{} proposed {got}", v.address);
+    }
+    assert!(matches!(
+        a.with_origin(1, vec![0; 3]),
+        Err(ValidatorSetError::Priorities { got: 3, expected: 4 })
+    ));
+    drop(keys);
+}
+
+#[test]
 fn validator_sets_refuse_bad_input() {
     assert_eq!(ValidatorSet::new([]).unwrap_err(), ValidatorSetError::Empty);
     let k = *key(1).verifying_key();

@@ -143,11 +143,22 @@ pub fn network_genesis(
     validators: &[bttc_chainspec::GenesisValidator],
     block_time_ms: u64,
 ) -> Result<String, DevGenesisError> {
-    if validators.is_empty() {
-        return Err(DevGenesisError::NoValidators);
-    }
     let bttc =
         BttcParams { validators: validators.to_vec(), block_time_ms, ..BttcParams::devnet() };
+    network_genesis_with(chain_id, accounts, balance, gas_limit, bttc)
+}
+
+/// [`network_genesis`] with every chain parameter given (`bttc.validators` included).
+pub fn network_genesis_with(
+    chain_id: u64,
+    accounts: &[DevAccount],
+    balance: U256,
+    gas_limit: u64,
+    bttc: BttcParams,
+) -> Result<String, DevGenesisError> {
+    if bttc.validators.is_empty() {
+        return Err(DevGenesisError::NoValidators);
+    }
     let mut genesis = dev_genesis_typed(chain_id, accounts, balance, gas_limit, &bttc)?;
     genesis.alloc.extend(bttc_contracts::staking_alloc(chain_id, &bttc)?);
     Ok(serde_json::to_string_pretty(&genesis)?)

@@ -82,6 +82,9 @@ pub enum NodeError {
     /// The dev genesis could not be made.
     #[error(transparent)]
     DevGenesis(#[from] crate::dev::DevGenesisError),
+    /// The validator sets could not be read from the staking contract.
+    #[error("staking: validator sets")]
+    Staking(#[source] bttc_staking::SetsError),
     /// The JSON-RPC server could not start.
     #[error("rpc: {0}")]
     Rpc(#[from] RpcError),

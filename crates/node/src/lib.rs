@@ -37,7 +37,7 @@ mod producer;
 pub use bttc_txpool::PoolConfig;
 pub use dev::{
     DEV_CHAIN_ID, DEV_GAS_LIMIT, DEV_MNEMONIC, DevAccount, DevGenesisError, dev_accounts,
-    dev_genesis, dev_genesis_with_gas_limit, network_genesis,
+    dev_genesis, dev_genesis_with_gas_limit, network_genesis, network_genesis_with,
 };
 pub use dev_node::{DevNode, DevNodeConfig, MiningMode, NodeError};
 pub use producer::{DevProducer, MinedBlock, ProducerError};

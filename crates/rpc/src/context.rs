@@ -35,6 +35,29 @@ pub trait CommitSource: Send + Sync + std::fmt::Debug {
     fn commit(&self, number: u64) -> Result<Option<serde_json::Value>, String>;
 }
 
+/// A member of a validator set as Bor's `bor_getCurrentValidators` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BorValidator {
+    /// Position in the set (set order: power descending, then address).
+    #[serde(rename = "ID")]
+    pub id: u64,
+    /// The consensus key's address.
+    pub signer: Address,
+    /// Voting power (stake in whole BTT when elected).
+    pub power: u64,
+    /// Proposer priority going into the height (Tendermint's accumulator).
+    pub accum: i128,
+}
+
+/// Where the `bor_*` methods learn the validator set and proposer of a height: the
+/// consensus layer supplies it; dev mode has none.
+pub trait ValidatorSource: Send + Sync + std::fmt::Debug {
+    /// The set that decides `height`, with each member's priority going into it.
+    fn validators(&self, height: u64) -> Result<Vec<BorValidator>, String>;
+    /// The proposer of `height` at round 0.
+    fn proposer(&self, height: u64) -> Result<Address, String>;
+}
+
 /// What the server reports about the node's peers (`net_peerCount`, `bttc_bannedPeers`):
 /// the network layer supplies it; dev mode has none.
 pub trait PeerSource: Send + Sync + std::fmt::Debug {
@@ -110,6 +133,8 @@ pub struct RpcContext {
     pub(crate) block_cache: parking_lot::Mutex<BlockCache>,
     /// Commit certificates (BFT nodes).
     pub commits: Option<Arc<dyn CommitSource>>,
+    /// Validator sets and proposers (BFT nodes).
+    pub sets: Option<Arc<dyn ValidatorSource>>,
     /// Peers and bans (`net_peerCount`, `bttc_bannedPeers`); none in dev mode.
     pub peers: Option<Arc<dyn PeerSource>>,
     /// Sync progress (`eth_syncing`); none in dev mode.
@@ -182,6 +207,7 @@ impl RpcContext {
             block_cache: parking_lot::Mutex::default(),
             code_cache: Arc::default(),
             commits: None,
+            sets: None,
             peers: None,
             sync: None,
         }
@@ -202,6 +228,12 @@ impl RpcContext {
     /// Serves `bttc_getCommit` from `source`.
     pub fn with_commits(mut self, source: Arc<dyn CommitSource>) -> Self {
         self.commits = Some(source);
+        self
+    }
+
+    /// Serves `bor_getCurrentValidators` and `bor_getCurrentProposer` from `source`.
+    pub fn with_validators(mut self, source: Arc<dyn ValidatorSource>) -> Self {
+        self.sets = Some(source);
         self
     }
 

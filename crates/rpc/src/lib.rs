@@ -43,6 +43,7 @@
 //! refusals the -380xx codes of execution-apis ([`RpcError`], [`simulate::SimulateError`]).
 
 mod access;
+mod bor;
 mod busy_poll;
 pub mod call;
 mod config;
@@ -66,7 +67,8 @@ pub use access::{AccessError, OriginRules, VirtualHosts};
 pub use busy_poll::BusyPoll;
 pub use config::RpcConfig;
 pub use context::{
-    BannedPeer, ChainEvents, CommitSource, PeerSource, RpcContext, SyncProgress, SyncSource,
+    BannedPeer, BorValidator, ChainEvents, CommitSource, PeerSource, RpcContext, SyncProgress,
+    SyncSource, ValidatorSource,
 };
 pub use convert::{RpcReceipt, RpcTx};
 pub use deadline::{Deadline, TIMEOUT_TAG};

@@ -145,6 +145,17 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
             None => None,
         }
     });
+    // bor_: BTTC's consensus reads
+    inline!(m, "bor_getAuthor", |ctx, p| {
+        let b = block_or_latest(&mut p)?;
+        ok(ctx.bor_author(b))?
+    });
+    inline!(m, "bor_getSigners", |ctx, p| {
+        let b = block_or_latest(&mut p)?;
+        ok(ctx.bor_signers(b))?
+    });
+    inline!(m, "bor_getCurrentValidators", |ctx, p| ok(ctx.bor_current_validators())?);
+    inline!(m, "bor_getCurrentProposer", |ctx, p| ok(ctx.bor_current_proposer())?);
     inline!(m, "net_peerCount", |ctx, p| hex_u64(
         ctx.peers.as_ref().map_or(0, |peers| peers.peer_count() as u64)
     ));

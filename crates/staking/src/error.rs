@@ -34,3 +34,70 @@ pub enum StakingError {
         source: bttc_evm::BoxError,
     },
 }
+
+/// Reading the validator set of an epoch from the staking contract failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SetsError {
+    /// The database failed.
+    #[error("reading the chain for validator sets")]
+    Storage(#[from] bttc_storage::StorageError),
+    /// A view call could not run (a database fault inside the EVM).
+    #[error("StakeManager.{call} could not run after block {block}")]
+    View {
+        /// The view.
+        call: &'static str,
+        /// The state it read.
+        block: u64,
+        /// The EVM's error.
+        #[source]
+        source: bttc_evm::BoxError,
+    },
+    /// A view call reverted or halted.
+    #[error("StakeManager.{call} failed after block {block}: {reason}")]
+    Failed {
+        /// The view.
+        call: &'static str,
+        /// The state it read.
+        block: u64,
+        /// The revert reason.
+        reason: String,
+    },
+    /// A view returned data that does not decode.
+    #[error("StakeManager.{call} returned undecodable data after block {block}")]
+    Decode {
+        /// The view.
+        call: &'static str,
+        /// The state it read.
+        block: u64,
+        /// The decoder's error.
+        #[source]
+        source: alloy_sol_types::Error,
+    },
+    /// A member's consensus key is not a secp256k1 point.
+    #[error("epoch {epoch}: member {signer} has an invalid public key ({len} bytes)")]
+    PublicKey {
+        /// The epoch.
+        epoch: u64,
+        /// The member's signer address.
+        signer: alloy_primitives::Address,
+        /// The key's length.
+        len: usize,
+    },
+    /// The members do not make a validator set.
+    #[error("epoch {epoch}: the elected members are not a valid set")]
+    Set {
+        /// The epoch.
+        epoch: u64,
+        /// Why.
+        #[source]
+        source: bttc_consensus::ValidatorSetError,
+    },
+    /// A stored epoch set does not decode.
+    #[error("stored set of epoch {epoch} is corrupt: {reason}")]
+    Corrupt {
+        /// The epoch.
+        epoch: u64,
+        /// What is wrong.
+        reason: String,
+    },
+}

@@ -20,8 +20,12 @@
 
 mod error;
 mod hooks;
+mod sets;
+mod view;
 
-pub use error::StakingError;
+pub use error::{SetsError, StakingError};
+pub use sets::{EpochRecord, StakeValidators, signers};
+pub use view::stake_manager_view;
 
 /// The chain as a node runs it: every block with [`NodeHooks`].
 pub type NodeChain = bttc_chain::Chain<NodeHooks>;

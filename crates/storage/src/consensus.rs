@@ -1,5 +1,5 @@
-//! Tables the BFT consensus writes: commit certificates of decided blocks and the blocks
-//! proposed at heights not decided yet. The values are opaque bytes encoded by
+//! Tables the BFT consensus writes: commit certificates of decided blocks, the blocks
+//! proposed at heights not decided yet, and the validator set of every epoch. The values are opaque bytes encoded by
 //! `bttc-consensus`; storage only keys and prunes them.
 
 use crate::{
@@ -34,6 +34,11 @@ impl<K: TransactionKind<Access = PtrUnsync>> Provider<K> {
             .map(u64::from_be_bytes))
     }
 
+    /// The encoded validator set of `epoch`, if stored.
+    pub fn epoch_set(&self, epoch: u64) -> StorageResult<Option<Vec<u8>>> {
+        self.get(Table::EpochSets, &num_key(epoch))
+    }
+
     /// A proposed block stored at `height` under `hash`.
     pub fn proposed_block(&self, height: u64, hash: &B256) -> StorageResult<Option<Vec<u8>>> {
         self.get(Table::ProposedBlocks, &proposed_key(height, hash))
@@ -54,6 +59,11 @@ impl<K: TransactionKind<Access = PtrUnsync> + WriteMarker> Provider<K> {
     /// Stores the certificate of block `number` (replacing a smaller one of the same block).
     pub fn put_certificate(&self, number: u64, certificate: &[u8]) -> StorageResult<()> {
         self.put(Table::Certificates, &num_key(number), certificate)
+    }
+
+    /// Stores the validator set of `epoch`.
+    pub fn put_epoch_set(&self, epoch: u64, set: &[u8]) -> StorageResult<()> {
+        self.put(Table::EpochSets, &num_key(epoch), set)
     }
 
     /// Stores a proposed block.

@@ -56,4 +56,7 @@ pub use provider::{
 pub use tables::Table;
 
 pub use bttc_primitives::Account;
-pub use signet_libmdbx::{Ro, Rw, TransactionKind, tx::PtrUnsync};
+pub use signet_libmdbx::{
+    Ro, Rw, TransactionKind,
+    tx::{PtrUnsync, WriteMarker},
+};

@@ -73,6 +73,9 @@ tables! {
     /// Height ‖ block hash → a proposed, not yet decided block with its proposal metadata
     /// (consensus-owned encoding); pruned once the height is decided.
     ProposedBlocks,
+    /// Epoch number → the validator set that runs it, with its first height and starting
+    /// proposer priorities (staking-owned encoding).
+    EpochSets,
 }
 
 impl core::fmt::Display for Table {

@@ -77,12 +77,19 @@ pub struct TestNet {
 impl TestNet {
     /// `n` validators with equal stake.
     pub fn new(n: usize) -> Self {
+        Self::build(n, 0, &[])
+    }
+
+    /// `n` genesis validators with 100 BTT each, `extra` more validator keys that are not in
+    /// the genesis (nodes `n..n + extra` run with them), and `genesis_args` passed to
+    /// `bttc genesis new`.
+    pub fn build(n: usize, extra: usize, genesis_args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let password = dir.path().join("password");
         std::fs::write(&password, "test-password\n").unwrap();
         let keys = dir.path().join("keys");
         let mut validators = Vec::new();
-        for i in 0..n {
+        for i in 0..n + extra {
             let out = bttc(&[
                 "keys",
                 "new",
@@ -100,7 +107,8 @@ impl TestNet {
         let genesis = dir.path().join("genesis.json");
         let mut args = vec!["genesis".to_string(), "new".into(), "--out".into()];
         args.push(genesis.to_str().unwrap().into());
-        for (_, v) in &validators {
+        args.extend(genesis_args.iter().map(|a| a.to_string()));
+        for (_, v) in &validators[..n] {
             args.push("--validator".into());
             args.push(format!("{}:100", v.split('|').nth(1).unwrap()));
         }
@@ -108,7 +116,7 @@ impl TestNet {
         for v in &mut validators {
             v.1 = v.1.split('|').next().unwrap().to_string();
         }
-        let p2p = (0..n + 2).map(|_| free_port()).collect();
+        let p2p = (0..n + extra + 2).map(|_| free_port()).collect();
         Self { dir, validators, p2p, genesis, password }
     }
 

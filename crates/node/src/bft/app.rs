@@ -67,6 +67,9 @@ pub(crate) struct ConsensusApp {
     pub(crate) ctx: BttcContext,
     pub(crate) signer: Option<ConsensusSigner>,
     pub(crate) validators: Arc<dyn ValidatorSetProvider>,
+    /// The staking contract's elections (a chain with `StakeManager`): each epoch's set is
+    /// recorded with the block that elected it.
+    pub(crate) epochs: Option<Arc<bttc_staking::StakeValidators>>,
     /// Bans peers whose proposals are invalid.
     pub(crate) guard: Arc<PeerGuard>,
     pub(crate) timeouts: LinearTimeouts,
@@ -162,6 +165,9 @@ pub enum CommitError {
         /// The block it holds.
         got: B256,
     },
+    /// The next epoch's validator set could not be read from the block's state.
+    #[error("recording the next epoch's validator set")]
+    Epoch(#[from] Box<bttc_staking::SetsError>),
 }
 
 impl ConsensusApp {
@@ -642,6 +648,9 @@ impl ConsensusApp {
         let stored = store::load_proposal(&rw, height, &hash)?.ok_or(CommitError::NotReceived)?;
         let block = Block::decode(&mut stored.block_rlp.as_slice())?;
         self.chain.insert_block(&rw, &block)?;
+        if let Some(epochs) = &self.epochs {
+            epochs.record_epoch(&rw, height).map_err(Box::new)?;
+        }
         rw.put_certificate(height, &store::encode_certificate(cert))?;
         rw.prune_proposed_blocks(height)?;
         crate::producer::commit_and_update_pool(&self.pool, self.chain.spec(), db, rw)?;

@@ -14,6 +14,7 @@
 //! exit; a restart recovers from the database and the WAL.
 
 mod app;
+mod bor;
 mod gossip;
 mod guard;
 mod last_commit;
@@ -211,9 +212,18 @@ impl BftNode {
         let params = spec.bttc().ok_or_else(|| {
             NodeError::Genesis("the genesis has no `bttc` section: not a bttc chain".into())
         })?;
-        let validators: Arc<dyn ValidatorSetProvider> = match &config.validator_sets {
-            Some(v) => v.clone(),
-            None => Arc::new(
+        // The set of every height: from the staking contract's elections when the chain has
+        // one, else the genesis list for ever.
+        let epochs = match &config.validator_sets {
+            Some(_) => None,
+            None => bttc_staking::StakeValidators::open(chain.db().clone(), chain_id)
+                .map_err(NodeError::Staking)?
+                .map(Arc::new),
+        };
+        let validators: Arc<dyn ValidatorSetProvider> = match (&config.validator_sets, &epochs) {
+            (Some(v), _) => v.clone(),
+            (None, Some(e)) => e.clone(),
+            (None, None) => Arc::new(
                 StaticValidators::from_genesis(&params.validators)
                     .map_err(|e| NodeError::Genesis(format!("genesis validators: {e}")))?,
             ),
@@ -321,6 +331,10 @@ impl BftNode {
         let mut rpc_ctx =
             RpcContext::new(chain.clone(), pool.clone(), config.rpc.clone(), events.clone())
                 .with_commits(Arc::new(commits))
+                .with_validators(Arc::new(bor::ConsensusView {
+                    validators: validators.clone(),
+                    ctx: ctx.clone(),
+                }))
                 .with_sync(sync);
 
         // Transactions travel on our own swarm: QUIC on the consensus port number.
@@ -355,6 +369,7 @@ impl BftNode {
             ctx,
             signer: signer.clone(),
             validators,
+            epochs,
             guard,
             timeouts: config.timeouts,
             target_time: Some(block_time),

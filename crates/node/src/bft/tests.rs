@@ -106,6 +106,7 @@ fn driver(
         ctx: BttcContext::new(777),
         signer: Some(ConsensusSigner::new(key.clone(), 777)),
         validators: validators.clone(),
+        epochs: None,
         guard: Arc::new(PeerGuard::new(777, validators)),
         timeouts: super::devnet_timeouts(),
         target_time: None,

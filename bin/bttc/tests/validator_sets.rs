@@ -1,0 +1,216 @@
+//! Validator sets from stake, on real `bttc node` processes: a validator that was not in the
+//! genesis joins with `bttc validator create` and proposes and signs from the next epoch; a
+//! stake change reorders the set and both validators are then needed for a quorum; the
+//! newcomer's operator undelegates everything, it leaves at the epoch end and the BTT come
+//! back only after unbonding; a full node started last syncs from genesis across the three
+//! set changes, checking every certificate against its own height's set. Epochs of 8 blocks.
+
+mod support;
+
+use alloy_primitives::{Address, U256};
+use std::{process::Command, time::Duration};
+use support::{
+    net::{TestNet, block, head, wait_height},
+    rpc,
+};
+
+const T: Duration = Duration::from_secs(120);
+const EPOCH: u64 = 8;
+
+fn bttc(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_bttc")).args(args).output().unwrap();
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "bttc {args:?} failed: {text}");
+    text
+}
+
+fn btt(n: u64) -> U256 {
+    U256::from(n) * U256::from(10u64).pow(U256::from(18))
+}
+
+/// `(signer, power)` of the set that signs block `n`, in set order.
+async fn set_at(url: &str, n: u64) -> Vec<(Address, u64)> {
+    let v = rpc(url, "bttc_getValidators", serde_json::json!([format!("{n:#x}")])).await;
+    v["result"]["validators"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no set at {n}: {v}"))
+        .iter()
+        .map(|m| (m["signer"].as_str().unwrap().parse().unwrap(), m["power"].as_u64().unwrap()))
+        .collect()
+}
+
+/// Waits (block by block) for the first block whose set satisfies `want`; returns it.
+async fn wait_for_set(
+    url: &str,
+    from: u64,
+    want: impl Fn(&[(Address, u64)]) -> bool,
+) -> (u64, Vec<(Address, u64)>) {
+    let deadline = std::time::Instant::now() + T;
+    let mut n = from;
+    while std::time::Instant::now() < deadline {
+        if head(url).await.is_some_and(|h| h >= n) {
+            let set = set_at(url, n).await;
+            if want(&set) {
+                return (n, set);
+            }
+            n += 1;
+        } else {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    panic!("no block from {from} on had the expected set within {T:?}")
+}
+
+/// The signer bitmap of block `n`'s LastCommit (who signed block `n - 1`).
+async fn signed_bitmap(url: &str, n: u64) -> U256 {
+    let extra: alloy_primitives::Bytes =
+        serde_json::from_value(block(url, n).await["extraData"].clone()).unwrap();
+    bttc_primitives::LastCommit::decode(&extra).unwrap().map(|c| c.signers).unwrap_or_default()
+}
+
+async fn balance(url: &str, who: Address) -> U256 {
+    let r = rpc(url, "eth_getBalance", serde_json::json!([who, "latest"])).await;
+    r["result"].as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sets_follow_stake_epoch_by_epoch_and_a_late_full_node_syncs_across_them() {
+    let net = TestNet::build(1, 1, &["--epoch-length", "8"]);
+    let v0: Address = net.validators[0].1.parse().unwrap();
+    let v1: Address = net.validators[1].1.parse().unwrap();
+    let n0 = net.start(0);
+    let n1 = net.start(1); // the newcomer's node: follows until elected
+    let url = n0.http.clone();
+    wait_height(&url, 2, T).await.unwrap_or_else(|e| panic!("{e}\n{}", net.log_tail(0)));
+    assert_eq!(set_at(&url, 1).await, vec![(v0, 100)]);
+
+    let accounts = bttc_node::dev_accounts(3);
+    let key = |i: usize| accounts[i].private_key.to_string();
+    let tx = |args: &[&str], i: usize| {
+        let mut a = args.to_vec();
+        let k = key(i);
+        a.extend(["--rpc-url", url.as_str(), "--private-key", k.as_str()]);
+        bttc(&a)
+    };
+
+    // 1. The newcomer joins with 60 BTT (operated by dev account 1): elected at the next
+    // epoch end, it proposes and signs in the epochs after; from then on no block is final
+    // without it (100 + 60: a quorum needs both).
+    let keystore = net.validators[1].0.to_str().unwrap().to_string();
+    let password = net.password.to_str().unwrap().to_string();
+    let from = head(&url).await.unwrap();
+    tx(
+        &[
+            "validator",
+            "create",
+            "--signer-keystore",
+            &keystore,
+            "--signer-password-file",
+            &password,
+            "--stake",
+            "60",
+        ],
+        1,
+    );
+    let (joined, set) = wait_for_set(&url, from, |s| s.len() == 2).await;
+    assert_eq!(set, vec![(v0, 100), (v1, 60)]);
+    assert_eq!(joined % EPOCH, 0, "sets change at epoch starts: {joined}");
+    wait_height(&url, joined + 2 * EPOCH + 1, T)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", net.log_tail(0), net.log_tail(1)));
+    let (mut proposed, mut signed, mut seen) = (0, 0, Vec::new());
+    for n in joined..joined + 2 * EPOCH {
+        let miner: Address = block(&url, n).await["miner"].as_str().unwrap().parse().unwrap();
+        assert!(miner == v0 || miner == v1, "block {n} by {miner}");
+        proposed += u64::from(miner == v1);
+        let bitmap = signed_bitmap(&url, n).await;
+        seen.push((n, miner == v1, bitmap));
+        if n > joined && bitmap == U256::from(3) {
+            signed += 1;
+        }
+    }
+    let seen = format!("(block, by newcomer, LastCommit bitmap): {seen:?}");
+    assert!(proposed >= 2, "the newcomer proposed {proposed} of {} blocks; {seen}", 2 * EPOCH);
+    assert!(
+        signed == 2 * EPOCH - 1,
+        "the newcomer's precommit is in {signed} LastCommits; {seen}\n{}",
+        net.log_tail(1)
+    );
+    for n in from..joined {
+        assert_eq!(signed_bitmap(&url, n).await, U256::from(1), "only v0 signs before it joined");
+    }
+
+    // 2. Dev account 2 delegates 100 BTT to the newcomer: 160 against 100, it leads the set.
+    let from = head(&url).await.unwrap();
+    tx(&["stake", "delegate", "--validator", "2", "--amount", "100"], 2);
+    let (reordered, set) = wait_for_set(&url, from, |s| s.first().is_some_and(|m| m.0 == v1)).await;
+    assert_eq!(set, vec![(v1, 160), (v0, 100)]);
+    wait_height(&url, reordered + EPOCH, T)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", net.log_tail(0), net.log_tail(1)));
+    for n in reordered + 1..reordered + EPOCH {
+        assert_eq!(signed_bitmap(&url, n).await, U256::from(3), "both sign block {}", n - 1);
+    }
+    // BTTC's Bor reads: author = proposer, signers = the certificate's, and the set and
+    // proposer of the next height as consensus runs them.
+    let n = reordered + 2;
+    let author = rpc(&url, "bor_getAuthor", serde_json::json!([format!("{n:#x}")])).await;
+    assert_eq!(author["result"], block(&url, n).await["miner"]);
+    let signers = rpc(&url, "bor_getSigners", serde_json::json!([format!("{n:#x}")])).await;
+    let mut signers: Vec<Address> = serde_json::from_value(signers["result"].clone()).unwrap();
+    signers.sort();
+    let mut both = vec![v0, v1];
+    both.sort();
+    assert_eq!(signers, both);
+    let current = rpc(&url, "bor_getCurrentValidators", serde_json::json!([])).await;
+    let current = current["result"].as_array().unwrap_or_else(|| panic!("{current}")).clone();
+    assert_eq!(current.len(), 2);
+    assert_eq!(current[0]["signer"].as_str().unwrap().parse::<Address>().unwrap(), v1);
+    assert_eq!(current[0]["power"], 160);
+    assert_eq!(current[0]["ID"], 0);
+    let accum: i128 = current.iter().map(|m| m["accum"].as_i64().unwrap() as i128).sum();
+    assert!(accum.abs() <= 2, "priorities are centred: {current:?}");
+    let proposer = rpc(&url, "bor_getCurrentProposer", serde_json::json!([])).await;
+    let proposer: Address = serde_json::from_value(proposer["result"].clone()).unwrap();
+    assert!(proposer == v0 || proposer == v1);
+
+    // 3. The operator undelegates its whole self-stake: out at the epoch end (the delegation
+    // alone does not keep it in), its 60 BTT back only after unbonding.
+    let operator = accounts[1].address;
+    let from = head(&url).await.unwrap();
+    tx(&["stake", "undelegate", "--validator", "2", "--amount", "all"], 1);
+    let (left, set) = wait_for_set(&url, from, |s| s.len() == 1).await;
+    assert_eq!(set, vec![(v0, 100)]);
+    let stake = rpc(&url, "bttc_getStake", serde_json::json!([operator])).await;
+    let release = stake["result"]["unbonding"][0]["releaseAt"].as_u64().expect("a release block");
+    let out = Command::new(env!("CARGO_BIN_EXE_bttc"))
+        .args(["stake", "withdraw", "--rpc-url", &url, "--private-key", &key(1)])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ZeroAmount")
+            || String::from_utf8_lossy(&out.stdout).contains("ZeroAmount"),
+        "nothing matured before block {release}: {out:?}"
+    );
+    wait_height(&url, release + 1, T).await.unwrap_or_else(|e| panic!("{e}\n{}", net.log_tail(0)));
+    let before = balance(&url, operator).await;
+    tx(&["stake", "withdraw"], 1);
+    let after = balance(&url, operator).await;
+    assert!(after > before + btt(59), "60 BTT back (less gas): {before} -> {after}");
+    assert!(after <= before + btt(60));
+
+    // 4. A full node syncs from genesis across the three set changes; its chain is the
+    // validators' (it verified every certificate and LastCommit on the way).
+    let top = head(&url).await.unwrap();
+    let full = net.start(2);
+    wait_height(&full.http, top, T).await.unwrap_or_else(|e| panic!("{e}\n{}", net.log_tail(2)));
+    for n in [1, joined - 1, joined, reordered, left, top] {
+        assert_eq!(
+            block(&full.http, n).await["hash"],
+            block(&url, n).await["hash"],
+            "block {n} differs on the full node"
+        );
+    }
+    drop((n0, n1, full));
+}

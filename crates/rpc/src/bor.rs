@@ -1,0 +1,61 @@
+//! BTTC's Bor read methods, so tools written for BTTC keep working:
+//! `bor_getAuthor(block)`, `bor_getSigners(block)`, `bor_getCurrentValidators()` and
+//! `bor_getCurrentProposer()`.
+//!
+//! A block's author is its proposer (the beneficiary every validator checks), its signers are
+//! the validators whose precommits are in its commit certificate, and the current validators
+//! and proposer are those of the height after the head. Dev mode runs no consensus: the
+//! set methods answer with an error that says so, and a dev block has no signers.
+
+use crate::{
+    BorValidator, RpcContext,
+    error::{RpcError, RpcResult},
+};
+use alloy_primitives::Address;
+use alloy_rpc_types_eth::BlockId;
+
+impl RpcContext {
+    fn sets_source(&self) -> RpcResult<&dyn crate::ValidatorSource> {
+        self.sets.as_deref().ok_or_else(|| {
+            RpcError::Unsupported("this node runs no consensus (dev mode): no validator set".into())
+        })
+    }
+
+    /// `bor_getAuthor`: the proposer (beneficiary) of `block`, `None` for an unknown block.
+    pub(crate) fn bor_author(&self, block: BlockId) -> RpcResult<Option<Address>> {
+        let ro = self.ro()?;
+        Ok(Self::resolve(&ro, block)?.map(|b| b.header.beneficiary))
+    }
+
+    /// `bor_getSigners`: the validators whose precommits decided `block`, in the
+    /// certificate's order; empty without a certificate (dev mode, genesis).
+    pub(crate) fn bor_signers(&self, block: BlockId) -> RpcResult<Vec<Address>> {
+        let ro = self.ro()?;
+        let b = Self::resolve_required(&ro, block)?;
+        let Some(commits) = &self.commits else { return Ok(Vec::new()) };
+        let Some(cert) = commits.commit(b.number).map_err(RpcError::Internal)? else {
+            return Ok(Vec::new());
+        };
+        let signers = cert["signatures"]
+            .as_array()
+            .map(|sigs| {
+                sigs.iter()
+                    .filter_map(|s| s["validator"].as_str().and_then(|v| v.parse().ok()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(signers)
+    }
+
+    /// `bor_getCurrentValidators`: the set of the height after the head.
+    pub(crate) fn bor_current_validators(&self) -> RpcResult<Vec<BorValidator>> {
+        let next = Self::head_number(&self.ro()?)? + 1;
+        self.sets_source()?.validators(next).map_err(RpcError::Internal)
+    }
+
+    /// `bor_getCurrentProposer`: the proposer of the height after the head, at round 0.
+    pub(crate) fn bor_current_proposer(&self) -> RpcResult<Address> {
+        let next = Self::head_number(&self.ro()?)? + 1;
+        self.sets_source()?.proposer(next).map_err(RpcError::Internal)
+    }
+}
