@@ -34,6 +34,10 @@ pub(crate) struct DevnetArgs {
     /// epoch's end; unbonding lasts 3 epochs).
     #[arg(long = "epoch-length", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
     epoch_length: u64,
+    /// Sets a `config.bttc` parameter of a new network, e.g. `--set signedBlocksWindow=20`
+    /// (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
     /// Chain id of a new network.
     #[arg(long = "chain-id", default_value_t = DEV_CHAIN_ID)]
     chain_id: u64,
@@ -110,6 +114,7 @@ fn create_network(l: &Layout, a: &DevnetArgs) -> eyre::Result<()> {
         DEV_GAS_LIMIT,
         block_time_ms,
         a.epoch_length,
+        &a.set,
     )?;
     std::fs::write(l.genesis(), json)?;
     Ok(())

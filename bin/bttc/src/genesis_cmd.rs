@@ -35,6 +35,10 @@ pub(crate) struct GenesisArgs {
     /// unbonding period is 3 epochs and evidence may be 2 epochs old.
     #[arg(long = "epoch-length", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
     epoch_length: u64,
+    /// Sets a `config.bttc` parameter, e.g. `--set signedBlocksWindow=20` (repeatable; the
+    /// names are those of docs/staking.md).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
     /// Where to write the genesis (default: stdout).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -66,6 +70,31 @@ pub(crate) fn parse_validator(s: &str) -> eyre::Result<GenesisValidator> {
     })
 }
 
+/// `params` with each `name=value` of `set` applied (a whole number, a `config.bttc` field).
+pub(crate) fn with_overrides(params: BttcParams, set: &[String]) -> eyre::Result<BttcParams> {
+    if set.is_empty() {
+        return Ok(params);
+    }
+    let mut json = serde_json::to_value(&params)?;
+    let fields = json.as_object_mut().expect("BttcParams is a JSON object");
+    for item in set {
+        let (name, value) = item
+            .split_once('=')
+            .ok_or_else(|| eyre::eyre!("--set {item:?}: expected NAME=VALUE"))?;
+        let (name, value) = (name.trim(), value.trim());
+        if name == "validators" || !fields.contains_key(name) {
+            let known: Vec<&str> =
+                fields.keys().map(String::as_str).filter(|k| *k != "validators").collect();
+            eyre::bail!("--set {item:?}: unknown parameter {name:?} (known: {})", known.join(", "));
+        }
+        let number: u64 = value
+            .parse()
+            .map_err(|_| eyre::eyre!("--set {item:?}: {value:?} is not a whole number"))?;
+        fields.insert(name.to_string(), serde_json::json!(number));
+    }
+    serde_json::from_value(json).map_err(|e| eyre::eyre!("--set: {e}"))
+}
+
 /// Builds the genesis JSON.
 pub(crate) fn make(
     chain_id: u64,
@@ -75,6 +104,7 @@ pub(crate) fn make(
     gas_limit: u64,
     block_time_ms: u64,
     epoch_length: u64,
+    set: &[String],
 ) -> eyre::Result<String> {
     let balance = U256::from(balance_btt) * U256::from(10u64).pow(U256::from(18u64));
     let bttc = BttcParams {
@@ -82,6 +112,7 @@ pub(crate) fn make(
         block_time_ms,
         ..BttcParams::devnet_with_epoch(epoch_length)
     };
+    let bttc = with_overrides(bttc, set)?;
     network_genesis_with(chain_id, &dev_accounts(accounts), balance, gas_limit, bttc)
         .map_err(|e| eyre::eyre!(e))
 }
@@ -102,6 +133,7 @@ pub(crate) fn run(a: GenesisArgs) -> eyre::Result<()> {
         a.gas_limit,
         a.block_time_ms,
         a.epoch_length,
+        &a.set,
     )?;
     match a.out {
         Some(p) => {

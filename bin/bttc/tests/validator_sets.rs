@@ -214,3 +214,102 @@ async fn sets_follow_stake_epoch_by_epoch_and_a_late_full_node_syncs_across_them
     }
     drop((n0, n1, full));
 }
+
+/// The members of the set that signs block `n` with their `jailed` flags.
+async fn jailed_at(url: &str, n: u64) -> Vec<(Address, bool)> {
+    let v = rpc(url, "bttc_getValidators", serde_json::json!([format!("{n:#x}")])).await;
+    v["result"]["validators"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no set at {n}: {v}"))
+        .iter()
+        .map(|m| (m["signer"].as_str().unwrap().parse().unwrap(), m["jailed"].as_bool().unwrap()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_validator_is_jailed_the_rest_go_on_and_it_rejoins_after_unjail() {
+    use alloy_network::EthereumWallet;
+    use alloy_provider::{Provider, ProviderBuilder};
+    use alloy_rpc_types_eth::TransactionRequest;
+
+    // Four validators of 100 BTT; liveness judged over 16 blocks, jail for 24.
+    let net = TestNet::build(
+        4,
+        0,
+        &[
+            "--epoch-length",
+            "8",
+            "--set",
+            "signedBlocksWindow=16",
+            "--set",
+            "downtimeJailBlocks=24",
+        ],
+    );
+    let v3: Address = net.validators[3].1.parse().unwrap();
+    let mut nodes: Vec<_> = (0..4).map(|i| Some(net.start(i))).collect();
+    let url = nodes[0].as_ref().unwrap().http.clone();
+    wait_height(&url, 3, T).await.unwrap_or_else(|e| panic!("{e}\n{}", net.log_tail(0)));
+
+    // The validator's own address operates it: give it gas money for `unjail` later.
+    let dev0: alloy_signer_local::PrivateKeySigner = support::DEV0_KEY.parse().unwrap();
+    let p = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(dev0))
+        .connect_http(url.parse().unwrap());
+    let sent =
+        p.send_transaction(TransactionRequest::default().to(v3).value(btt(10))).await.unwrap();
+    sent.get_receipt().await.unwrap();
+
+    // Stop validator 3: the others (3 of 4) keep finalizing; it misses more than half of
+    // the window, is jailed and slashed 1%, and is out of the set at the epoch end.
+    nodes[3].take().unwrap().kill9();
+    let stopped = head(&url).await.unwrap();
+    let (jailed, _) = wait_for_set(&url, stopped, |s| s.len() == 3).await;
+    assert!(jailed_at(&url, jailed - 1).await.contains(&(v3, true)), "jailed before it left");
+    assert!(jailed - stopped <= 16 + 2 * EPOCH, "out {} blocks after it stopped", jailed - stopped);
+    assert_eq!(set_at(&url, jailed).await.iter().map(|m| m.1).sum::<u64>(), 300);
+    let stake = rpc(&url, "bttc_getStake", serde_json::json!([v3])).await;
+    assert_eq!(stake["result"]["delegations"][0]["value"], serde_json::json!(btt(99)), "{stake}");
+    wait_height(&url, jailed + EPOCH, T)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", net.log_tail(0)));
+
+    // Restarted and unjailed (refused while the jail time runs), it is elected again at the
+    // next epoch end with its slashed power.
+    nodes[3] = Some(net.start(3));
+    let keystore = net.validators[3].0.to_str().unwrap().to_string();
+    let password = net.password.to_str().unwrap().to_string();
+    let unjail = || {
+        Command::new(env!("CARGO_BIN_EXE_bttc"))
+            .args(["validator", "unjail", "--rpc-url", &url, "--keystore", &keystore])
+            .args(["--password-file", &password])
+            .output()
+            .unwrap()
+    };
+    let deadline = std::time::Instant::now() + T;
+    let (mut refused, mut unjailed_at) = (0, None);
+    while unjailed_at.is_none() && std::time::Instant::now() < deadline {
+        let out = unjail();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.success() {
+            unjailed_at = head(&url).await;
+        } else {
+            assert!(text.contains("StillJailed"), "{text}");
+            refused += 1;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+    let unjailed_at = unjailed_at.expect("unjail went through once the jail time was over");
+    assert!(refused >= 1, "unjail was refused while the jail time ran");
+    let (back, set) = wait_for_set(&url, unjailed_at, |s| s.len() == 4).await;
+    assert!(set.contains(&(v3, 99)), "{set:?}");
+    assert_eq!(back % EPOCH, 0);
+    wait_height(&url, back + EPOCH, T).await.unwrap_or_else(|e| panic!("{e}\n{}", net.log_tail(3)));
+    let signed = signed_bitmap(&url, back + EPOCH).await;
+    let index = set.iter().position(|m| m.0 == v3).unwrap();
+    assert!(signed.bit(index), "the rejoined validator signs again: bitmap {signed:#x}");
+    drop(nodes);
+}
