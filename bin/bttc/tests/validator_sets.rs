@@ -313,3 +313,136 @@ async fn a_stopped_validator_is_jailed_the_rest_go_on_and_it_rejoins_after_unjai
     assert!(signed.bit(index), "the rejoined validator signs again: bitmap {signed:#x}");
     drop(nodes);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_sign_is_slashed_with_its_delegators_tombstoned_and_the_reporter_paid() {
+    use alloy_network::EthereumWallet;
+    use alloy_primitives::B256;
+    use alloy_provider::{Provider, ProviderBuilder};
+    use alloy_rpc_types_eth::TransactionRequest;
+    use alloy_signer::SignerSync;
+    use alloy_sol_types::SolCall;
+    use bttc_consensus::{
+        BlockHeight, BlockValue, ValidatorAddress,
+        core_types::{NilOrVal, Round, VoteType},
+        vote_signing_hash,
+    };
+    use bttc_contracts::stake_manager::StakeManager as SM;
+
+    let net = TestNet::build(4, 0, &["--epoch-length", "8"]);
+    let v1: Address = net.validators[1].1.parse().unwrap();
+    let nodes: Vec<_> = (0..4).map(|i| net.start(i)).collect();
+    let url = nodes[0].http.clone();
+    wait_height(&url, 3, T).await.unwrap_or_else(|e| panic!("{e}\n{}", net.log_tail(0)));
+    let chain_id = u64::from_str_radix(
+        rpc(&url, "eth_chainId", serde_json::json!([])).await["result"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+
+    // A delegator stakes 100 BTT with validator 2 (v1).
+    let accounts = bttc_node::dev_accounts(4);
+    let (delegator, reporter) = (&accounts[2], &accounts[3]);
+    let url_s = url.clone();
+    let tx = |args: &[&str], key: String| {
+        let mut a = args.to_vec();
+        a.extend(["--rpc-url", url_s.as_str(), "--private-key", key.as_str()]);
+        bttc(&a)
+    };
+    tx(
+        &["stake", "delegate", "--validator", "2", "--amount", "100"],
+        delegator.private_key.to_string(),
+    );
+
+    // v1's key signs two different precommits for one height and round: the real block and
+    // another value.
+    let key = alloy_signer_local::PrivateKeySigner::decrypt_keystore(
+        &net.validators[1].0,
+        std::fs::read_to_string(&net.password).unwrap().trim(),
+    )
+    .unwrap();
+    assert_eq!(key.address(), v1);
+    let height = head(&url).await.unwrap() - 1;
+    let real: B256 = block(&url, height).await["hash"].as_str().unwrap().parse().unwrap();
+    let vote = |value: B256| {
+        let hash = vote_signing_hash(
+            chain_id,
+            VoteType::Precommit,
+            BlockHeight(height),
+            Round::new(0),
+            &NilOrVal::Val(BlockValue(value)),
+            &ValidatorAddress(v1),
+        );
+        let sig = key.sign_hash_sync(&hash).unwrap();
+        SM::Vote {
+            voteType: 2,
+            height,
+            round: 0,
+            value,
+            nil: false,
+            signature: sig.as_bytes().to_vec().into(),
+        }
+    };
+    let evidence =
+        SM::submitDoubleSignCall { signer: v1, a: vote(real), b: vote(B256::repeat_byte(0xee)) };
+
+    // A reporter delivers them.
+    let stake_of = |who: Address| {
+        let url = url.clone();
+        async move {
+            let s = rpc(&url, "bttc_getStake", serde_json::json!([who])).await;
+            serde_json::from_value::<U256>(s["result"]["delegations"][0]["value"].clone())
+                .unwrap_or_else(|_| panic!("{s}"))
+        }
+    };
+    assert_eq!(stake_of(v1).await, btt(100));
+    assert_eq!(stake_of(delegator.address).await, btt(100));
+    let before = balance(&url, reporter.address).await;
+    let wallet = EthereumWallet::from(
+        alloy_signer_local::PrivateKeySigner::from_bytes(&reporter.private_key).unwrap(),
+    );
+    let p = ProviderBuilder::new().wallet(wallet).connect_http(url.parse().unwrap());
+    let req = TransactionRequest::default()
+        .to(bttc_contracts::STAKE_MANAGER)
+        .input(evidence.abi_encode().into());
+    let receipt = p.send_transaction(req).await.unwrap().get_receipt().await.unwrap();
+    assert!(receipt.status(), "submitDoubleSign reverted");
+    let gas = U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
+
+    // 5% of the validator's and its delegator's stake; 10% of the slash to the reporter.
+    assert_eq!(stake_of(v1).await, btt(95));
+    assert_eq!(stake_of(delegator.address).await, btt(95));
+    assert_eq!(balance(&url, reporter.address).await, before - gas + btt(1));
+    let v = rpc(&url, "bttc_getValidators", serde_json::json!([])).await;
+    let me = v["result"]["validators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["signer"].as_str().unwrap().parse::<Address>().unwrap() == v1)
+        .cloned()
+        .unwrap();
+    assert_eq!(me["tombstoned"], true, "{me}");
+    assert_eq!(me["jailed"], true, "{me}");
+    // The same evidence again pays nothing more.
+    let again = rpc(
+        &url,
+        "eth_call",
+        serde_json::json!([{"from": reporter.address, "to": bttc_contracts::STAKE_MANAGER,
+            "data": alloy_primitives::Bytes::from(evidence.abi_encode())}]),
+    )
+    .await;
+    assert!(again["error"].is_object(), "a second report is refused: {again}");
+
+    // Out of the set at the epoch end, for good; the other three go on.
+    let from = head(&url).await.unwrap();
+    let (out, set) = wait_for_set(&url, from, |s| s.len() == 3).await;
+    assert!(!set.iter().any(|m| m.0 == v1));
+    wait_height(&url, out + 2 * EPOCH, T)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", net.log_tail(0)));
+    assert_eq!(set_at(&url, out + 2 * EPOCH).await.len(), 3, "never elected again");
+    drop(nodes);
+}
