@@ -106,16 +106,8 @@ fn create_network(l: &Layout, a: &DevnetArgs) -> eyre::Result<()> {
         ))?);
     }
     let block_time_ms = (a.block_time * 1000.0).round() as u64;
-    let json = genesis_cmd::make(
-        a.chain_id,
-        &validators,
-        10,
-        10_000,
-        DEV_GAS_LIMIT,
-        block_time_ms,
-        a.epoch_length,
-        &a.set,
-    )?;
+    let bttc = genesis_cmd::devnet_params(&validators, block_time_ms, a.epoch_length, &a.set)?;
+    let json = genesis_cmd::make(a.chain_id, 10, 10_000, DEV_GAS_LIMIT, bttc)?;
     std::fs::write(l.genesis(), json)?;
     Ok(())
 }

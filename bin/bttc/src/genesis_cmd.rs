@@ -95,24 +95,31 @@ pub(crate) fn with_overrides(params: BttcParams, set: &[String]) -> eyre::Result
     serde_json::from_value(json).map_err(|e| eyre::eyre!("--set: {e}"))
 }
 
-/// Builds the genesis JSON.
-pub(crate) fn make(
-    chain_id: u64,
+/// Devnet parameters for `validators` with a block time, an epoch length and `--set`
+/// overrides.
+pub(crate) fn devnet_params(
     validators: &[GenesisValidator],
-    accounts: u32,
-    balance_btt: u64,
-    gas_limit: u64,
     block_time_ms: u64,
     epoch_length: u64,
     set: &[String],
-) -> eyre::Result<String> {
-    let balance = U256::from(balance_btt) * U256::from(10u64).pow(U256::from(18u64));
+) -> eyre::Result<BttcParams> {
     let bttc = BttcParams {
         validators: validators.to_vec(),
         block_time_ms,
         ..BttcParams::devnet_with_epoch(epoch_length)
     };
-    let bttc = with_overrides(bttc, set)?;
+    with_overrides(bttc, set)
+}
+
+/// Builds the genesis JSON: `accounts` dev accounts with `balance_btt` each.
+pub(crate) fn make(
+    chain_id: u64,
+    accounts: u32,
+    balance_btt: u64,
+    gas_limit: u64,
+    bttc: BttcParams,
+) -> eyre::Result<String> {
+    let balance = U256::from(balance_btt) * U256::from(10u64).pow(U256::from(18u64));
     network_genesis_with(chain_id, &dev_accounts(accounts), balance, gas_limit, bttc)
         .map_err(|e| eyre::eyre!(e))
 }
@@ -125,16 +132,8 @@ pub(crate) fn run(a: GenesisArgs) -> eyre::Result<()> {
     }
     let validators =
         a.validators.iter().map(|v| parse_validator(v)).collect::<eyre::Result<Vec<_>>>()?;
-    let json = make(
-        a.chain_id,
-        &validators,
-        a.accounts,
-        a.balance,
-        a.gas_limit,
-        a.block_time_ms,
-        a.epoch_length,
-        &a.set,
-    )?;
+    let bttc = devnet_params(&validators, a.block_time_ms, a.epoch_length, &a.set)?;
+    let json = make(a.chain_id, a.accounts, a.balance, a.gas_limit, bttc)?;
     match a.out {
         Some(p) => {
             std::fs::write(&p, json).wrap_err_with(|| format!("cannot write {}", p.display()))?;
