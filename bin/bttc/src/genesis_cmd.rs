@@ -143,3 +143,25 @@ pub(crate) fn run(a: GenesisArgs) -> eyre::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_overrides_named_parameters_and_refuses_the_rest_with_the_value() {
+        let base = BttcParams::devnet();
+        let set = |items: &[&str]| {
+            with_overrides(base.clone(), &items.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        let p = set(&["signedBlocksWindow=20", " downtimeJailBlocks = 30 "]).unwrap();
+        assert_eq!((p.signed_blocks_window, p.downtime_jail_blocks), (20, 30));
+        assert_eq!(p.epoch_length, base.epoch_length, "the rest unchanged");
+        let err = |items: &[&str]| set(items).unwrap_err().to_string();
+        assert!(err(&["fooBps=1"]).contains("unknown parameter \"fooBps\""));
+        assert!(err(&["validators=1"]).contains("unknown parameter"));
+        assert!(err(&["epochLength"]).contains("expected NAME=VALUE"));
+        assert!(err(&["epochLength=-3"]).contains("\"-3\" is not a whole number"));
+        assert!(err(&["stakingApyBps=70000"]).contains("70000"), "u16 overflow names the value");
+    }
+}
