@@ -95,7 +95,7 @@ pub fn dev_genesis_with_gas_limit(
     Ok(serde_json::to_string(&genesis)?)
 }
 
-fn dev_genesis_typed(
+pub(crate) fn dev_genesis_typed(
     chain_id: u64,
     accounts: &[DevAccount],
     balance: U256,

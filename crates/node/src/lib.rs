@@ -32,6 +32,7 @@ mod dev;
 mod dev_node;
 pub mod key_file;
 mod producer;
+mod template;
 
 /// The transaction pool's limits, as the node's configurations take them.
 pub use bttc_txpool::PoolConfig;
@@ -41,3 +42,7 @@ pub use dev::{
 };
 pub use dev_node::{DevNode, DevNodeConfig, MiningMode, NodeError};
 pub use producer::{DevProducer, MinedBlock, ProducerError};
+pub use template::{
+    TEMPLATE_CHAIN_ID, TEMPLATE_VALIDATOR_STAKE_BTT, TEMPLATE_VALIDATORS, TOTAL_SUPPLY_BTT,
+    TREASURY_BTT, mainnet_template, template_treasury,
+};
