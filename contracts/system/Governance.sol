@@ -36,7 +36,7 @@ interface IStakeManager {
 
 /// @title Governance: stakers vote on the staking parameters (predeployed at 0x...1002)
 /// @notice Anyone may propose a complete new parameter set for StakeManager with a deposit of
-/// at least `MIN_DEPOSIT`. For `VOTING_PERIOD` blocks, stakers vote Yes, No, NoWithVeto or
+/// at least `MIN_DEPOSIT`. For `votingPeriod()` blocks, stakers vote Yes, No, NoWithVeto or
 /// Abstain, weighted by stake: a validator's operator votes with its whole pool, and a
 /// delegator who votes moves its own delegations from its validator's vote to its own. Once
 /// the period is over anyone may `finalize`:
@@ -55,8 +55,11 @@ contract Governance {
     IStakeManager internal constant STAKE_MANAGER = IStakeManager(0x0000000000000000000000000000000000001000);
     /// @notice Smallest deposit of a proposal: 1,000 BTT.
     uint256 public constant MIN_DEPOSIT = 1_000 ether;
-    /// @notice Blocks a proposal is open for votes.
-    uint64 public constant VOTING_PERIOD = 256;
+    /// @notice Voting period when the genesis sets none, in blocks.
+    uint64 public constant DEFAULT_VOTING_PERIOD = 256;
+    /// Where the genesis puts the voting period (`config.bttc.governanceVotingPeriod`): a
+    /// fixed slot, apart from the compiler's layout.
+    bytes32 internal constant VOTING_PERIOD_SLOT = keccak256("bttc.governance.votingPeriod");
     /// @notice Share of all bonded stake that must vote.
     uint256 public constant QUORUM_BPS = 3_334;
     /// @notice Share of the non-abstaining votes that must be Yes (strictly more).
@@ -132,6 +135,17 @@ contract Governance {
         locked = 1;
     }
 
+    /// @notice Blocks a proposal is open for votes: the genesis's
+    /// `config.bttc.governanceVotingPeriod`, or `DEFAULT_VOTING_PERIOD` if it sets none.
+    /// @return blocks the voting period
+    function votingPeriod() public view returns (uint64 blocks) {
+        bytes32 slot = VOTING_PERIOD_SLOT;
+        assembly {
+            blocks := and(sload(slot), 0xffffffffffffffff)
+        }
+        if (blocks == 0) blocks = DEFAULT_VOTING_PERIOD;
+    }
+
     /// @notice Proposes `p` as the next staking parameters, with `msg.value` as deposit.
     /// @param p the complete parameter set (StakeManager checks it when it is applied)
     /// @param description what and why, for voters
@@ -143,7 +157,7 @@ contract Governance {
     {
         if (msg.value < MIN_DEPOSIT) revert DepositTooLow(msg.value, MIN_DEPOSIT);
         id = proposals.length;
-        uint64 ends = uint64(block.number) + VOTING_PERIOD;
+        uint64 ends = uint64(block.number) + votingPeriod();
         proposals.push(Proposal(msg.sender, msg.value, ends, Status.Voting, p, description));
         emit Proposed(id, msg.sender, msg.value, ends, description);
     }

@@ -41,8 +41,10 @@ pub struct BttcParams {
     pub evidence_max_age: u64,
     /// Share of a double-sign slash paid to whoever reports it, in basis points.
     pub reporter_reward_bps: u16,
-    /// The genesis validator set: until the staking contract supplies the set per epoch,
-    /// this is the set of every height.
+    /// Blocks a governance proposal is open for votes.
+    pub governance_voting_period: u64,
+    /// The genesis validators: the staking contract's set of epoch 0 (each later epoch runs
+    /// the set the contract elected).
     pub validators: Vec<GenesisValidator>,
 }
 
@@ -82,6 +84,7 @@ impl Default for BttcParams {
             double_sign_slash_bps: 500,
             evidence_max_age: 4_096,
             reporter_reward_bps: 1_000,
+            governance_voting_period: 43_200,
             validators: Vec::new(),
         }
     }
@@ -110,6 +113,7 @@ impl BttcParams {
             signed_blocks_window: 100,
             downtime_jail_blocks: 200,
             evidence_max_age: 2 * epoch_length,
+            governance_voting_period: 256,
             ..Self::default()
         }
     }

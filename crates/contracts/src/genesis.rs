@@ -143,18 +143,27 @@ pub fn staking_alloc(
         stake_manager_account(chain_id, &params_from(bttc)?, &stakers)?,
     );
     alloc.insert(crate::BTT_TOKEN, btt_token_account(U256::ZERO));
-    alloc.insert(crate::GOVERNANCE, governance_account());
+    alloc.insert(crate::GOVERNANCE, governance_account(bttc.governance_voting_period));
     Ok(alloc)
 }
 
-/// `Governance`'s genesis account: its runtime code (it keeps its rules in constants and
-/// starts with empty storage).
-pub fn governance_account() -> GenesisAccount {
+/// The slot where `Governance` reads its voting period
+/// (`keccak256("bttc.governance.votingPeriod")`).
+pub fn governance_voting_period_slot() -> B256 {
+    alloy_primitives::keccak256("bttc.governance.votingPeriod")
+}
+
+/// `Governance`'s genesis account: its runtime code (it keeps its rules in constants) and
+/// the voting period, in blocks, in its own slot (zero means the contract's default, 256).
+pub fn governance_account(voting_period: u64) -> GenesisAccount {
+    let storage = (voting_period != 0).then(|| {
+        BTreeMap::from([(governance_voting_period_slot(), B256::from(U256::from(voting_period)))])
+    });
     GenesisAccount {
         balance: U256::ZERO,
         nonce: Some(1),
         code: Some(crate::governance::Governance::DEPLOYED_BYTECODE.clone()),
-        storage: None,
+        storage,
         private_key: None,
     }
 }

@@ -185,3 +185,28 @@ fn votes_need_stake_and_bad_parameters_fail_without_harm() {
     assert!(!pending);
     assert_eq!(g.chain.balance(STAKE_MANAGER), btt(6_000));
 }
+
+#[test]
+fn the_voting_period_comes_from_the_genesis() {
+    for (configured, expected) in [(16u64, 16u64), (0, 256), (256, 256)] {
+        let (a, b, c) = (Keys::new(1), Keys::new(2), Keys::new(3));
+        let bttc = BttcParams {
+            validators: vec![gv(&a, 3_000), gv(&b, 2_000), gv(&c, 1_000)],
+            governance_voting_period: configured,
+            ..BttcParams::devnet()
+        };
+        let mut chain = Chain::from_alloc(staking_alloc(CHAIN_ID, &bttc).unwrap());
+        let period =
+            chain.send_to(Address::ZERO, GOVERNANCE, G::votingPeriodCall {}, U256::ZERO).unwrap();
+        assert_eq!(period, expected, "configured {configured}");
+        let proposer = Address::repeat_byte(0x70);
+        chain.fund(proposer, btt(5_000));
+        let mut g = Gov { chain, ops: [a.operator, b.operator, c.operator], proposer };
+        let p = current_params(&mut g.chain);
+        let id = g.propose(p);
+        g.chain.number += expected;
+        g.vote(g.ops[0], id, YES).unwrap();
+        g.chain.number += 1;
+        assert!(g.vote(g.ops[1], id, YES).failed().reason.contains("VotingClosed"));
+    }
+}

@@ -43,6 +43,6 @@ pub use dev::{
 pub use dev_node::{DevNode, DevNodeConfig, MiningMode, NodeError};
 pub use producer::{DevProducer, MinedBlock, ProducerError};
 pub use template::{
-    TEMPLATE_CHAIN_ID, TEMPLATE_VALIDATOR_STAKE_BTT, TEMPLATE_VALIDATORS, TOTAL_SUPPLY_BTT,
-    TREASURY_BTT, mainnet_template, template_treasury,
+    TEMPLATE_CHAIN_ID, TEMPLATE_GAS_LIMIT, TEMPLATE_VALIDATOR_STAKE_BTT, TEMPLATE_VALIDATORS,
+    TOTAL_SUPPLY_BTT, TREASURY_BTT, mainnet_template, template_treasury,
 };
