@@ -446,3 +446,104 @@ async fn a_double_sign_is_slashed_with_its_delegators_tombstoned_and_the_reporte
     assert_eq!(set_at(&url, out + 2 * EPOCH).await.len(), 3, "never elected again");
     drop(nodes);
 }
+
+/// `StakeManager.totalMinted()` after block `n`.
+async fn total_minted(url: &str, n: u64) -> U256 {
+    use alloy_sol_types::SolCall;
+    use bttc_contracts::stake_manager::StakeManager as SM;
+    let data = alloy_primitives::Bytes::from(SM::totalMintedCall {}.abi_encode());
+    let r = rpc(
+        url,
+        "eth_call",
+        serde_json::json!([{"to": bttc_contracts::STAKE_MANAGER, "data": data}, format!("{n:#x}")]),
+    )
+    .await;
+    let out: alloy_primitives::Bytes = serde_json::from_value(r["result"].clone()).unwrap();
+    SM::totalMintedCall::abi_decode_returns(&out).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn governance_raises_issuance_from_the_next_epoch_and_a_proposal_without_quorum_fails() {
+    use alloy_network::EthereumWallet;
+    use alloy_provider::{Provider, ProviderBuilder};
+    use alloy_rpc_types_eth::TransactionRequest;
+
+    // Four validators of 100 BTT; proposals are open for 12 blocks.
+    let net = TestNet::build(4, 0, &["--epoch-length", "8", "--set", "governanceVotingPeriod=12"]);
+    let nodes: Vec<_> = (0..4).map(|i| net.start(i)).collect();
+    let url = nodes[0].http.clone();
+    wait_height(&url, 3, T).await.unwrap_or_else(|e| panic!("{e}\n{}", net.log_tail(0)));
+
+    // The validators' own addresses operate them and vote: gas money for each.
+    let dev0: alloy_signer_local::PrivateKeySigner = support::DEV0_KEY.parse().unwrap();
+    let p = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(dev0))
+        .connect_http(url.parse().unwrap());
+    for (_, address) in &net.validators {
+        let to: Address = address.parse().unwrap();
+        let sent = p.send_transaction(TransactionRequest::default().to(to).value(btt(10))).await;
+        sent.unwrap().get_receipt().await.unwrap();
+    }
+    let accounts = bttc_node::dev_accounts(3);
+    let with_key = |args: &[&str], i: usize| {
+        let mut a = args.to_vec();
+        let k = accounts[i].private_key.to_string();
+        a.extend(["--rpc-url", url.as_str(), "--private-key", k.as_str()]);
+        bttc(&a)
+    };
+    let password = net.password.to_str().unwrap().to_string();
+    let as_validator = |args: &[&str], v: usize| {
+        let mut a = args.to_vec();
+        let keystore = net.validators[v].0.to_str().unwrap().to_string();
+        a.extend(["--rpc-url", url.as_str(), "--keystore", keystore.as_str()]);
+        a.extend(["--password-file", password.as_str()]);
+        bttc(&a)
+    };
+
+    // Proposal 0 doubles issuance; three of four validators (75% of the stake) vote yes.
+    // Proposal 1 cuts it; only one validator (25%, under the 33.34% quorum) votes.
+    with_key(&["gov", "propose", "--set", "stakingApyBps=1300", "--description", "double"], 1);
+    with_key(&["gov", "propose", "--set", "stakingApyBps=100", "--description", "cut"], 2);
+    for v in 0..3 {
+        as_validator(&["gov", "vote", "--proposal", "0", "--option", "yes"], v);
+    }
+    as_validator(&["gov", "vote", "--proposal", "1", "--option", "yes"], 3);
+    let proposals = rpc(&url, "bttc_getProposals", serde_json::json!([])).await;
+    let ends = proposals["result"][1]["votingEnds"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no end block in {proposals}"));
+    wait_height(&url, ends + 1, T).await.unwrap_or_else(|e| panic!("{e}\n{}", net.log_tail(0)));
+    let out = with_key(&["gov", "finalize", "--proposal", "0"], 0);
+    let finalized: u64 = out
+        .split("included in block ")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no block in {out}"));
+    with_key(&["gov", "finalize", "--proposal", "1"], 0);
+    let proposals = rpc(&url, "bttc_getProposals", serde_json::json!([])).await;
+    assert_eq!(proposals["result"][0]["status"], "passed", "{proposals}");
+    assert_eq!(proposals["result"][1]["status"], "rejectedBurned", "{proposals}");
+
+    // Issuance per block: unchanged through the epoch of the vote's finalization, twice as
+    // much from the first block of the next epoch.
+    let next_epoch = (finalized / EPOCH + 1) * EPOCH;
+    wait_height(&url, next_epoch + 2, T)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", net.log_tail(0)));
+    let minted = |n: u64| {
+        let url = url.clone();
+        async move { total_minted(&url, n).await - total_minted(&url, n - 1).await }
+    };
+    let before = minted(finalized).await;
+    assert!(!before.is_zero());
+    assert_eq!(minted(next_epoch - 1).await, before, "no change before the epoch boundary");
+    // stake x rate / BPS / blocksPerYear, rounded down: twice the rate is twice the amount
+    // or one wei more.
+    let after = minted(next_epoch).await;
+    assert!(
+        after == before * U256::from(2) || after == before * U256::from(2) + U256::from(1),
+        "6.5% -> 13% from block {next_epoch}: {before} -> {after}"
+    );
+    drop(nodes);
+}

@@ -22,7 +22,10 @@ mod rlp_file;
 pub mod system;
 
 pub use account::{Account, AccountDecodeError};
-pub use last_commit::{LAST_COMMIT_VERSION, LastCommit, LastCommitError, MAX_LAST_COMMIT_SIZE};
+pub use last_commit::{
+    LAST_COMMIT_VERSION, LAST_COMMIT_WITH_EVIDENCE, LastCommit, LastCommitError,
+    MAX_EVIDENCE_PER_BLOCK, MAX_EVIDENCE_SIZE, MAX_LAST_COMMIT_SIZE,
+};
 pub use rlp_file::{BlockFileError, BlockSpan, decode_block, scan_blocks};
 
 pub use alloy_consensus::{

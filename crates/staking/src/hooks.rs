@@ -15,6 +15,11 @@ use tracing::{debug, error};
 pub trait SignersSource {
     /// The bitmap for `block`'s parent.
     fn signed_bitmap(&self, block: &Block) -> Result<U256, BoxError>;
+
+    /// The double-sign evidence calls `block` carries (none unless the source reads them).
+    fn evidence(&self, _block: &Block) -> Vec<alloy_primitives::Bytes> {
+        Vec::new()
+    }
 }
 
 /// Every member of a set of `n` signed (the bitmap with the low `n` bits set).
@@ -61,6 +66,9 @@ impl<S: SignersSource> BlockHooks for StakingHooks<S> {
             .signers
             .signed_bitmap(info.block)
             .map_err(|source| StakingError::Signers { number, source })?;
+        for call in self.signers.evidence(info.block) {
+            submit_evidence(evm, number, call)?;
+        }
         let data = StakeManager::blockEndCall { signedBitmap: bitmap, fees }.abi_encode();
         let out = evm
             .transact_system_call(SYSTEM_CALLER, STAKE_MANAGER, data.into())
@@ -89,6 +97,35 @@ impl<S: SignersSource> BlockHooks for StakingHooks<S> {
         }
         Ok(())
     }
+}
+
+/// Runs one evidence call the block carries as a system call; a refused one (already
+/// punished, too old, bad signatures) changes nothing. Calls that are not evidence never run.
+fn submit_evidence<E: Evm<DB: StateDB>>(
+    evm: &mut E,
+    number: u64,
+    call: alloy_primitives::Bytes,
+) -> Result<(), BoxError> {
+    let Some(height) = crate::evidence::evidence_height(&call) else {
+        error!(target: "bttc::staking", number, "a LastCommit evidence entry is not an evidence call; skipped");
+        return Ok(());
+    };
+    let out = evm
+        .transact_system_call(SYSTEM_CALLER, STAKE_MANAGER, call)
+        .map_err(|e| StakingError::Evm { number, source: Box::new(e) })?;
+    match out.result {
+        ExecutionResult::Success { .. } => {
+            evm.db_mut().commit(out.state);
+            tracing::warn!(target: "bttc::staking", number, height, "double-sign evidence applied: validator slashed and tombstoned");
+        }
+        ExecutionResult::Revert { output, .. } => {
+            tracing::info!(target: "bttc::staking", number, height, reason = %decode_revert(&output), "evidence refused by StakeManager");
+        }
+        ExecutionResult::Halt { reason, .. } => {
+            tracing::info!(target: "bttc::staking", number, height, ?reason, "evidence call halted");
+        }
+    }
+    Ok(())
 }
 
 /// The hooks every node runs: `blockEnd` with the signers from each block's LastCommit.
@@ -121,6 +158,14 @@ fn credit<D: StateDB>(db: &mut D, who: Address, amount: U256) -> Result<(), BoxE
 pub struct LastCommitSigners;
 
 impl SignersSource for LastCommitSigners {
+    fn evidence(&self, block: &Block) -> Vec<alloy_primitives::Bytes> {
+        bttc_primitives::LastCommit::decode(&block.header.extra_data)
+            .ok()
+            .flatten()
+            .map(|c| c.evidence)
+            .unwrap_or_default()
+    }
+
     fn signed_bitmap(&self, block: &Block) -> Result<U256, BoxError> {
         Ok(match bttc_primitives::LastCommit::decode(&block.header.extra_data) {
             Ok(Some(c)) => c.signers,
@@ -147,8 +192,12 @@ mod tests {
 
     #[test]
     fn the_bitmap_comes_from_the_blocks_last_commit() {
-        let commit =
-            LastCommit { round: 1, signers: U256::from(0b101), signatures: vec![[7; 65]; 2] };
+        let commit = LastCommit {
+            round: 1,
+            signers: U256::from(0b101),
+            signatures: vec![[7; 65]; 2],
+            evidence: Vec::new(),
+        };
         let s = LastCommitSigners;
         assert_eq!(s.signed_bitmap(&block(commit.encode())).unwrap(), U256::from(0b101));
         assert_eq!(s.signed_bitmap(&block(Default::default())).unwrap(), U256::ZERO);

@@ -19,6 +19,7 @@
 //! `blockEnd` runs after the last, so traces see the state the block saw.
 
 mod error;
+pub mod evidence;
 mod hooks;
 mod sets;
 mod view;

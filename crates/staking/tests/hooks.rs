@@ -160,3 +160,89 @@ fn a_reverting_stake_manager_leaves_the_chain_live() {
     }
     assert_eq!(importer.head().unwrap().hash, producer.head().unwrap().hash, "and imported");
 }
+
+/// Builds and commits one empty block with `extra` as its extraData; returns it.
+fn block_with_extra<H: BlockHooks>(chain: &Chain<H>, extra: Bytes) -> Block {
+    let rw = chain.db().rw().unwrap();
+    let number = chain.head().unwrap().number + 1;
+    let attrs = BlockAttributes { timestamp: number, extra_data: extra, ..Default::default() };
+    let block = chain.build_block(&rw, Vec::new(), &attrs).unwrap();
+    chain.insert_block(&rw, &block).unwrap();
+    rw.commit().unwrap();
+    block
+}
+
+#[test]
+fn evidence_in_a_block_slashes_once_and_nothing_else_runs_in_its_place() {
+    use alloy_sol_types::SolCall;
+    use bttc_consensus::{
+        BlockHeight, BlockValue, BttcContext, EthSignature, ValidatorAddress, Vote,
+        core_types::{NilOrVal, Round, SignedMessage, VoteType},
+        vote_signing_hash,
+    };
+    use bttc_contracts::stake_manager::StakeManager as SM;
+    use bttc_primitives::LastCommit;
+    use bttc_staking::{LastCommitSigners, evidence::double_vote_call, stake_manager_view};
+
+    let g = genesis(None);
+    let (_d1, chain) = open(&g, StakingHooks::new(LastCommitSigners));
+    grow(&chain, 3);
+    // The validator precommits two blocks at height 2, round 0.
+    let key = PrivateKeySigner::from_bytes(&B256::repeat_byte(7)).unwrap();
+    let signer = validator().address;
+    assert_eq!(key.address(), signer);
+    let vote = |value: B256| {
+        let v = Vote {
+            vote_type: VoteType::Precommit,
+            height: BlockHeight(2),
+            round: Round::new(0),
+            value: NilOrVal::Val(BlockValue(value)),
+            validator: ValidatorAddress(signer),
+        };
+        let hash =
+            vote_signing_hash(CHAIN_ID, v.vote_type, v.height, v.round, &v.value, &v.validator);
+        let sig: [u8; 65] = key.sign_hash_sync(&hash).unwrap().as_bytes();
+        SignedMessage::<BttcContext, Vote>::new(v, EthSignature(sig))
+    };
+    let call = double_vote_call(signer, &vote(B256::repeat_byte(1)), &vote(B256::repeat_byte(2)));
+    let commit = |evidence: Vec<Bytes>| {
+        LastCommit { round: 0, signers: U256::from(1), signatures: vec![[0; 65]], evidence }
+            .encode()
+    };
+    let stake = |chain: &Chain<StakingHooks<LastCommitSigners>>| {
+        let ro = chain.db().ro().unwrap();
+        let n = chain.head().unwrap().number;
+        let v = stake_manager_view(CHAIN_ID, &ro, n, &SM::getValidatorCall { id: 1 }).unwrap();
+        (v.stake, v.tombstoned)
+    };
+    assert_eq!(stake(&chain), (U256::from(1_000 * ONE), false));
+
+    // The same evidence twice in one block: slashed 5% once, tombstoned.
+    let b4 = block_with_extra(&chain, commit(vec![call.clone(), call.clone()]));
+    assert_eq!(stake(&chain), (U256::from(950 * ONE), true));
+    // Again in a later block: refused by the contract, nothing changes.
+    let b5 = block_with_extra(&chain, commit(vec![call.clone()]));
+    assert_eq!(stake(&chain), (U256::from(950 * ONE), true));
+    // Calldata that is not evidence (a second blockEnd) never runs: the block credits the
+    // contract with one block's issuance, as every block does.
+    let before = balance(&chain, STAKE_MANAGER);
+    let forged = SM::blockEndCall { signedBitmap: U256::from(1), fees: U256::from(ONE) };
+    let b6 = block_with_extra(&chain, commit(vec![forged.abi_encode().into()]));
+    // (Issuance follows the stake elected for the epoch, 1,000 BTT, not the slashed stake.)
+    assert_eq!(balance(&chain, STAKE_MANAGER) - before, minted_per_block());
+
+    // Another node imports the same blocks to the same state.
+    let (_d2, importer) = open(&g, StakingHooks::new(LastCommitSigners));
+    for n in 1..=3 {
+        let block = chain.db().ro().unwrap().block(n).unwrap().unwrap();
+        let rw = importer.db().rw().unwrap();
+        importer.insert_block(&rw, &block).unwrap();
+        rw.commit().unwrap();
+    }
+    for block in [&b4, &b5, &b6] {
+        let rw = importer.db().rw().unwrap();
+        importer.insert_block(&rw, block).unwrap();
+        rw.commit().unwrap();
+    }
+    assert_eq!(importer.head().unwrap().hash, chain.head().unwrap().hash);
+}

@@ -302,6 +302,7 @@ fn make_certified_chain(
             round: 0,
             signers: U256::from(1),
             signatures: vec![signature.0],
+            evidence: Vec::new(),
         }
         .encode();
         let cert = CommitCertificate {

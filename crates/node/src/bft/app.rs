@@ -20,7 +20,7 @@ use super::{
     store::{self, StoredProposal},
     streams::{AssembledProposal, Inserted, PartStreams, stream_messages},
 };
-use alloy_primitives::{Address, B256};
+use alloy_primitives::{Address, B256, Bytes};
 use alloy_rlp::Decodable;
 use bttc_chain::BlockAttributes;
 use bttc_consensus::{
@@ -70,6 +70,8 @@ pub(crate) struct ConsensusApp {
     /// The staking contract's elections (a chain with `StakeManager`): each epoch's set is
     /// recorded with the block that elected it.
     pub(crate) epochs: Option<Arc<bttc_staking::StakeValidators>>,
+    /// Double-sign evidence waiting for a block.
+    pub(crate) evidence: super::evidence::EvidenceQueue,
     /// Bans peers whose proposals are invalid.
     pub(crate) guard: Arc<PeerGuard>,
     pub(crate) timeouts: LinearTimeouts,
@@ -285,8 +287,21 @@ impl ConsensusApp {
             }
             AppMsg::Finalized { certificate, evidence, reply, .. } => {
                 let h = certificate.height.0;
-                if !evidence.proposals.is_empty() || !evidence.votes.is_empty() {
-                    warn!(target: "bttc::consensus", height = h, ?evidence, "misbehaviour evidence (slashing is not wired yet)");
+                for (signer, pairs) in evidence.votes.iter() {
+                    if let Some((a, b)) = pairs.first() {
+                        let call = bttc_staking::evidence::double_vote_call(signer.0, a, b);
+                        if self.evidence.add(signer.0, call) {
+                            warn!(target: "bttc::consensus", height = h, %signer, pending = self.evidence.len(), "double vote seen; evidence queued for the next block this node proposes");
+                        }
+                    }
+                }
+                for (signer, pairs) in evidence.proposals.iter() {
+                    if let Some((a, b)) = pairs.first() {
+                        let call = bttc_staking::evidence::double_proposal_call(signer.0, a, b);
+                        if self.evidence.add(signer.0, call) {
+                            warn!(target: "bttc::consensus", height = h, %signer, pending = self.evidence.len(), "double proposal seen; evidence queued for the next block this node proposes");
+                        }
+                    }
                 }
                 tokio::task::block_in_place(|| {
                     if self.committed != Some(h) {
@@ -376,7 +391,9 @@ impl ConsensusApp {
             let set = self.validators.validator_set(BlockHeight(head.number)).map_err(|e| {
                 ProposalError::ValidatorSet { height: head.number, reason: e.to_string() }
             })?;
-            super::last_commit::from_certificate(&cert, &set).encode()
+            let mut commit = super::last_commit::from_certificate(&cert, &set);
+            commit.evidence = self.evidence.for_block();
+            commit.encode()
         };
         let attrs = BlockAttributes {
             timestamp: now_secs().max(parent.timestamp + 1),
@@ -606,6 +623,13 @@ impl ConsensusApp {
             (1, Some(_)) => Err("block 1 carries a LastCommit (genesis has no commit)".into()),
             (_, None) => Err("no LastCommit in extraData".into()),
             (n, Some(c)) => {
+                if let Some(i) = c
+                    .evidence
+                    .iter()
+                    .position(|e| bttc_staking::evidence::evidence_height(e).is_none())
+                {
+                    return Err(format!("LastCommit evidence entry {i} is not an evidence call"));
+                }
                 let set =
                     self.validators.validator_set(BlockHeight(n - 1)).map_err(|e| e.to_string())?;
                 super::last_commit::verify(&c, self.ctx.chain_id(), n - 1, h.parent_hash, &set)
@@ -617,18 +641,20 @@ impl ConsensusApp {
     fn commit(&mut self, cert: &CommitCertificate) -> Result<(), ConsensusError> {
         let height = cert.height.0;
         let hash = cert.value_id.0;
-        let txs = self.try_commit(cert).map_err(|source| ConsensusError::Commit {
+        let (txs, evidence) = self.try_commit(cert).map_err(|source| ConsensusError::Commit {
             height,
             hash,
             source,
         })?;
+        self.evidence.included(&evidence);
         self.committed = Some(height);
         info!(target: "bttc::consensus", height, %hash, txs, round = ?cert.round, signatures = cert.commit_signatures.len(), "block finalized");
         let _ = self.events.new_heads.send(height);
         Ok(())
     }
 
-    fn try_commit(&self, cert: &CommitCertificate) -> Result<usize, CommitError> {
+    /// Commits the decided block; returns its transaction count and the evidence it carried.
+    fn try_commit(&self, cert: &CommitCertificate) -> Result<(usize, Vec<Bytes>), CommitError> {
         let height = cert.height.0;
         let hash = cert.value_id.0;
         let db = self.chain.db();
@@ -643,7 +669,7 @@ impl ConsensusApp {
             }
             rw.put_certificate(height, &store::encode_certificate(cert))?;
             rw.commit()?;
-            return Ok(0);
+            return Ok((0, Vec::new()));
         }
         let stored = store::load_proposal(&rw, height, &hash)?.ok_or(CommitError::NotReceived)?;
         let block = Block::decode(&mut stored.block_rlp.as_slice())?;
@@ -654,7 +680,12 @@ impl ConsensusApp {
         rw.put_certificate(height, &store::encode_certificate(cert))?;
         rw.prune_proposed_blocks(height)?;
         crate::producer::commit_and_update_pool(&self.pool, self.chain.spec(), db, rw)?;
-        Ok(block.body.transactions.len())
+        let evidence = bttc_primitives::LastCommit::decode(&block.header.extra_data)
+            .ok()
+            .flatten()
+            .map(|c| c.evidence)
+            .unwrap_or_default();
+        Ok((block.body.transactions.len(), evidence))
     }
 
     /// Replaces the stored certificate with the finalized one (which may carry more

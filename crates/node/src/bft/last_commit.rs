@@ -34,6 +34,7 @@ pub(crate) fn from_certificate(cert: &CommitCertificate, set: &ValidatorSet) -> 
         round: cert.round.as_i64(),
         signers,
         signatures: placed.into_iter().map(|(_, s)| s).collect(),
+        evidence: Vec::new(),
     }
 }
 
@@ -124,7 +125,7 @@ mod tests {
             );
             signatures.push(EthSignature::sign(&keys[i], &h).0);
         }
-        LastCommit { round: 0, signers, signatures }
+        LastCommit { round: 0, signers, signatures, evidence: Vec::new() }
     }
 
     #[test]

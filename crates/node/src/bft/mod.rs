@@ -15,6 +15,7 @@
 
 mod app;
 mod bor;
+mod evidence;
 mod gossip;
 mod guard;
 mod last_commit;
@@ -370,6 +371,7 @@ impl BftNode {
             signer: signer.clone(),
             validators,
             epochs,
+            evidence: Default::default(),
             guard,
             timeouts: config.timeouts,
             target_time: Some(block_time),

@@ -107,6 +107,7 @@ fn driver(
         signer: Some(ConsensusSigner::new(key.clone(), 777)),
         validators: validators.clone(),
         epochs: None,
+        evidence: Default::default(),
         guard: Arc::new(PeerGuard::new(777, validators)),
         timeouts: super::devnet_timeouts(),
         target_time: None,
