@@ -195,6 +195,31 @@ pub async fn send_all(node: &Node, raws: Vec<Bytes>, clients: usize) -> eyre::Re
     Ok(hashes)
 }
 
+/// Sends each group of raw transactions in order, one task per group, all groups at once
+/// (a sender's nonces arrive in order, so the pool never sees a nonce gap); returns the
+/// hashes.
+pub async fn send_in_order(node: &Node, groups: Vec<Vec<Bytes>>) -> eyre::Result<Vec<B256>> {
+    let mut tasks = Vec::new();
+    for group in groups {
+        let (client, url) = (node.client.clone(), node.url.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut out: Vec<B256> = Vec::with_capacity(group.len());
+            for (i, raw) in group.iter().enumerate() {
+                let body = json!({"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [raw]});
+                let v: Value = client.post(&url).json(&body).send().await?.json().await?;
+                let h = v["result"].as_str().ok_or_else(|| eyre::eyre!("tx {i} refused: {v}"))?;
+                out.push(h.parse()?);
+            }
+            Ok::<_, eyre::Report>(out)
+        }));
+    }
+    let mut hashes = Vec::new();
+    for t in tasks {
+        hashes.extend(t.await??);
+    }
+    Ok(hashes)
+}
+
 /// Waits until `count` transactions were included in blocks after `from`, or the deadline;
 /// returns when it stopped and how many were included by then.
 pub async fn wait_included(

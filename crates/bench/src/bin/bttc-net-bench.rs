@@ -12,7 +12,9 @@
 
 use alloy_primitives::{Bytes, TxKind, U256};
 use alloy_signer_local::PrivateKeySigner;
-use bttc_bench::client::{DEV_KEYS, Node, free_port, fund, send_all, sender, sign, wait_included};
+use bttc_bench::client::{
+    DEV_KEYS, Node, free_port, fund, send_in_order, sender, sign, wait_included,
+};
 use clap::Parser;
 use serde_json::json;
 use std::{
@@ -41,7 +43,8 @@ struct Args {
     /// Blocks the full node syncs.
     #[arg(long, default_value_t = 10_000)]
     sync_blocks: u64,
-    /// Which runs: any of blocktime, latency, tps, sync.
+    /// Which runs: any of blocktime, latency, tps, sync (blocktime also reports the signing
+    /// records; `signing` alone does too).
     #[arg(long, default_value = "blocktime,latency,tps,sync", value_delimiter = ',')]
     runs: Vec<String>,
 }
@@ -170,12 +173,13 @@ async fn sustained(nodes: &[Node], args: &Args) -> eyre::Result<f64> {
     let senders: Vec<_> = (0..args.senders).map(sender).collect();
     fund(&nodes[0], &senders, None).await?;
     let per = args.txs.div_ceil(args.senders);
-    let mut raws: Vec<Vec<Bytes>> = vec![Vec::new(); nodes.len()];
+    let mut raws: Vec<Vec<Vec<Bytes>>> = vec![Vec::new(); nodes.len()];
     for (k, s) in senders.iter().enumerate() {
         let base = nodes[0].nonce(s.address()).await?;
-        // One sender's transactions all go to one node, in nonce order.
+        // One sender's transactions all go to one node, in nonce order, one at a time.
+        let mut mine = Vec::with_capacity(per);
         for j in 0..per as u64 {
-            raws[k % nodes.len()].push(sign(
+            mine.push(sign(
                 s,
                 nodes[0].chain_id,
                 base + j,
@@ -185,17 +189,44 @@ async fn sustained(nodes: &[Node], args: &Args) -> eyre::Result<f64> {
                 U256::from(1),
             ));
         }
+        raws[k % nodes.len()].push(mine);
     }
-    let total: usize = raws.iter().map(Vec::len).sum();
+    let total: usize = raws.iter().flatten().map(Vec::len).sum();
     let head = nodes[0].head().await?;
     let t = Instant::now();
-    let sends = nodes.iter().zip(raws).map(|(n, r)| send_all(n, r, 4));
+    let sends = nodes.iter().zip(raws).map(|(n, r)| send_in_order(n, r));
     for r in futures::future::join_all(sends).await {
         r?;
     }
     let (done, seen) = wait_included(&nodes[0], head, total, Duration::from_secs(180)).await?;
     eyre::ensure!(seen >= total, "only {seen}/{total} included within 180 s");
     Ok(total as f64 / done.duration_since(t).as_secs_f64())
+}
+
+/// Who signed each block's parent, from the LastCommits of blocks 2..=head: the mean number
+/// of precommits per commit, and the smallest share of commits any of the `members` is in
+/// (the downtime rule jails a validator under 50% of a window).
+async fn signing_records(node: &Node, members: usize) -> eyre::Result<(f64, f64, u64)> {
+    let head = node.head().await?;
+    let mut per = vec![0u64; members];
+    let (mut total, mut n) = (0u64, 0u64);
+    for b in 2..=head {
+        let block = node
+            .call("eth_getBlockByNumber", serde_json::json!([format!("{b:#x}"), false]))
+            .await?;
+        let extra: Bytes = serde_json::from_value(block["extraData"].clone())?;
+        let Some(commit) = bttc_primitives::LastCommit::decode(&extra)? else { continue };
+        n += 1;
+        for i in commit.signer_indices() {
+            total += 1;
+            if let Some(c) = per.get_mut(i) {
+                *c += 1;
+            }
+        }
+    }
+    eyre::ensure!(n > 0, "no block with a LastCommit");
+    let lowest = per.iter().copied().min().unwrap_or(0) as f64 / n as f64;
+    Ok((total as f64 / n as f64, lowest, n))
 }
 
 const DEV_ADDR: alloy_primitives::Address =
@@ -391,6 +422,13 @@ async fn main() -> eyre::Result<()> {
             let (p50, p99) = finality_latency(&net, args.latency_txs).await?;
             println!(
                 "| finality latency, submit to final receipt on another validator: p50 / p99 | {p50:.0} / {p99:.0} ms | | |"
+            );
+        }
+        if run("blocktime") || run("signing") {
+            let (mean, lowest, n) = signing_records(&net.nodes[0], 4).await?;
+            println!(
+                "| precommits per LastCommit ({n} blocks, 4 validators): mean; the least-included validator's share | {mean:.2}; {:.1}% | | |",
+                lowest * 100.0
             );
         }
         if run("tps") {
