@@ -1,5 +1,6 @@
-// Compiles contracts/*.sol (test contracts) and contracts/system/*.sol (system contracts,
-// predeployed in every bttc genesis; compiled through the IR pipeline) with solc (npm package
+// Compiles contracts/*.sol (test contracts), contracts/system/*.sol (system contracts,
+// predeployed in every bttc genesis; compiled through the IR pipeline) and contracts/root/*.sol
+// (what bttc deploys on a root chain; also through the IR pipeline) with solc (npm package
 // `solc`) into contracts/artifacts/<Name>.json holding the ABI and the creation and runtime
 // bytecode. The node does not need this: the artifacts are committed.
 // Usage: (cd /tmp/solc && npm install solc@0.8.28) && NODE_PATH=/tmp/solc/node_modules node contracts/build.js
@@ -49,3 +50,4 @@ function compile(sub, viaIR) {
 
 compile(".", false);
 compile("system", true);
+compile("root", true);

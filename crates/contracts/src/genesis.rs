@@ -204,7 +204,15 @@ pub fn stake_manager_account(
         .ok_or(GenesisError::StakeOverflow)?;
     let mut init = StakeManager::BYTECODE.to_vec();
     init.extend_from_slice(&args.abi_encode());
+    let mut account = deployed_account(chain_id, init)?;
+    account.balance = balance;
+    Ok(account)
+}
 
+/// The account a contract's creation code `init` (constructor arguments appended) leaves
+/// behind: its runtime code and storage, nonce 1, no balance. The constructor runs in revm
+/// (Prague rules, no code size limit), so storage is laid out by the compiler.
+pub fn deployed_account(chain_id: u64, init: Vec<u8>) -> Result<GenesisAccount, GenesisError> {
     let mut evm = Context::mainnet()
         .with_db(CacheDB::<EmptyDB>::default())
         .modify_cfg_chained(|cfg| {
@@ -243,7 +251,7 @@ pub fn stake_manager_account(
         .collect();
     let code = account.info.code.as_ref().map(|c| c.original_bytes()).unwrap_or_default();
     Ok(GenesisAccount {
-        balance,
+        balance: U256::ZERO,
         nonce: Some(1),
         code: Some(code),
         storage: Some(storage),
@@ -261,6 +269,9 @@ pub fn decode_revert(output: &[u8]) -> String {
         return format!("{e:?}");
     }
     if let Ok(e) = crate::governance::Governance::GovernanceErrors::abi_decode(output) {
+        return format!("{e:?}");
+    }
+    if let Ok(e) = crate::root_chain::RootChain::RootChainErrors::abi_decode(output) {
         return format!("{e:?}");
     }
     if let Some(msg) = alloy_sol_types::decode_revert_reason(output) {

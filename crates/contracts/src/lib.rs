@@ -8,6 +8,8 @@
 //!   cannot drift from the bytecode) and its creation and runtime code;
 //! - [`btt`]: the bindings of the BTT native-token wrapper (`balanceOf` is the native balance);
 //! - [`governance`]: the bindings of `Governance` (stake-weighted votes on the parameters);
+//! - [`root_chain`]: the bindings of `RootChain` (`contracts/root/`), which bttc deploys on
+//!   each root chain to hold its checkpoints;
 //! - [`genesis`]: the genesis accounts: `StakeManager` made by running its constructor in revm
 //!   with the chain spec's parameters and genesis validators (so the storage layout is the
 //!   compiler's, never written by hand), and the BTT wrapper.
@@ -21,10 +23,11 @@ pub mod addresses;
 pub mod btt;
 pub mod genesis;
 pub mod governance;
+pub mod root_chain;
 pub mod stake_manager;
 
 pub use addresses::{BTT_TOKEN, GOVERNANCE, STAKE_MANAGER, SYSTEM_CALLER};
 pub use genesis::{
-    GenesisError, GenesisStaker, btt_token_account, decode_revert, governance_account, params_from,
-    stake_manager_account, staking_alloc,
+    GenesisError, GenesisStaker, btt_token_account, decode_revert, deployed_account,
+    governance_account, params_from, stake_manager_account, staking_alloc,
 };

@@ -409,3 +409,59 @@ async fn a_block_trace_reports_a_failed_transaction_trace_and_goes_on() {
     let r = env.call("debug_traceBlockByNumber", json!([number, {"timeout": "soon"}])).await;
     assert_eq!(r["error"]["code"], -32602, "{r}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn root_hashes_follow_bor_and_its_limits() {
+    let env = Env::new();
+    env.send(json!({"from": DEV0, "to": DEV1, "value": "0x1"})).await;
+    for _ in 0..4 {
+        env.mine();
+    }
+    // Leaves and tree built here from the blocks' JSON fields, apart from the node's code.
+    let mut leaves = Vec::new();
+    for n in 1..=5u64 {
+        let b = env.ok("eth_getBlockByNumber", json!([format!("{n:#x}"), false])).await;
+        let word = |v: &Value| {
+            U256::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+        };
+        let hash = |v: &Value| v.as_str().unwrap().parse::<B256>().unwrap();
+        let mut packed = Vec::new();
+        packed.extend_from_slice(&word(&b["number"]).to_be_bytes::<32>());
+        packed.extend_from_slice(&word(&b["timestamp"]).to_be_bytes::<32>());
+        packed.extend_from_slice(hash(&b["transactionsRoot"]).as_slice());
+        packed.extend_from_slice(hash(&b["receiptsRoot"]).as_slice());
+        leaves.push(keccak256(&packed));
+    }
+    let node = |a: B256, b: B256| keccak256([a.as_slice(), b.as_slice()].concat());
+    let z = B256::ZERO;
+    let l = &leaves;
+    let r13 = node(node(l[0], l[1]), node(l[2], z));
+    let r15 = node(node(node(l[0], l[1]), node(l[2], l[3])), node(node(l[4], z), node(z, z)));
+    // Hex without 0x, as Bor answers; numbers or hex strings in; both method names.
+    assert_eq!(
+        env.ok("bor_getRootHash", json!([1, 3])).await,
+        json!(alloy_primitives::hex::encode(r13))
+    );
+    assert_eq!(
+        env.ok("eth_getRootHash", json!(["0x1", "0x5"])).await,
+        json!(alloy_primitives::hex::encode(r15))
+    );
+    assert_eq!(
+        env.ok("bor_getRootHash", json!([2, "2"])).await,
+        json!(alloy_primitives::hex::encode(l[1]))
+    );
+    // Refused with the values: reversed, beyond the head, too long, not a number.
+    let err = |v: Value| v["error"]["message"].as_str().unwrap_or_default().to_string();
+    assert!(
+        err(env.call("bor_getRootHash", json!([3, 2])).await).contains("start 3 is after end 2")
+    );
+    assert!(
+        err(env.call("bor_getRootHash", json!([1, 6])).await)
+            .contains("end 6 is beyond the head 5")
+    );
+    let long = err(env.call("bor_getRootHash", json!([1, 40_000])).await);
+    assert!(long.contains("at most 32768"), "{long}");
+    assert!(
+        err(env.call("bor_getRootHash", json!(["one", 2])).await).contains("is not a block number")
+    );
+}

@@ -120,6 +120,12 @@ fn ok<T>(r: RpcResult<T>) -> Res<T> {
     r.map_err(Into::into)
 }
 
+/// `start, end` block numbers as Bor's API takes them (JSON numbers or hex strings).
+fn block_range(p: &mut jsonrpsee::types::params::ParamsSequence<'_>) -> Res<(u64, u64)> {
+    let (start, end): (serde_json::Value, serde_json::Value) = (p.next()?, p.next()?);
+    Ok((ok(crate::bor::block_number_param(&start))?, ok(crate::bor::block_number_param(&end))?))
+}
+
 #[derive(Serialize, Clone)]
 struct PoolContent<T> {
     /// By checksummed sender address (as geth keys it), then by nonce.
@@ -312,6 +318,15 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
     heavy!(m, "bttc_getValidators", |ctx, p| {
         let b = block_or_latest(&mut p)?;
         ok(ctx.validators(b))?
+    });
+    // The checkpoint root hash (Bor serves it under both names).
+    heavy!(m, "bor_getRootHash", |ctx, p| {
+        let (start, end) = block_range(&mut p)?;
+        ok(ctx.root_hash(start, end))?
+    });
+    heavy!(m, "eth_getRootHash", |ctx, p| {
+        let (start, end) = block_range(&mut p)?;
+        ok(ctx.root_hash(start, end))?
     });
     heavy!(m, "bttc_getProposals", |ctx, p| {
         let b = block_or_latest(&mut p)?;
