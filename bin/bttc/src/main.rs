@@ -6,6 +6,7 @@ mod devnet_cmd;
 mod genesis_cmd;
 mod keys_cmd;
 mod node_cmd;
+mod root_cmd;
 mod stake_cmd;
 
 /// mimalloc: the node allocates many small trie nodes and buffers per block.
@@ -94,6 +95,11 @@ enum Command {
     Gov {
         #[command(subcommand)]
         command: stake_cmd::GovCommand,
+    },
+    /// Root chains: deploy the contract that holds this chain's checkpoints.
+    Root {
+        #[command(subcommand)]
+        command: root_cmd::RootCommand,
     },
     /// Genesis files.
     Genesis {
@@ -198,6 +204,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
         Command::Validator { command } => stake_cmd::run_validator(command)?,
         Command::Stake { command } => stake_cmd::run_stake(command)?,
         Command::Gov { command } => stake_cmd::run_gov(command)?,
+        Command::Root { command } => root_cmd::run(command)?,
         Command::Genesis { command: GenesisCommand::New(args) } => genesis_cmd::run(args)?,
         Command::Db { command: DbCommand::VerifyRoot { datadir } } => {
             let db = open_existing(&datadir, true)?;

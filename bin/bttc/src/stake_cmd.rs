@@ -28,7 +28,7 @@ use std::path::PathBuf;
 pub(crate) struct TxArgs {
     /// JSON-RPC endpoint of a node of the chain.
     #[arg(long = "rpc-url", default_value = "http://127.0.0.1:8545")]
-    rpc_url: String,
+    pub(crate) rpc_url: String,
     /// Encrypted keystore of the sending account (the operator, or the delegator).
     #[arg(long, conflicts_with = "private_key")]
     keystore: Option<PathBuf>,
@@ -44,7 +44,7 @@ pub(crate) struct TxArgs {
 }
 
 impl TxArgs {
-    fn signer(&self) -> eyre::Result<PrivateKeySigner> {
+    pub(crate) fn signer(&self) -> eyre::Result<PrivateKeySigner> {
         match (&self.keystore, &self.private_key) {
             (Some(path), _) => {
                 let password = keys_cmd::password(self.password_file.as_deref())?;
@@ -180,12 +180,12 @@ fn amount(s: &str, allow_all: bool) -> eyre::Result<U256> {
     Ok(wei)
 }
 
-fn runtime() -> eyre::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> eyre::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().wrap_err("tokio runtime")
 }
 
 /// `--rpc-url` parsed.
-fn rpc_url(url: &str) -> eyre::Result<reqwest::Url> {
+pub(crate) fn rpc_url(url: &str) -> eyre::Result<reqwest::Url> {
     url.parse().wrap_err_with(|| format!("--rpc-url {url:?} is not a URL"))
 }
 
