@@ -27,7 +27,7 @@ pub use codec::{BttcCodec, CodecError};
 pub use context::BttcContext;
 pub use signing::{
     ConsensusSigner, ConsensusVerifier, EthSignature, Secp256k1Scheme, SigningDecodeError,
-    address_of, proposal_signing_hash, vote_signing_hash,
+    address_of, extension_signing_hash, proposal_signing_hash, vote_signing_hash,
 };
 pub use types::{BlockHeight, BlockValue, Proposal, ProposalPart, ValidatorAddress, Vote};
 pub use validators::{

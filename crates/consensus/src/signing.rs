@@ -127,6 +127,7 @@ impl mct::SigningScheme for Secp256k1Scheme {
 const VOTE_DOMAIN: &[u8] = b"bttc/vote/v1";
 const PROPOSAL_DOMAIN: &[u8] = b"bttc/proposal/v1";
 const PROOF_DOMAIN: &[u8] = b"bttc/validator-proof/v1";
+const EXTENSION_DOMAIN: &[u8] = b"bttc/vote-extension/v2";
 
 fn round_bytes(r: Round) -> [u8; 8] {
     r.as_i64().to_be_bytes()
@@ -185,6 +186,26 @@ pub fn proposal_signing_hash(
     b.extend_from_slice(value.0.as_slice());
     b.extend_from_slice(&round_bytes(pol_round));
     b.extend_from_slice(proposer.0.as_slice());
+    keccak256(&b)
+}
+
+/// The hash a validator signs for a vote extension, bound to the precommit it rides on:
+/// keccak256 of `"bttc/vote-extension/v2" ‖ chainId(8) ‖ height(8) ‖ round(8) ‖ blockHash(32)
+/// ‖ validator(20) ‖ keccak256(extension bytes)(32)`. A signature for one height, round,
+/// block or validator does not verify for another.
+pub fn extension_signing_hash(
+    chain_id: u64,
+    scope: &VoteExtensionScope<BttcContext>,
+    extension: &[u8],
+) -> B256 {
+    let mut b = Vec::with_capacity(EXTENSION_DOMAIN.len() + 8 + 8 + 8 + 32 + 20 + 32);
+    b.extend_from_slice(EXTENSION_DOMAIN);
+    b.extend_from_slice(&chain_id.to_be_bytes());
+    b.extend_from_slice(&scope.height.0.to_be_bytes());
+    b.extend_from_slice(&round_bytes(scope.round));
+    b.extend_from_slice(scope.value_id.0.as_slice());
+    b.extend_from_slice(scope.validator_address.0.as_slice());
+    b.extend_from_slice(keccak256(extension).as_slice());
     keccak256(&b)
 }
 
@@ -281,12 +302,12 @@ impl Signer<BttcContext> for ConsensusSigner {
 
     async fn sign_vote_extension(
         &self,
-        _scope: VoteExtensionScope<BttcContext>,
+        scope: VoteExtensionScope<BttcContext>,
         extension: (),
     ) -> Result<SignedMessage<BttcContext, ()>, SigningError> {
-        // Extensions are disabled; sign the empty extension under its own domain anyway so
-        // that a signature is never empty.
-        let sig = self.sign_hash(&keccak256(b"bttc/vote-extension/v1"));
+        // Extensions are disabled today (they will carry checkpoint signatures); the
+        // signature is bound to its precommit's scope all the same.
+        let sig = self.sign_hash(&extension_signing_hash(self.chain_id, &scope, &[]));
         Ok(SignedMessage::new(extension, sig))
     }
 
@@ -335,12 +356,12 @@ impl Verifier<BttcContext> for ConsensusVerifier {
 
     async fn verify_signed_vote_extension(
         &self,
-        _scope: &VoteExtensionScope<BttcContext>,
+        scope: &VoteExtensionScope<BttcContext>,
         _extension: &(),
         signature: &EthSignature,
         public_key: &VerifyingKey,
     ) -> Result<VerificationResult, SigningError> {
-        Ok(verify(signature, &keccak256(b"bttc/vote-extension/v1"), public_key))
+        Ok(verify(signature, &extension_signing_hash(self.chain_id, scope, &[]), public_key))
     }
 
     async fn verify_validator_proof(

@@ -119,6 +119,44 @@ async fn proposals_sign_height_round_block_and_proposer() {
     assert!(v.verify_validator_proof(&proof).await.unwrap().is_valid());
 }
 
+#[tokio::test]
+async fn vote_extension_signatures_are_bound_to_their_precommit() {
+    use bttc_consensus::core_types::VoteExtensionScope;
+    let k = key(4);
+    let signer = ConsensusSigner::new(k.clone(), 9);
+    let v = ConsensusVerifier::new(9);
+    let scope = VoteExtensionScope::new(
+        BlockHeight(7),
+        Round::new(1),
+        BlockValue(B256::repeat_byte(3)),
+        signer.address(),
+    );
+    let s = signer.sign_vote_extension(scope.clone(), ()).await.unwrap();
+    let check = |scope: VoteExtensionScope<BttcContext>| {
+        let sig = s.signature;
+        let pk = *k.verifying_key();
+        async move { v.verify_signed_vote_extension(&scope, &(), &sig, &pk).await.unwrap() }
+    };
+    assert!(check(scope.clone()).await.is_valid());
+    // The same signature for another height, round, block or validator: invalid.
+    let mut other = scope.clone();
+    other.height = BlockHeight(8);
+    assert!(check(other).await.is_invalid());
+    let mut other = scope.clone();
+    other.round = Round::new(2);
+    assert!(check(other).await.is_invalid());
+    let mut other = scope.clone();
+    other.value_id = BlockValue(B256::repeat_byte(4));
+    assert!(check(other).await.is_invalid());
+    let mut other = scope.clone();
+    other.validator_address = ValidatorAddress(Address::repeat_byte(1));
+    assert!(check(other).await.is_invalid());
+    // Another chain's verifier refuses it too.
+    let foreign = ConsensusVerifier::new(10);
+    let res = foreign.verify_signed_vote_extension(&scope, &(), &s.signature, k.verifying_key());
+    assert!(res.await.unwrap().is_invalid());
+}
+
 #[test]
 fn proposers_rotate_in_proportion_to_stake() {
     let (_, vs) = set(&[300, 100, 100, 500]);
