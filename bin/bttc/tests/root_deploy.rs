@@ -55,14 +55,7 @@ async fn a_deployed_root_chain_takes_the_childs_signed_checkpoint() {
     let powers = vec![U256::from(100); 2];
     let set_hash = keccak256((signers.clone(), powers.clone()).abi_encode_params());
     assert_eq!(call(&root.http, address, RC::validatorSetHashCall {}).await.unwrap(), set_hash);
-    let chain_id = u64::from_str_radix(
-        rpc(&child, "eth_chainId", serde_json::json!([])).await["result"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("0x"),
-        16,
-    )
-    .unwrap();
+    let chain_id = support::net::chain_id(&child).await;
     assert_eq!(
         call(&root.http, address, RC::childChainIdCall {}).await.unwrap(),
         U256::from(chain_id)

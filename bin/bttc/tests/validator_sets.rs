@@ -341,14 +341,7 @@ async fn a_double_sign_is_slashed_with_its_delegators_tombstoned_and_the_reporte
     let nodes: Vec<_> = (0..4).map(|i| net.start(i)).collect();
     let url = nodes[0].http.clone();
     wait_height(&url, 3, T).await.unwrap_or_else(|e| panic!("{e}\n{}", net.log_tail(0)));
-    let chain_id = u64::from_str_radix(
-        rpc(&url, "eth_chainId", serde_json::json!([])).await["result"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("0x"),
-        16,
-    )
-    .unwrap();
+    let chain_id = support::net::chain_id(&url).await;
 
     // A delegator stakes 100 BTT with validator 2 (v1).
     let accounts = bttc_node::dev_accounts(4);

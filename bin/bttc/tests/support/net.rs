@@ -190,6 +190,12 @@ pub fn quantity(v: &serde_json::Value) -> Option<u64> {
     u64::from_str_radix(v.as_str()?.strip_prefix("0x")?, 16).ok()
 }
 
+/// The chain id a node serves (`eth_chainId`).
+pub async fn chain_id(url: &str) -> u64 {
+    let v = rpc(url, "eth_chainId", serde_json::json!([])).await;
+    quantity(&v["result"]).unwrap_or_else(|| panic!("no chain id from {url}: {v}"))
+}
+
 /// The head number of a node, or `None` if it does not answer.
 pub async fn head(url: &str) -> Option<u64> {
     let body =
