@@ -165,3 +165,37 @@ fn node_key_is_created_private_and_refused_once_others_can_read_it() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn a_node_key_that_is_not_a_key_and_a_bad_bootnode_are_named() {
+    let net = TestNet::new(1);
+    let dir = net.node_dir(1);
+    std::fs::create_dir_all(&dir).unwrap();
+    let node_key = dir.join("node.key");
+    {
+        use std::{io::Write, os::unix::fs::OpenOptionsExt};
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .mode(0o600)
+            .open(&node_key)
+            .unwrap();
+        f.write_all(&[0u8; 32]).unwrap(); // zero is not a secp256k1 scalar
+    }
+    let start = |extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bttc"));
+        cmd.arg("node").arg("--datadir").arg(&dir).arg("--genesis").arg(&net.genesis);
+        cmd.args(["--p2p-port", &net.p2p[1].to_string(), "--http.port", "0"]).args(extra);
+        run_to_exit(cmd)
+    };
+    let out = start(&[]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let shown = node_key.display().to_string();
+    for part in ["node key", shown.as_str(), "not a secp256k1 key"] {
+        assert!(text(&out).contains(part), "no {part:?} in: {}", text(&out));
+    }
+    std::fs::remove_file(&node_key).unwrap();
+    let out = start(&["--bootnodes", "not-an-address"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("bootnode \"not-an-address\" cannot be used"), "{}", text(&out));
+}

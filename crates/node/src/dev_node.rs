@@ -67,6 +67,9 @@ impl Default for DevNodeConfig {
     }
 }
 
+/// An error of a lower layer kept whole, for [`NodeError`]'s sources.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// A dev node could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -76,9 +79,44 @@ pub enum NodeError {
     /// The chain could not be opened or initialised.
     #[error("chain: {0}")]
     Chain(#[from] ChainError),
-    /// The genesis or the node's start-up configuration was refused.
-    #[error("genesis: {0}")]
-    Genesis(String),
+    /// The genesis is not a bttc chain's (no `config.bttc` section).
+    #[error("the genesis has no `bttc` section: not a bttc chain")]
+    NotBttc,
+    /// The genesis validators do not make a validator set.
+    #[error("genesis validators")]
+    GenesisValidators(#[source] bttc_consensus::ValidatorSetError),
+    /// The database holds no genesis block.
+    #[error("the database holds no genesis block")]
+    NoGenesisBlock,
+    /// The node key file does not hold a usable secp256k1 key.
+    #[error("node key {path}: not a secp256k1 key")]
+    NodeKey {
+        /// The key file (or `validator key` for a validator's own key).
+        path: String,
+        /// Why.
+        #[source]
+        source: BoxError,
+    },
+    /// An address from the configuration cannot be used.
+    #[error("{what} {value:?} cannot be used")]
+    Address {
+        /// Which setting.
+        what: &'static str,
+        /// Its value.
+        value: String,
+        /// Why (a parse error), if there is one beyond the message.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// A network or consensus component could not start.
+    #[error("{component} could not start")]
+    Start {
+        /// Which one.
+        component: &'static str,
+        /// Why.
+        #[source]
+        source: BoxError,
+    },
     /// The dev genesis could not be made.
     #[error(transparent)]
     DevGenesis(#[from] crate::dev::DevGenesisError),

@@ -40,7 +40,7 @@ pub use dev::{
     DEV_CHAIN_ID, DEV_GAS_LIMIT, DEV_MNEMONIC, DevAccount, DevGenesisError, dev_accounts,
     dev_genesis, dev_genesis_with_gas_limit, network_genesis, network_genesis_with,
 };
-pub use dev_node::{DevNode, DevNodeConfig, MiningMode, NodeError};
+pub use dev_node::{BoxError, DevNode, DevNodeConfig, MiningMode, NodeError};
 pub use producer::{DevProducer, MinedBlock, ProducerError};
 pub use template::{
     TEMPLATE_CHAIN_ID, TEMPLATE_GAS_LIMIT, TEMPLATE_VALIDATOR_STAKE_BTT, TEMPLATE_VALIDATORS,

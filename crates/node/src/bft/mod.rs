@@ -181,8 +181,9 @@ fn node_key(datadir: &std::path::Path, allow_insecure: bool) -> Result<SigningKe
     let path = datadir.join("node.key");
     if path.exists() {
         let bytes = crate::key_file::read_private_file(&path, allow_insecure)?;
-        return SigningKey::from_slice(&bytes).map_err(|e| {
-            NodeError::Genesis(format!("{}: not a secp256k1 key: {e}", path.display()))
+        return SigningKey::from_slice(&bytes).map_err(|e| NodeError::NodeKey {
+            path: path.display().to_string(),
+            source: Box::new(e),
         });
     }
     let key = SigningKey::random(&mut k256::elliptic_curve::rand_core::OsRng);
@@ -193,7 +194,7 @@ fn node_key(datadir: &std::path::Path, allow_insecure: bool) -> Result<SigningKe
 fn libp2p_keypair(key: &SigningKey) -> Result<Keypair, NodeError> {
     let mut bytes = key.to_bytes();
     let secret = libp2p_identity::secp256k1::SecretKey::try_from_bytes(&mut bytes[..])
-        .map_err(|e| NodeError::Genesis(format!("node key: {e}")))?;
+        .map_err(|e| NodeError::NodeKey { path: "(in memory)".into(), source: Box::new(e) })?;
     Ok(Keypair::from(libp2p_identity::secp256k1::Keypair::from(secret)))
 }
 
@@ -210,9 +211,7 @@ impl BftNode {
         let chain = bttc_staking::open_chain(db)?;
         let spec = chain.spec().clone();
         let chain_id = spec.chain_id();
-        let params = spec.bttc().ok_or_else(|| {
-            NodeError::Genesis("the genesis has no `bttc` section: not a bttc chain".into())
-        })?;
+        let params = spec.bttc().ok_or(NodeError::NotBttc)?;
         // The set of every height: from the staking contract's elections when the chain has
         // one, else the genesis list for ever.
         let epochs = match &config.validator_sets {
@@ -226,14 +225,10 @@ impl BftNode {
             (None, Some(e)) => e.clone(),
             (None, None) => Arc::new(
                 StaticValidators::from_genesis(&params.validators)
-                    .map_err(|e| NodeError::Genesis(format!("genesis validators: {e}")))?,
+                    .map_err(NodeError::GenesisValidators)?,
             ),
         };
-        let genesis_hash = chain
-            .db()
-            .ro()?
-            .canonical_hash(0)?
-            .ok_or_else(|| NodeError::Genesis("the database holds no genesis block".into()))?;
+        let genesis_hash = chain.db().ro()?.canonical_hash(0)?.ok_or(NodeError::NoGenesisBlock)?;
         let chain_identity = bttc_network::ChainIdentity::new(chain_id, genesis_hash);
         let block_time =
             config.block_time.unwrap_or(Duration::from_millis(params.block_time_ms.max(1)));
@@ -250,13 +245,19 @@ impl BftNode {
         let listen: Multiaddr =
             format!("/ip4/{}/tcp/{}", config.p2p_addr.ip(), config.p2p_addr.port())
                 .parse()
-                .map_err(|e| NodeError::Genesis(format!("p2p address: {e}")))?;
+                .map_err(|e| NodeError::Address {
+                    what: "p2p address",
+                    value: config.p2p_addr.to_string(),
+                    source: Some(Box::new(e)),
+                })?;
         let listen_addr = listen.clone();
         let gossip_keypair = keypair.clone();
         let mut bootnodes = Vec::new();
         for b in &config.bootnodes {
-            bootnodes.push(b.parse::<Multiaddr>().map_err(|e| {
-                NodeError::Genesis(format!("bootnode {b:?} is not a multiaddr: {e}"))
+            bootnodes.push(b.parse::<Multiaddr>().map_err(|e| NodeError::Address {
+                what: "bootnode",
+                value: b.clone(),
+                source: Some(Box::new(e)),
             })?);
         }
         let config_bootnodes = bootnodes;
@@ -299,11 +300,11 @@ impl BftNode {
             consensus_peers.clone(),
         )
         .await
-        .map_err(|e| NodeError::Genesis(format!("consensus network: {e}")))?;
+        .map_err(|e| NodeError::Start { component: "consensus network", source: e.into() })?;
         // `eth_syncing` follows the tips peers announce on that network.
         let (sync, sync_watcher) = syncing::watch(&network, chain.clone())
             .await
-            .map_err(|e| NodeError::Genesis(format!("sync status watcher: {e}")))?;
+            .map_err(|e| NodeError::Start { component: "sync status watcher", source: e.into() })?;
         let (tx_network, mut rx_network) = tokio::sync::mpsc::channel::<NetworkMsg<BttcContext>>(1);
         let forward_to = network.clone();
         tokio::spawn(async move {
@@ -324,7 +325,7 @@ impl BftNode {
             .with_default_request(RequestContext::new(100))
             .build()
             .await
-            .map_err(|e| NodeError::Genesis(format!("consensus engine: {e}")))?;
+            .map_err(|e| NodeError::Start { component: "consensus engine", source: e.into() })?;
 
         let pool = Arc::new(TxPool::new(config.pool.clone()));
         let events = ChainEvents::default();
@@ -339,8 +340,12 @@ impl BftNode {
                 .with_sync(sync);
 
         // Transactions travel on our own swarm: QUIC on the consensus port number.
-        let gossip_listen = bttc_network::quic_addr(&listen_addr)
-            .ok_or_else(|| NodeError::Genesis(format!("p2p address {listen_addr}: no TCP port")))?;
+        let gossip_listen =
+            bttc_network::quic_addr(&listen_addr).ok_or_else(|| NodeError::Address {
+                what: "p2p address (no TCP port)",
+                value: listen_addr.to_string(),
+                source: None,
+            })?;
         let mut gossip_config = bttc_network::GossipConfig::new(chain_identity, gossip_listen);
         gossip_config.bootnodes =
             config_bootnodes.iter().filter_map(bttc_network::quic_addr).collect();
@@ -351,7 +356,7 @@ impl BftNode {
             Arc::new(gossip::LateSink(sink_ctx.clone())),
         )
         .await
-        .map_err(|e| NodeError::Genesis(format!("transaction gossip: {e}")))?;
+        .map_err(|e| NodeError::Start { component: "transaction gossip", source: e.into() })?;
         guard.attach_gossip(gossip.clone());
         rpc_ctx.peers = Some(Arc::new(guard::BftPeers {
             guard: guard.clone(),
