@@ -176,6 +176,7 @@ fn a_node_key_that_is_not_a_key_and_a_bad_bootnode_are_named() {
         use std::{io::Write, os::unix::fs::OpenOptionsExt};
         let mut f = std::fs::OpenOptions::new()
             .create(true)
+            .truncate(true)
             .write(true)
             .mode(0o600)
             .open(&node_key)
