@@ -47,12 +47,15 @@ pub(crate) fn run(cmd: RootCommand) -> eyre::Result<()> {
         let current: serde_json::Value = child
             .raw_request("bor_getCurrentValidators".into(), serde_json::json!([]))
             .await
-            .wrap_err("--child-rpc: bor_getCurrentValidators (is it a bttc validator or full node?)")?;
+            .wrap_err(
+                "--child-rpc: bor_getCurrentValidators (is it a bttc validator or full node?)",
+            )?;
         let mut members = Vec::new();
         for m in current.as_array().into_iter().flatten() {
             let signer: Address = serde_json::from_value(m["signer"].clone())
                 .wrap_err_with(|| format!("a member without a signer: {m}"))?;
-            let power = m["power"].as_u64().ok_or_else(|| eyre::eyre!("a member without power: {m}"))?;
+            let power =
+                m["power"].as_u64().ok_or_else(|| eyre::eyre!("a member without power: {m}"))?;
             members.push((signer, power));
         }
         eyre::ensure!(!members.is_empty(), "--child-rpc reports an empty validator set");
@@ -87,7 +90,11 @@ pub(crate) fn run(cmd: RootCommand) -> eyre::Result<()> {
             "childChainId": child_chain_id,
             "firstCheckpointStart": start,
             "validatorSetHash": set_hash,
-            "validators": signers.iter().zip(&powers).map(|(s, p)| serde_json::json!({"signer": s, "power": p})).collect::<Vec<_>>(),
+            "validators": signers
+                .iter()
+                .zip(&powers)
+                .map(|(s, p)| serde_json::json!({"signer": s, "power": p.saturating_to::<u64>()}))
+                .collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&summary)?);
         Ok(())
