@@ -287,20 +287,18 @@ impl ConsensusApp {
             }
             AppMsg::Finalized { certificate, evidence, reply, .. } => {
                 let h = certificate.height.0;
-                for (signer, pairs) in evidence.votes.iter() {
-                    if let Some((a, b)) = pairs.first() {
-                        let call = bttc_staking::evidence::double_vote_call(signer.0, a, b);
-                        if self.evidence.add(signer.0, call) {
-                            warn!(target: "bttc::consensus", height = h, %signer, pending = self.evidence.len(), "double vote seen; evidence queued for the next block this node proposes");
-                        }
-                    }
-                }
-                for (signer, pairs) in evidence.proposals.iter() {
-                    if let Some((a, b)) = pairs.first() {
-                        let call = bttc_staking::evidence::double_proposal_call(signer.0, a, b);
-                        if self.evidence.add(signer.0, call) {
-                            warn!(target: "bttc::consensus", height = h, %signer, pending = self.evidence.len(), "double proposal seen; evidence queued for the next block this node proposes");
-                        }
+                use bttc_staking::evidence::{double_proposal_call, double_vote_call};
+                let votes = evidence.votes.iter().filter_map(|(signer, pairs)| {
+                    let (a, b) = pairs.first()?;
+                    Some((signer, "double vote", double_vote_call(signer.0, a, b)))
+                });
+                let proposals = evidence.proposals.iter().filter_map(|(signer, pairs)| {
+                    let (a, b) = pairs.first()?;
+                    Some((signer, "double proposal", double_proposal_call(signer.0, a, b)))
+                });
+                for (signer, kind, call) in votes.chain(proposals) {
+                    if self.evidence.add(signer.0, call) {
+                        warn!(target: "bttc::consensus", height = h, %signer, kind, pending = self.evidence.len(), "misbehaviour seen; evidence queued for the next block this node proposes");
                     }
                 }
                 tokio::task::block_in_place(|| {
