@@ -1,6 +1,6 @@
 //! `bttc devnet`: N validators as separate `bttc node` processes on 127.0.0.1, each with its
-//! own datadir, keystore and ports, sharing one genesis. Running it again resumes the same
-//! chain; `--fresh` starts over.
+//! own datadir, keystore and ports, sharing one genesis, and a root chain they checkpoint to
+//! (`crate::devnet_root`). Running it again resumes the same chain; `--fresh` starts over.
 
 use crate::{genesis_cmd, keys_cmd};
 use bttc_node::{DEV_CHAIN_ID, DEV_GAS_LIMIT, DEV_MNEMONIC, dev_accounts, key_file};
@@ -44,6 +44,17 @@ pub(crate) struct DevnetArgs {
     /// Delete the network in --datadir and start a new one.
     #[arg(long)]
     fresh: bool,
+    /// Checkpoint to this root chain (anvil, a testnet) instead of starting one (repeatable:
+    /// each root gets its own RootChain and checkpoint sequence); dev accounts 0 (deployer)
+    /// and 1..=N (submitters) of the dev mnemonic must be funded there.
+    #[arg(long = "root-rpc", conflicts_with = "no_root")]
+    root_rpc: Vec<String>,
+    /// Port of the devnet's own root chain (a `bttc node --dev`, chain id 31337).
+    #[arg(long = "root.port", default_value_t = 8645)]
+    root_port: u16,
+    /// Run without a root chain (no checkpoints are posted anywhere).
+    #[arg(long = "no-root")]
+    no_root: bool,
 }
 
 /// Prints to stdout; a closed stdout (the terminal went away) must not kill the supervisor
@@ -64,8 +75,10 @@ macro_rules! warn {
 }
 
 /// Log filter of the validators unless RUST_LOG says otherwise: bttc at info, the engine's
-/// per-vote chatter at warn.
-const NODE_LOG: &str = "info,arc_malachitebft_core_consensus=warn,arc_malachitebft_engine=warn,\
+/// per-vote chatter at warn (its warning at every height after a checkpoint, where vote
+/// extensions are switched off again as intended, at error).
+const NODE_LOG: &str = "info,arc_malachitebft_core_consensus=warn,\
+                        arc_malachitebft_core_consensus::state=error,arc_malachitebft_engine=warn,\
                         arc_malachitebft_network=warn,arc_malachitebft_sync=warn,libp2p=warn";
 
 struct Layout {
@@ -135,7 +148,12 @@ fn tighten_permissions(l: &Layout, validators: u16) -> eyre::Result<()> {
     Ok(())
 }
 
-fn spawn_node(l: &Layout, a: &DevnetArgs, i: u16) -> eyre::Result<Child> {
+fn spawn_node(
+    l: &Layout,
+    a: &DevnetArgs,
+    i: u16,
+    roots: &[crate::devnet_root::RootRecord],
+) -> eyre::Result<Child> {
     let dir = l.node_dir(i);
     std::fs::create_dir_all(&dir)?;
     let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("node.log"))?;
@@ -168,10 +186,27 @@ fn spawn_node(l: &Layout, a: &DevnetArgs, i: u16) -> eyre::Result<Child> {
     if !bootnodes.is_empty() {
         cmd.arg("--bootnodes").arg(bootnodes.join(","));
     }
+    for r in roots {
+        let key = crate::devnet_root::RootLayout { root: &l.root }.submitter_key(i);
+        cmd.arg("--root").arg(format!(
+            "name={},rpc_url={},root_chain={},keystore={},takeover_secs=5",
+            r.name,
+            r.rpc_url,
+            r.root_chain,
+            key.display()
+        ));
+    }
     if std::env::var_os("RUST_LOG").is_none() {
         cmd.env("RUST_LOG", NODE_LOG);
     }
     cmd.spawn().wrap_err_with(|| format!("cannot start validator {i}"))
+}
+
+/// The index the root chain's process has among the children.
+const ROOT_PROCESS: u16 = u16::MAX;
+
+fn process_name(i: u16) -> String {
+    if i == ROOT_PROCESS { "the root chain".into() } else { format!("validator {i}") }
 }
 
 fn terminate(children: &mut [(u16, Child)]) {
@@ -191,7 +226,7 @@ fn terminate(children: &mut [(u16, Child)]) {
                     std::thread::sleep(Duration::from_millis(50))
                 }
                 _ => {
-                    warn!("validator {i} did not stop in time; killing it");
+                    warn!("{} did not stop in time; killing it", process_name(*i));
                     let _ = c.kill();
                     let _ = c.wait();
                     break;
@@ -234,8 +269,64 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
         create_network(&l, &a)?;
     }
     let mut children = Vec::new();
+    let mut root_process = None;
+    let mut roots = Vec::new();
+    if !a.no_root {
+        let rl = crate::devnet_root::RootLayout { root: &l.root };
+        let urls: Vec<(String, String)> = if a.root_rpc.is_empty() {
+            root_process = Some(crate::devnet_root::spawn_root(&rl, a.root_port)?);
+            vec![("root".into(), format!("http://127.0.0.1:{}", a.root_port))]
+        } else if a.root_rpc.len() == 1 {
+            vec![("root".into(), a.root_rpc[0].clone())]
+        } else {
+            a.root_rpc.iter().enumerate().map(|(i, u)| (format!("root{i}"), u.clone())).collect()
+        };
+        let setup = (|| -> eyre::Result<_> {
+            let pw = std::fs::read_to_string(l.password())?;
+            crate::devnet_root::submitter_keys(&rl, a.validators, pw.trim_end())?;
+            let rt = crate::stake_cmd::runtime()?;
+            let mut out = Vec::new();
+            for (name, url) in &urls {
+                out.push(rt.block_on(crate::devnet_root::ensure_root_chain(
+                    &rl,
+                    name,
+                    url,
+                    &l.genesis(),
+                ))?);
+            }
+            Ok(out)
+        })();
+        match setup {
+            Ok(records) => {
+                for (record, fresh) in records {
+                    if fresh {
+                        say!(
+                            "RootChain deployed at {} on root chain {} ({})",
+                            record.root_chain,
+                            record.chain_id,
+                            record.rpc_url
+                        );
+                    }
+                    roots.push(record);
+                }
+            }
+            Err(e) => {
+                if let Some(mut c) = root_process {
+                    let _ = c.kill();
+                    let _ = c.wait();
+                }
+                return Err(e.wrap_err(format!(
+                    "setting up the root chain (see {}; --no-root runs without one)",
+                    rl.log().display()
+                )));
+            }
+        }
+    }
+    if let Some(c) = root_process {
+        children.push((ROOT_PROCESS, c));
+    }
     for i in 0..a.validators {
-        match spawn_node(&l, &a, i) {
+        match spawn_node(&l, &a, i, &roots) {
             Ok(c) => children.push((i, c)),
             Err(e) => {
                 terminate(&mut children);
@@ -257,6 +348,24 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
             a.p2p_base_port + i,
             l.node_dir(i).join("node.log").display()
         );
+    }
+    if roots.is_empty() {
+        say!("\nNo root chain (--no-root): no checkpoints are posted");
+    } else {
+        say!("\nRoot chains\n==================");
+        for r in &roots {
+            say!(
+                "{}: RPC {}  chain id {}  RootChain {}",
+                r.name,
+                r.rpc_url,
+                r.chain_id,
+                r.root_chain
+            );
+        }
+        if a.root_rpc.is_empty() {
+            say!("log {}", crate::devnet_root::RootLayout { root: &l.root }.log().display());
+        }
+        say!("Checkpoints: bttc_getCheckpoint(\"latest\") on any validator");
     }
     say!("\nFunded accounts (10000 BTT each)\n==================");
     for (i, acc) in dev_accounts(10).iter().enumerate() {
@@ -280,10 +389,12 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
             if !reported[k]
                 && let Ok(Some(status)) = c.try_wait()
             {
-                warn!(
-                    "validator {i} exited ({status}); see {}",
-                    l.node_dir(*i).join("node.log").display()
-                );
+                let log = if *i == ROOT_PROCESS {
+                    crate::devnet_root::RootLayout { root: &l.root }.log()
+                } else {
+                    l.node_dir(*i).join("node.log")
+                };
+                warn!("{} exited ({status}); see {}", process_name(*i), log.display());
                 reported[k] = true;
             }
         }

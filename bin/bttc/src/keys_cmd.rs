@@ -75,14 +75,40 @@ pub(crate) fn new_key(
     name: Option<&str>,
     password: &str,
 ) -> eyre::Result<(PrivateKeySigner, PathBuf)> {
+    write_key(dir, name, password, None)
+}
+
+/// Writes `key` (32 bytes) into the keystore `dir/name`, as [`new_key`] does a random one.
+pub(crate) fn import_key(
+    dir: &Path,
+    name: &str,
+    key: &[u8],
+    password: &str,
+) -> eyre::Result<(PrivateKeySigner, PathBuf)> {
+    write_key(dir, Some(name), password, Some(key))
+}
+
+fn write_key(
+    dir: &Path,
+    name: Option<&str>,
+    password: &str,
+    key: Option<&[u8]>,
+) -> eyre::Result<(PrivateKeySigner, PathBuf)> {
     key_file::create_private_dir(dir)?;
     let name = name.map_or_else(uuid_v4, str::to_string);
     let path = dir.join(&name);
     // The file is created here, private, before a byte of the key is in it; the keystore
     // writer then fills it (it truncates and writes, keeping the mode).
     drop(key_file::create_private_file(&path)?);
-    match PrivateKeySigner::new_keystore(dir, &mut rand08::thread_rng(), password, Some(&name)) {
-        Ok((signer, _)) => Ok((signer, path)),
+    let rng = &mut rand08::thread_rng();
+    let written = match key {
+        None => PrivateKeySigner::new_keystore(dir, rng, password, Some(&name)).map(|(s, _)| s),
+        Some(k) => {
+            PrivateKeySigner::encrypt_keystore(dir, rng, k, password, Some(&name)).map(|(s, _)| s)
+        }
+    };
+    match written {
+        Ok(signer) => Ok((signer, path)),
         Err(e) => {
             let _ = std::fs::remove_file(&path);
             Err(eyre::eyre!("cannot write keystore {}: {e}", path.display()))

@@ -3,6 +3,7 @@
 
 mod args;
 mod devnet_cmd;
+mod devnet_root;
 mod genesis_cmd;
 mod keys_cmd;
 mod node_cmd;

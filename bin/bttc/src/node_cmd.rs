@@ -139,6 +139,11 @@ pub(crate) struct NodeArgs {
     /// Peers to connect to, comma-separated multiaddrs (`/ip4/127.0.0.1/tcp/30302`).
     #[arg(long, value_delimiter = ',')]
     bootnodes: Vec<String>,
+    /// A root chain to post checkpoints to (repeatable; `[[root]]` tables in a config file):
+    /// `name=NAME,rpc_url=URL,root_chain=ADDRESS,keystore=FILE[,password_file=FILE]
+    /// [,confirmations=N]` (the password file defaults to --password-file).
+    #[arg(long = "root", value_name = "SPEC")]
+    roots: Vec<String>,
     /// BFT round timeout for the proposal, seconds (grows by half of it per round).
     #[arg(long = "timeout.propose", default_value_t = 2.0)]
     timeout_propose: f64,
@@ -260,6 +265,18 @@ fn flatten_config(
             }
             toml::Value::Boolean(false)
                 if matches!(key.as_str(), "dev" | "no-mining" | "insecure-key-permissions") => {}
+            // `[[root]]` tables: one `--root k=v,k=v` each.
+            toml::Value::Array(items) if items.iter().all(|i| i.is_table()) => {
+                for item in items {
+                    let t = item.as_table().expect("checked");
+                    let pairs: Vec<String> = t
+                        .iter()
+                        .map(|(k, v)| Ok(format!("{k}={}", scalar(v)?)))
+                        .collect::<eyre::Result<_>>()?;
+                    argv.push(format!("--{key}").into());
+                    argv.push(pairs.join(",").into());
+                }
+            }
             toml::Value::Array(items) => {
                 let joined: Vec<String> = items.iter().map(scalar).collect::<eyre::Result<_>>()?;
                 argv.push(format!("--{key}").into());
@@ -424,6 +441,14 @@ fn run_bft(args: NodeArgs) -> eyre::Result<()> {
     config.moniker = args.moniker.clone();
     config.insecure_key_permissions = args.insecure_key_permissions;
     config.pool = pool_config(&args)?;
+    for (i, spec) in args.roots.iter().enumerate() {
+        config.roots.push(crate::root_cmd::root_config(
+            spec,
+            i,
+            args.password_file.as_deref(),
+            args.insecure_key_permissions,
+        )?);
+    }
     if let Some(d) = args.block_time {
         if d < Duration::from_secs(1) {
             eyre::bail!(

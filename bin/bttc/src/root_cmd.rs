@@ -39,6 +39,105 @@ pub(crate) fn root_set(members: &[(Address, u64)]) -> (Vec<Address>, Vec<U256>, 
     (signers, powers, hash)
 }
 
+/// One `--root` value: `name=…,rpc_url=…,root_chain=…,keystore=…[,password_file=…]
+/// [,confirmations=N][,takeover_secs=N]`.
+pub(crate) fn root_config(
+    spec: &str,
+    index: usize,
+    default_password: Option<&std::path::Path>,
+    allow_insecure: bool,
+) -> eyre::Result<bttc_checkpoint::RootConfig> {
+    let mut fields = std::collections::BTreeMap::new();
+    for pair in spec.split(',').filter(|p| !p.trim().is_empty()) {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| eyre::eyre!("--root {spec:?}: {pair:?} is not key=value"))?;
+        if fields.insert(k.trim().to_string(), v.trim().to_string()).is_some() {
+            eyre::bail!("--root {spec:?}: {k} given twice");
+        }
+    }
+    let mut take = |k: &str| fields.remove(k);
+    let name = take("name").unwrap_or_else(|| format!("root{index}"));
+    let need = |v: Option<String>, k: &str| {
+        v.ok_or_else(|| eyre::eyre!("--root {name}: {k}= is missing (in {spec:?})"))
+    };
+    let rpc_url = need(take("rpc_url"), "rpc_url")?;
+    rpc_url
+        .parse::<reqwest::Url>()
+        .wrap_err_with(|| format!("--root {name}: rpc_url {rpc_url:?}"))?;
+    let root_chain: Address = need(take("root_chain"), "root_chain")?
+        .parse()
+        .wrap_err_with(|| format!("--root {name}: root_chain is not an address"))?;
+    let keystore = std::path::PathBuf::from(need(take("keystore"), "keystore")?);
+    let password_file = take("password_file").map(std::path::PathBuf::from);
+    let pw = crate::keys_cmd::password(password_file.as_deref().or(default_password))?;
+    let signer = crate::keys_cmd::load_key(&keystore, &pw, allow_insecure)?;
+    let mut config = bttc_checkpoint::RootConfig::new(name.clone(), rpc_url, root_chain, signer);
+    if let Some(c) = take("confirmations") {
+        config.confirmations = c.parse::<u64>().ok().filter(|c| *c >= 1).ok_or_else(|| {
+            eyre::eyre!("--root {name}: confirmations must be at least 1, got {c:?}")
+        })?;
+    }
+    if let Some(t) = take("takeover_secs") {
+        let secs: u64 = t
+            .parse()
+            .map_err(|_| eyre::eyre!("--root {name}: takeover_secs {t:?} is not a number"))?;
+        config.takeover = std::time::Duration::from_secs(secs);
+    }
+    if let Some(unknown) = fields.keys().next() {
+        eyre::bail!(
+            "--root {name}: unknown key {unknown:?} (known: name, rpc_url, root_chain, keystore, password_file, confirmations, takeover_secs)"
+        );
+    }
+    Ok(config)
+}
+
+/// A `RootChain` on a root chain.
+pub(crate) struct Deployed {
+    pub(crate) address: Address,
+    pub(crate) root_chain_id: u64,
+    pub(crate) set_hash: B256,
+    pub(crate) signers: Vec<Address>,
+    pub(crate) powers: Vec<U256>,
+}
+
+/// Deploys `RootChain` on the root at `root_url` (paid by `signer`) for `child_chain_id`,
+/// trusting `members`, its first checkpoint starting at `start`; waits for the receipt.
+pub(crate) async fn deploy(
+    root_url: &str,
+    signer: alloy_signer_local::PrivateKeySigner,
+    child_chain_id: u64,
+    members: &[(Address, u64)],
+    start: u64,
+) -> eyre::Result<Deployed> {
+    eyre::ensure!(!members.is_empty(), "an empty validator set cannot sign checkpoints");
+    let (signers, powers, set_hash) = root_set(members);
+    let from = signer.address();
+    let root = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer))
+        .connect_http(rpc_url(root_url)?);
+    let root_chain_id =
+        root.get_chain_id().await.wrap_err_with(|| format!("root {root_url}: eth_chainId"))?;
+    let args = RC::constructorCall {
+        childChainId_: U256::from(child_chain_id),
+        setHash: set_hash,
+        lastChildBlock: U256::from(start - 1),
+    };
+    let mut init = RC::BYTECODE.to_vec();
+    init.extend_from_slice(&args.abi_encode());
+    let req = TransactionRequest::default().with_from(from).with_deploy_code(init);
+    let pending = root.send_transaction(req).await.wrap_err("sending the deployment")?;
+    let hash = *pending.tx_hash();
+    println!("sent {hash} from {from} to root chain {root_chain_id}");
+    let receipt = pending.get_receipt().await.wrap_err("waiting for the receipt")?;
+    let address = match (receipt.status(), receipt.contract_address) {
+        (true, Some(a)) => a,
+        _ => eyre::bail!("the deployment {hash} failed in block {:?}", receipt.block_number),
+    };
+    println!("included in block {}", receipt.block_number.unwrap_or_default());
+    Ok(Deployed { address, root_chain_id, set_hash, signers, powers })
+}
+
 pub(crate) fn run(cmd: RootCommand) -> eyre::Result<()> {
     let RootCommand::Deploy { tx, child_rpc, start } = cmd;
     runtime()?.block_on(async move {
@@ -59,40 +158,16 @@ pub(crate) fn run(cmd: RootCommand) -> eyre::Result<()> {
             members.push((signer, power));
         }
         eyre::ensure!(!members.is_empty(), "--child-rpc reports an empty validator set");
-        let (signers, powers, set_hash) = root_set(&members);
-
-        let signer = tx.signer()?;
-        let from = signer.address();
-        let root = ProviderBuilder::new()
-            .wallet(EthereumWallet::from(signer))
-            .connect_http(rpc_url(&tx.rpc_url)?);
-        let root_chain_id = root.get_chain_id().await.wrap_err("--rpc-url: eth_chainId")?;
-        let args = RC::constructorCall {
-            childChainId_: U256::from(child_chain_id),
-            setHash: set_hash,
-            lastChildBlock: U256::from(start - 1),
-        };
-        let mut init = RC::BYTECODE.to_vec();
-        init.extend_from_slice(&args.abi_encode());
-        let req = TransactionRequest::default().with_from(from).with_deploy_code(init);
-        let pending = root.send_transaction(req).await.wrap_err("sending the deployment")?;
-        let hash = *pending.tx_hash();
-        println!("sent {hash} from {from} to root chain {root_chain_id}");
-        let receipt = pending.get_receipt().await.wrap_err("waiting for the receipt")?;
-        let address = match (receipt.status(), receipt.contract_address) {
-            (true, Some(a)) => a,
-            _ => eyre::bail!("the deployment {hash} failed in block {:?}", receipt.block_number),
-        };
-        println!("included in block {}", receipt.block_number.unwrap_or_default());
+        let d = deploy(&tx.rpc_url, tx.signer()?, child_chain_id, &members, start).await?;
         let summary = serde_json::json!({
-            "rootChain": address,
-            "rootChainId": root_chain_id,
+            "rootChain": d.address,
+            "rootChainId": d.root_chain_id,
             "childChainId": child_chain_id,
             "firstCheckpointStart": start,
-            "validatorSetHash": set_hash,
-            "validators": signers
+            "validatorSetHash": d.set_hash,
+            "validators": d.signers
                 .iter()
-                .zip(&powers)
+                .zip(&d.powers)
                 .map(|(s, p)| serde_json::json!({"signer": s, "power": p.saturating_to::<u64>()}))
                 .collect::<Vec<_>>(),
         });

@@ -189,11 +189,13 @@ async fn devnet_command_starts_stops_cleanly_and_resumes() {
     use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let (http, p2p) = (support::net::free_ports(4), support::net::free_ports(4));
+    let root_port = support::net::free_port();
     let start = || {
         Command::new(env!("CARGO_BIN_EXE_bttc"))
             .args(["devnet", "--validators", "4", "--datadir"])
             .arg(dir.path().join("net"))
             .args(["--http.base-port", &http.to_string(), "--p2p.base-port", &p2p.to_string()])
+            .args(["--root.port", &root_port.to_string()])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -59,15 +59,20 @@ borsh_codec! {
     sync::Request<BttcContext> => "sync request",
 }
 
-/// A decided value in a sync response. Vote extensions are disabled on bttc chains, so the
-/// certificate travels as plain commit signatures.
+/// A commit signature with its precommit's vote extension (the extension and the
+/// extension's own signature), if it had one.
+type WireCommitSignature =
+    (crate::ValidatorAddress, crate::EthSignature, Option<(Vec<u8>, crate::EthSignature)>);
+
+/// A decided value in a sync response: the block and its certificate, with the vote
+/// extensions (checkpoint signatures) of checkpoint heights.
 #[derive(BorshSerialize, BorshDeserialize)]
 struct WireDecided {
     value_bytes: Vec<u8>,
     height: crate::BlockHeight,
     round: Round,
     value_id: crate::BlockValue,
-    signatures: Vec<(crate::ValidatorAddress, crate::EthSignature)>,
+    signatures: Vec<WireCommitSignature>,
 }
 
 #[derive(BorshSerialize, BorshDeserialize)]
@@ -92,7 +97,10 @@ fn wire_response(msg: &sync::Response<BttcContext>) -> WireResponse {
                     .certificate
                     .commit_signatures
                     .iter()
-                    .map(|s| (s.address, s.signature))
+                    .map(|s| {
+                        let ext = s.extension.as_ref().map(|e| (e.message.clone(), e.signature));
+                        (s.address, s.signature, ext)
+                    })
                     .collect(),
             })
             .collect(),
@@ -116,7 +124,10 @@ impl Codec<sync::Response<BttcContext>> for BttcCodec {
                         commit_signatures: d
                             .signatures
                             .into_iter()
-                            .map(|(a, s)| ExtendedCommitSignature::new(a, s, None))
+                            .map(|(a, s, ext)| {
+                                let ext = ext.map(|(m, sig)| SignedMessage::new(m, sig));
+                                ExtendedCommitSignature::new(a, s, ext)
+                            })
                             .collect(),
                     },
                 )

@@ -54,7 +54,7 @@ impl mct::Context for BttcContext {
     type Timeouts = LinearTimeouts;
     type Value = BlockValue;
     type Vote = Vote;
-    type Extension = ();
+    type Extension = Vec<u8>;
     type SigningScheme = Secp256k1Scheme;
 
     fn select_proposer<'a>(
@@ -84,7 +84,14 @@ impl mct::Context for BttcContext {
         value_id: NilOrVal<BlockValue>,
         address: ValidatorAddress,
     ) -> Vote {
-        Vote { vote_type: VoteType::Prevote, height, round, value: value_id, validator: address }
+        Vote {
+            vote_type: VoteType::Prevote,
+            height,
+            round,
+            value: value_id,
+            validator: address,
+            extension: None,
+        }
     }
 
     fn new_precommit(
@@ -94,6 +101,13 @@ impl mct::Context for BttcContext {
         value_id: NilOrVal<BlockValue>,
         address: ValidatorAddress,
     ) -> Vote {
-        Vote { vote_type: VoteType::Precommit, height, round, value: value_id, validator: address }
+        Vote {
+            vote_type: VoteType::Precommit,
+            height,
+            round,
+            value: value_id,
+            validator: address,
+            extension: None,
+        }
     }
 }

@@ -303,11 +303,9 @@ impl Signer<BttcContext> for ConsensusSigner {
     async fn sign_vote_extension(
         &self,
         scope: VoteExtensionScope<BttcContext>,
-        extension: (),
-    ) -> Result<SignedMessage<BttcContext, ()>, SigningError> {
-        // Extensions are disabled today (they will carry checkpoint signatures); the
-        // signature is bound to its precommit's scope all the same.
-        let sig = self.sign_hash(&extension_signing_hash(self.chain_id, &scope, &[]));
+        extension: Vec<u8>,
+    ) -> Result<SignedMessage<BttcContext, Vec<u8>>, SigningError> {
+        let sig = self.sign_hash(&extension_signing_hash(self.chain_id, &scope, &extension));
         Ok(SignedMessage::new(extension, sig))
     }
 
@@ -357,11 +355,11 @@ impl Verifier<BttcContext> for ConsensusVerifier {
     async fn verify_signed_vote_extension(
         &self,
         scope: &VoteExtensionScope<BttcContext>,
-        _extension: &(),
+        extension: &Vec<u8>,
         signature: &EthSignature,
         public_key: &VerifyingKey,
     ) -> Result<VerificationResult, SigningError> {
-        Ok(verify(signature, &extension_signing_hash(self.chain_id, scope, &[]), public_key))
+        Ok(verify(signature, &extension_signing_hash(self.chain_id, scope, extension), public_key))
     }
 
     async fn verify_validator_proof(

@@ -171,6 +171,9 @@ pub struct Vote {
     pub value: NilOrVal<BlockValue>,
     /// The voter.
     pub validator: ValidatorAddress,
+    /// A precommit's vote extension (a checkpoint signature at checkpoint heights), signed
+    /// apart from the vote and bound to its scope ([`crate::extension_signing_hash`]).
+    pub extension: Option<SignedExtension<BttcContext>>,
 }
 
 impl mct::Vote<BttcContext> for Vote {
@@ -193,14 +196,13 @@ impl mct::Vote<BttcContext> for Vote {
         &self.validator
     }
     fn extension(&self) -> Option<&SignedExtension<BttcContext>> {
-        None
+        self.extension.as_ref()
     }
     fn take_extension(&mut self) -> Option<SignedExtension<BttcContext>> {
-        None
+        self.extension.take()
     }
-    fn extend(self, _extension: SignedExtension<BttcContext>) -> Self {
-        // Vote extensions are disabled (`VoteExtensionPolicy::Disabled`): nothing to attach.
-        self
+    fn extend(self, extension: SignedExtension<BttcContext>) -> Self {
+        Self { extension: Some(extension), ..self }
     }
 }
 

@@ -46,6 +46,7 @@ async fn votes_are_signed_so_that_ecrecover_returns_the_validator() {
         round: Round::new(1),
         value: NilOrVal::Val(BlockValue(B256::repeat_byte(0xab))),
         validator: signer.address(),
+        extension: None,
     };
     let signed = signer.sign_vote(vote.clone()).await.unwrap();
     assert!(signed.signature.0[64] == 27 || signed.signature.0[64] == 28);
@@ -131,29 +132,33 @@ async fn vote_extension_signatures_are_bound_to_their_precommit() {
         BlockValue(B256::repeat_byte(3)),
         signer.address(),
     );
-    let s = signer.sign_vote_extension(scope.clone(), ()).await.unwrap();
-    let check = |scope: VoteExtensionScope<BttcContext>| {
+    let ext = vec![0xab; 65];
+    let s = signer.sign_vote_extension(scope.clone(), ext.clone()).await.unwrap();
+    let check = |scope: VoteExtensionScope<BttcContext>, ext: Vec<u8>| {
         let sig = s.signature;
         let pk = *k.verifying_key();
-        async move { v.verify_signed_vote_extension(&scope, &(), &sig, &pk).await.unwrap() }
+        async move { v.verify_signed_vote_extension(&scope, &ext, &sig, &pk).await.unwrap() }
     };
-    assert!(check(scope.clone()).await.is_valid());
+    assert!(check(scope.clone(), ext.clone()).await.is_valid());
+    // Other extension bytes under the same scope: invalid.
+    assert!(check(scope.clone(), vec![0xac; 65]).await.is_invalid());
+    assert!(check(scope.clone(), Vec::new()).await.is_invalid());
     // The same signature for another height, round, block or validator: invalid.
     let mut other = scope.clone();
     other.height = BlockHeight(8);
-    assert!(check(other).await.is_invalid());
+    assert!(check(other, ext.clone()).await.is_invalid());
     let mut other = scope.clone();
     other.round = Round::new(2);
-    assert!(check(other).await.is_invalid());
+    assert!(check(other, ext.clone()).await.is_invalid());
     let mut other = scope.clone();
     other.value_id = BlockValue(B256::repeat_byte(4));
-    assert!(check(other).await.is_invalid());
+    assert!(check(other, ext.clone()).await.is_invalid());
     let mut other = scope.clone();
     other.validator_address = ValidatorAddress(Address::repeat_byte(1));
-    assert!(check(other).await.is_invalid());
+    assert!(check(other, ext.clone()).await.is_invalid());
     // Another chain's verifier refuses it too.
     let foreign = ConsensusVerifier::new(10);
-    let res = foreign.verify_signed_vote_extension(&scope, &(), &s.signature, k.verifying_key());
+    let res = foreign.verify_signed_vote_extension(&scope, &ext, &s.signature, k.verifying_key());
     assert!(res.await.unwrap().is_invalid());
 }
 
@@ -285,6 +290,7 @@ async fn the_codec_round_trips_and_refuses_garbage() {
         round: Round::new(0),
         value: NilOrVal::Nil,
         validator: signer.address(),
+        extension: None,
     };
     let signed: SignedMessage<BttcContext, Vote> = signer.sign_vote(vote).await.unwrap();
     let msg = SignedConsensusMsg::Vote(signed);

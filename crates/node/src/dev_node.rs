@@ -82,6 +82,9 @@ pub enum NodeError {
     /// The genesis is not a bttc chain's (no `config.bttc` section).
     #[error("the genesis has no `bttc` section: not a bttc chain")]
     NotBttc,
+    /// The genesis `checkpointInterval` is out of range.
+    #[error("genesis config.bttc")]
+    CheckpointInterval(#[source] bttc_checkpoint::IntervalError),
     /// The genesis validators do not make a validator set.
     #[error("genesis validators")]
     GenesisValidators(#[source] bttc_consensus::ValidatorSetError),

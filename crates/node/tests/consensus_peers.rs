@@ -167,6 +167,7 @@ async fn peers_sending_invalid_consensus_data_are_banned_and_the_chain_goes_on()
         round: Round::new(0),
         value: NilOrVal::Val(BlockValue(B256::repeat_byte(7))),
         validator,
+        extension: None,
     };
     let wrong_key = SigningKey::from_slice(&[0x32; 32]).unwrap();
     let sig = ConsensusSigner::new(wrong_key, CHAIN_ID).sign_hash(&vote.signing_hash(CHAIN_ID));

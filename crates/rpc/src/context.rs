@@ -139,6 +139,8 @@ pub struct RpcContext {
     pub peers: Option<Arc<dyn PeerSource>>,
     /// Sync progress (`eth_syncing`); none in dev mode.
     pub sync: Option<Arc<dyn SyncSource>>,
+    /// What the checkpoint submitters did on each root (`bttc_getCheckpoint`).
+    pub checkpoint_status: Option<Arc<bttc_checkpoint::SubmitterStatus>>,
 }
 
 /// Blocks served recently by `eth_getBlockBy*`, as their JSON, keyed by block hash and
@@ -210,6 +212,7 @@ impl RpcContext {
             sets: None,
             peers: None,
             sync: None,
+            checkpoint_status: None,
         }
     }
 
@@ -228,6 +231,12 @@ impl RpcContext {
     /// Serves `bttc_getCommit` from `source`.
     pub fn with_commits(mut self, source: Arc<dyn CommitSource>) -> Self {
         self.commits = Some(source);
+        self
+    }
+
+    /// Shows the checkpoint submitters' `status` in `bttc_getCheckpoint`.
+    pub fn with_checkpoint_status(mut self, status: Arc<bttc_checkpoint::SubmitterStatus>) -> Self {
+        self.checkpoint_status = Some(status);
         self
     }
 

@@ -46,6 +46,7 @@ mod access;
 mod bor;
 mod busy_poll;
 pub mod call;
+mod checkpoint;
 mod config;
 mod context;
 mod convert;

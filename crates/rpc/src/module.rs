@@ -328,6 +328,10 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
         let (start, end) = block_range(&mut p)?;
         ok(ctx.root_hash(start, end))?
     });
+    inline!(m, "bttc_getCheckpoint", |ctx, p| {
+        let v: serde_json::Value = p.next()?;
+        ok(ctx.checkpoint(crate::checkpoint::CheckpointQuery::from_param(&v)?))?
+    });
     heavy!(m, "bttc_getProposals", |ctx, p| {
         let b = block_or_latest(&mut p)?;
         ok(ctx.proposals(b))?

@@ -145,18 +145,53 @@ impl StakeValidators {
     where
         K: TransactionKind<Access = PtrUnsync> + bttc_storage::WriteMarker,
     {
-        let epoch = self.view(rw, number, &SM::currentEpochCall {})?;
-        let start = self.view(rw, number, &SM::epochStartCall { epoch })?;
-        if start != number + 1 || rw.epoch_set(epoch)?.is_some() {
+        let Some(record) = self.elected_by(rw, number)? else { return Ok(None) };
+        if rw.epoch_set(record.epoch)?.is_some() {
             return Ok(None);
         }
-        let record = self.derive(rw, number, epoch, start)?;
+        let (epoch, start) = (record.epoch, record.start);
         rw.put_epoch_set(epoch, &record.encode())?;
         let v = record.set.validators();
         info!(target: "bttc::staking", epoch, start, validators = v.len(), power = record.set.total_power(), "validator set of the next epoch recorded");
         let record = Arc::new(record);
         self.epochs.lock().insert(epoch, record.clone());
         Ok(Some(record))
+    }
+
+    /// If block `number`'s `blockEnd` started a new epoch, that epoch's record, read from the
+    /// state after the block in `p` (which may be a transaction that executed the block
+    /// and will be aborted: nothing is stored or cached).
+    pub fn elected_by<K: TransactionKind<Access = PtrUnsync>>(
+        &self,
+        p: &bttc_storage::Provider<K>,
+        number: u64,
+    ) -> Result<Option<EpochRecord>, SetsError> {
+        let epoch = self.view(p, number, &SM::currentEpochCall {})?;
+        let start = self.view(p, number, &SM::epochStartCall { epoch })?;
+        if start != number + 1 {
+            return Ok(None);
+        }
+        self.derive(p, number, epoch, start).map(Some)
+    }
+
+    /// The first and last block of the epoch `height` is in, for a height up to the current
+    /// epoch's last block (the next height's epoch is always known).
+    pub fn epoch_bounds(&self, height: u64) -> Result<bttc_checkpoint::EpochBounds, SetsError> {
+        let ro = self.db.ro()?;
+        let head = self.head_view(&ro)?;
+        if height > head.end {
+            return Err(SetsError::Set {
+                epoch: head.epoch,
+                source: ValidatorSetError::UnknownHeight { height, known_up_to: head.end },
+            });
+        }
+        if height >= head.start {
+            return Ok(bttc_checkpoint::EpochBounds { first: head.start, last: head.end });
+        }
+        let epoch = self.view(&ro, head.head, &SM::epochOfCall { height })?;
+        let first = self.view(&ro, head.head, &SM::epochStartCall { epoch })?;
+        let next = self.view(&ro, head.head, &SM::epochStartCall { epoch: epoch + 1 })?;
+        Ok(bttc_checkpoint::EpochBounds { first, last: next.saturating_sub(1) })
     }
 
     /// The record of `epoch`: memory, the table, or derived from the state after `block`

@@ -198,6 +198,7 @@ fn evidence_in_a_block_slashes_once_and_nothing_else_runs_in_its_place() {
             round: Round::new(0),
             value: NilOrVal::Val(BlockValue(value)),
             validator: ValidatorAddress(signer),
+            extension: None,
         };
         let hash =
             vote_signing_hash(CHAIN_ID, v.vote_type, v.height, v.round, &v.value, &v.validator);

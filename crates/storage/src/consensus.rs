@@ -1,5 +1,5 @@
 //! Tables the BFT consensus writes: commit certificates of decided blocks, the blocks
-//! proposed at heights not decided yet, and the validator set of every epoch. The values are opaque bytes encoded by
+//! proposed at heights not decided yet, the validator set of every epoch and the signed checkpoints. The values are opaque bytes encoded by
 //! `bttc-consensus`; storage only keys and prunes them.
 
 use crate::{
@@ -39,6 +39,26 @@ impl<K: TransactionKind<Access = PtrUnsync>> Provider<K> {
         self.get(Table::EpochSets, &num_key(epoch))
     }
 
+    /// The encoded checkpoint that ends at block `end`, if stored.
+    pub fn checkpoint(&self, end: u64) -> StorageResult<Option<Vec<u8>>> {
+        self.get(Table::Checkpoints, &num_key(end))
+    }
+
+    /// The stored checkpoint with the lowest end at or after block `number` (the one that
+    /// covers it, when checkpoints are stored without gaps), as `(end, bytes)`.
+    pub fn checkpoint_from(&self, number: u64) -> StorageResult<Option<(u64, Vec<u8>)>> {
+        Ok(self.seek(Table::Checkpoints, &num_key(number))?.and_then(|(k, v)| {
+            <[u8; 8]>::try_from(k.as_slice()).ok().map(|k| (u64::from_be_bytes(k), v))
+        }))
+    }
+
+    /// The stored checkpoint with the highest end, as `(end, bytes)`.
+    pub fn last_checkpoint(&self) -> StorageResult<Option<(u64, Vec<u8>)>> {
+        Ok(self.last_entry(Table::Checkpoints)?.and_then(|(k, v)| {
+            <[u8; 8]>::try_from(k.as_slice()).ok().map(|k| (u64::from_be_bytes(k), v))
+        }))
+    }
+
     /// A proposed block stored at `height` under `hash`.
     pub fn proposed_block(&self, height: u64, hash: &B256) -> StorageResult<Option<Vec<u8>>> {
         self.get(Table::ProposedBlocks, &proposed_key(height, hash))
@@ -64,6 +84,11 @@ impl<K: TransactionKind<Access = PtrUnsync> + WriteMarker> Provider<K> {
     /// Stores the validator set of `epoch`.
     pub fn put_epoch_set(&self, epoch: u64, set: &[u8]) -> StorageResult<()> {
         self.put(Table::EpochSets, &num_key(epoch), set)
+    }
+
+    /// Stores the checkpoint that ends at block `end` (replacing one with fewer signatures).
+    pub fn put_checkpoint(&self, end: u64, checkpoint: &[u8]) -> StorageResult<()> {
+        self.put(Table::Checkpoints, &num_key(end), checkpoint)
     }
 
     /// Stores a proposed block.

@@ -76,6 +76,9 @@ tables! {
     /// Epoch number → the validator set that runs it, with its first height and starting
     /// proposer priorities (staking-owned encoding).
     EpochSets,
+    /// Last block of a checkpoint → the checkpoint with the signatures gathered for it
+    /// (checkpoint-owned encoding).
+    Checkpoints,
 }
 
 impl core::fmt::Display for Table {

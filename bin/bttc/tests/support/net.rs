@@ -127,6 +127,11 @@ impl TestNet {
     /// Starts node `i`: a validator for i < validators, else a full node; every other
     /// node's p2p address is a bootnode.
     pub fn start(&self, i: usize) -> NodeProc {
+        self.start_with(i, &[])
+    }
+
+    /// [`Self::start`] with `extra` flags for `bttc node`.
+    pub fn start_with(&self, i: usize, extra: &[String]) -> NodeProc {
         let bootnodes: Vec<String> = (0..self.p2p.len())
             .filter(|j| *j != i)
             .map(|j| format!("/ip4/127.0.0.1/tcp/{}", self.p2p[j]))
@@ -147,6 +152,7 @@ impl TestNet {
             .args(["--p2p-port", &self.p2p[i].to_string(), "--http.port", "0"])
             .args(["--bootnodes", &bootnodes.join(",")])
             .args(["--rpc.io-threads", "1"])
+            .args(extra)
             .env("RUST_LOG", "info,arc_malachitebft_core_consensus=warn,libp2p=warn")
             .stdout(Stdio::piped())
             .stderr(log);

@@ -327,6 +327,7 @@ fn make_certified_chain(
             round: Round::new(0),
             value: NilOrVal::Val(BlockValue(mined.hash)),
             validator: signer.address(),
+            extension: None,
         };
         let signature = signer.sign_hash(&vote.signing_hash(chain_id));
         last_commit = bttc_primitives::LastCommit {

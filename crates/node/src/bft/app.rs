@@ -4,8 +4,12 @@
 //!   the same block), stream it as proposal parts.
 //! - `ReceivedProposalPart`: reassemble, check the proposer's signature and turn, execute the
 //!   block on the head without committing, and report it valid or invalid.
-//! - `Decided`: execute and commit the block and its certificate in one MDBX transaction.
-//! - `Finalized`: store the final certificate, start the next height.
+//! - `Decided`: execute and commit the block and its certificate in one MDBX transaction
+//!   (with the checkpoint it ends and its signatures, at a checkpoint height).
+//! - `Finalized`: store the final certificate (and late checkpoint signatures), start the
+//!   next height.
+//! - `ExtendVote` / `VerifyVoteExtensions`: checkpoint signatures on precommits
+//!   ([`super::checkpoints`]).
 //! - `GetDecidedValues` / `ProcessSyncedValue`: serve and take blocks + certificates for
 //!   nodes that are behind.
 //!
@@ -16,6 +20,7 @@
 //! recovers from the database and the WAL.
 
 use super::{
+    checkpoints::{CheckpointError, CheckpointSigning},
     guard::PeerGuard,
     store::{self, StoredProposal},
     streams::{AssembledProposal, Inserted, PartStreams, stream_messages},
@@ -33,6 +38,7 @@ use bttc_consensus::{
     engine_channel::{
         AppMsg, Channels, NetworkMsg,
         app::{
+            consensus::VoteExtensionError,
             engine::host::{Next, SyncedValueOutcome},
             types::{LocallyProposedValue, ProposedValue, sync::RawDecidedValue},
         },
@@ -83,7 +89,12 @@ pub(crate) struct ConsensusApp {
     pub(crate) waiting: Vec<AssembledProposal>,
     /// The height whose block was committed by `Decided` and awaits `Finalized`.
     pub(crate) committed: Option<u64>,
+    /// Checkpoint signatures on the precommits of checkpoint heights.
+    pub(crate) checkpoints: CheckpointSigning,
 }
+
+/// Vote extensions by validator, as the engine hands them over.
+type Extensions = [super::checkpoints::Extension];
 
 fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
@@ -144,6 +155,15 @@ pub enum ConsensusError {
         #[source]
         source: ValidatorSetError,
     },
+    /// Whether a height ends a checkpoint could not be worked out.
+    #[error("no checkpoint schedule for height {height}: {source}")]
+    CheckpointPolicy {
+        /// The height.
+        height: u64,
+        /// Why.
+        #[source]
+        source: CheckpointError,
+    },
 }
 
 /// Why a decided block was not committed.
@@ -170,6 +190,9 @@ pub enum CommitError {
     /// The next epoch's validator set could not be read from the block's state.
     #[error("recording the next epoch's validator set")]
     Epoch(#[from] Box<bttc_staking::SetsError>),
+    /// The checkpoint the block ends could not be computed or stored.
+    #[error("recording the checkpoint the block ends")]
+    Checkpoint(#[from] CheckpointError),
 }
 
 impl ConsensusApp {
@@ -182,7 +205,12 @@ impl ConsensusApp {
             .validators
             .validator_set(BlockHeight(height))
             .map_err(|source| ConsensusError::HeightParams { height, source })?;
-        Ok(HeightParams::new(set, self.timeouts, self.target_time))
+        let policy = self
+            .checkpoints
+            .policy(height)
+            .map_err(|source| ConsensusError::CheckpointPolicy { height, source })?;
+        Ok(HeightParams::new(set, self.timeouts, self.target_time)
+            .with_vote_extension_policy(policy))
     }
 
     fn head_number(&self) -> u64 {
@@ -281,11 +309,11 @@ impl ConsensusApp {
                     }
                 }
             }
-            AppMsg::Decided { certificate, reply, .. } => {
-                tokio::task::block_in_place(|| self.commit(&certificate))?;
+            AppMsg::Decided { certificate, extensions, reply } => {
+                tokio::task::block_in_place(|| self.commit(&certificate, &extensions.extensions))?;
                 let _ = reply.send(());
             }
-            AppMsg::Finalized { certificate, evidence, reply, .. } => {
+            AppMsg::Finalized { certificate, extensions, evidence, reply } => {
                 let h = certificate.height.0;
                 use bttc_staking::evidence::{double_proposal_call, double_vote_call};
                 let votes = evidence.votes.iter().filter_map(|(signer, pairs)| {
@@ -303,7 +331,9 @@ impl ConsensusApp {
                 }
                 tokio::task::block_in_place(|| {
                     if self.committed != Some(h) {
-                        self.commit(&certificate)?;
+                        self.commit(&certificate, &extensions.extensions)?;
+                    } else {
+                        self.add_late_signatures(h, &extensions.extensions);
                     }
                     self.store_certificate(&certificate)
                 })?;
@@ -323,14 +353,85 @@ impl ConsensusApp {
             AppMsg::GetHistoryMinHeight { reply } => {
                 let _ = reply.send(BlockHeight(1));
             }
-            AppMsg::ExtendVote { reply, .. } => {
-                let _ = reply.send(None);
+            AppMsg::ExtendVote { height, round, value_id, vote_extension_policy, reply } => {
+                let ext = if vote_extension_policy.is_required() {
+                    tokio::task::block_in_place(|| self.extend_vote(height.0, value_id.0))
+                } else {
+                    None
+                };
+                if ext.is_none() && vote_extension_policy.is_required() {
+                    error!(target: "bttc::checkpoint", %height, ?round, value = %value_id, "no checkpoint signature for this precommit");
+                }
+                let _ = reply.send(ext);
             }
-            AppMsg::VerifyVoteExtensions { extensions, reply, .. } => {
-                let _ = reply.send(extensions.into_iter().map(|(a, _)| (a, Ok(()))).collect());
+            AppMsg::VerifyVoteExtensions { height, round, value_id, extensions, reply } => {
+                let verdicts = tokio::task::block_in_place(|| {
+                    self.verify_extensions(height.0, round, value_id.0, extensions)
+                });
+                let _ = reply.send(verdicts);
             }
         }
         Ok(())
+    }
+
+    /// This node's checkpoint signature for its precommit of block `hash` at `height`.
+    fn extend_vote(&self, height: u64, hash: B256) -> Option<Vec<u8>> {
+        let signer = self.signer.as_ref()?;
+        match self.checkpoints.for_value(&self.chain, height, hash) {
+            Ok(Some(c)) => {
+                let ext = CheckpointSigning::sign(signer, &c);
+                // A node checks its own extension as it checks everyone's.
+                CheckpointSigning::check(&c, &signer.address(), &ext).ok()?;
+                debug!(target: "bttc::checkpoint", height, start = c.checkpoint.start, root = %c.checkpoint.root_hash, "checkpoint signed");
+                Some(ext)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                error!(target: "bttc::checkpoint", height, %hash, error = %e, "cannot compute the checkpoint to sign");
+                None
+            }
+        }
+    }
+
+    /// Judges checkpoint signatures against the checkpoint this node computes for the block.
+    fn verify_extensions(
+        &self,
+        height: u64,
+        round: Round,
+        hash: B256,
+        extensions: Vec<(ValidatorAddress, Vec<u8>)>,
+    ) -> Vec<(ValidatorAddress, Result<(), VoteExtensionError>)> {
+        let c = match self.checkpoints.for_value(&self.chain, height, hash) {
+            Ok(c) => c,
+            Err(e) => {
+                warn!(target: "bttc::checkpoint", height, %hash, error = %e, "cannot compute the checkpoint; extensions judged when the block is stored");
+                None
+            }
+        };
+        extensions
+            .into_iter()
+            .map(|(a, ext)| {
+                let Some(c) = &c else { return (a, Ok(())) };
+                let verdict = CheckpointSigning::check(c, &a, &ext).map_err(|reason| {
+                    warn!(target: "bttc::checkpoint", height, ?round, validator = %a, %reason, "checkpoint signature refused");
+                    VoteExtensionError::InvalidVoteExtension
+                });
+                (a, verdict)
+            })
+            .collect()
+    }
+
+    /// Adds checkpoint signatures that came in after the decision.
+    fn add_late_signatures(&self, height: u64, extensions: &Extensions) {
+        match self.checkpoints.add_late(self.chain.db(), height, extensions) {
+            Ok(0) => {}
+            Ok(n) => {
+                debug!(target: "bttc::checkpoint", height, added = n, "late checkpoint signatures stored")
+            }
+            Err(e) => {
+                warn!(target: "bttc::checkpoint", height, error = %e, "late checkpoint signatures not stored")
+            }
+        }
     }
 
     /// Strikes the publishers of proposal streams that stopped before their end.
@@ -635,15 +736,18 @@ impl ConsensusApp {
         }
     }
 
-    /// Executes the decided block and commits it with its certificate in one transaction.
-    fn commit(&mut self, cert: &CommitCertificate) -> Result<(), ConsensusError> {
+    /// Executes the decided block and commits it with its certificate (and the checkpoint it
+    /// ends, with the signatures of `extensions`) in one transaction.
+    fn commit(
+        &mut self,
+        cert: &CommitCertificate,
+        extensions: &Extensions,
+    ) -> Result<(), ConsensusError> {
         let height = cert.height.0;
         let hash = cert.value_id.0;
-        let (txs, evidence) = self.try_commit(cert).map_err(|source| ConsensusError::Commit {
-            height,
-            hash,
-            source,
-        })?;
+        let (txs, evidence) = self
+            .try_commit(cert, extensions)
+            .map_err(|source| ConsensusError::Commit { height, hash, source })?;
         self.evidence.included(&evidence);
         self.committed = Some(height);
         info!(target: "bttc::consensus", height, %hash, txs, round = ?cert.round, signatures = cert.commit_signatures.len(), "block finalized");
@@ -652,7 +756,11 @@ impl ConsensusApp {
     }
 
     /// Commits the decided block; returns its transaction count and the evidence it carried.
-    fn try_commit(&self, cert: &CommitCertificate) -> Result<(usize, Vec<Bytes>), CommitError> {
+    fn try_commit(
+        &self,
+        cert: &CommitCertificate,
+        extensions: &Extensions,
+    ) -> Result<(usize, Vec<Bytes>), CommitError> {
         let height = cert.height.0;
         let hash = cert.value_id.0;
         let db = self.chain.db();
@@ -674,6 +782,10 @@ impl ConsensusApp {
         self.chain.insert_block(&rw, &block)?;
         if let Some(epochs) = &self.epochs {
             epochs.record_epoch(&rw, height).map_err(Box::new)?;
+        }
+        if let Some(c) = self.checkpoints.record_at_commit(&rw, &block.header, extensions)? {
+            let (signed, total) = (c.signed_power(), c.total_power());
+            info!(target: "bttc::checkpoint", start = c.checkpoint.start, end = height, root = %c.checkpoint.root_hash, signatures = c.signatures.len(), power = %format!("{signed}/{total}"), handover = c.checkpoint.next_set_hash != c.checkpoint.current_set_hash, "checkpoint signed by the validators");
         }
         rw.put_certificate(height, &store::encode_certificate(cert))?;
         rw.prune_proposed_blocks(height)?;
@@ -710,6 +822,7 @@ impl ConsensusApp {
         let mut out = Vec::new();
         let mut bytes = 0usize;
         for h in start..=end {
+            let Ok(extensions) = CheckpointSigning::stored_extensions(&ro, h) else { break };
             // A response carries at most `MAX_SYNC_RESPONSE_BYTES`; the engine drops what does
             // not fit, so reading further is wasted.
             if bytes >= super::limits::MAX_SYNC_RESPONSE_BYTES {
@@ -726,7 +839,15 @@ impl ConsensusApp {
                 commit_signatures: cert
                     .commit_signatures
                     .into_iter()
-                    .map(|s| ExtendedCommitSignature::new(s.address, s.signature, None))
+                    .filter_map(|s| {
+                        // At a checkpoint height every signature needs its extension; one
+                        // whose checkpoint signature was not kept is left out.
+                        let ext = match &extensions {
+                            None => None,
+                            Some(e) => Some(e.iter().find(|(a, _)| *a == s.address)?.1.clone()),
+                        };
+                        Some(ExtendedCommitSignature::new(s.address, s.signature, ext))
+                    })
                     .collect(),
             };
             let rlp = alloy_rlp::encode(&block);

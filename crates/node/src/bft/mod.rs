@@ -15,6 +15,7 @@
 
 mod app;
 mod bor;
+pub mod checkpoints;
 mod evidence;
 mod gossip;
 mod guard;
@@ -84,6 +85,8 @@ pub struct BftNodeConfig {
     pub pool: PoolConfig,
     /// The validator set of each height; `None`: the genesis validators at every height.
     pub validator_sets: Option<Arc<dyn ValidatorSetProvider>>,
+    /// Root chains to post checkpoints to (one submitter each).
+    pub roots: Vec<bttc_checkpoint::RootConfig>,
 }
 
 impl BftNodeConfig {
@@ -102,6 +105,7 @@ impl BftNodeConfig {
             insecure_key_permissions: false,
             pool: PoolConfig::default(),
             validator_sets: None,
+            roots: Vec::new(),
         }
     }
 }
@@ -162,6 +166,8 @@ pub struct BftNode {
     /// The driver, until its end has been observed.
     driver: Option<tokio::task::JoinHandle<Result<(), ConsensusError>>>,
     sync_watcher: ractor::ActorRef<syncing::WatchedEvent>,
+    /// One checkpoint submitter per configured root chain.
+    submitters: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for BftNode {
@@ -228,6 +234,8 @@ impl BftNode {
                     .map_err(NodeError::GenesisValidators)?,
             ),
         };
+        let schedule = bttc_checkpoint::CheckpointSchedule::new(params.checkpoint_interval)
+            .map_err(NodeError::CheckpointInterval)?;
         let genesis_hash = chain.db().ro()?.canonical_hash(0)?.ok_or(NodeError::NoGenesisBlock)?;
         let chain_identity = bttc_network::ChainIdentity::new(chain_id, genesis_hash);
         let block_time =
@@ -338,6 +346,10 @@ impl BftNode {
                     ctx: ctx.clone(),
                 }))
                 .with_sync(sync);
+        let checkpoint_status = Arc::new(bttc_checkpoint::SubmitterStatus::default());
+        if !config.roots.is_empty() {
+            rpc_ctx = rpc_ctx.with_checkpoint_status(checkpoint_status.clone());
+        }
 
         // Transactions travel on our own swarm: QUIC on the consensus port number.
         let gossip_listen =
@@ -368,14 +380,34 @@ impl BftNode {
         tokio::spawn(gossip::publish_pending(rpc_ctx.clone(), gossip));
         let server = start_server(rpc_ctx).await?;
 
+        let store = Arc::new(checkpoints::StoredCheckpoints { db: chain.db().clone() });
+        let submitters: Vec<_> = config
+            .roots
+            .iter()
+            .map(|root| {
+                let s = bttc_checkpoint::Submitter::new(
+                    root.clone(),
+                    store.clone(),
+                    signer.as_ref().map(|s| s.address().0),
+                    checkpoint_status.clone(),
+                );
+                tokio::spawn(s.run())
+            })
+            .collect();
+        let checkpoints = checkpoints::CheckpointSigning::new(
+            schedule,
+            chain_id,
+            epochs.clone(),
+            validators.clone(),
+        );
         let app = ConsensusApp {
             chain,
             pool,
             events,
             ctx,
             signer: signer.clone(),
-            validators,
-            epochs,
+            validators: validators.clone(),
+            epochs: epochs.clone(),
             evidence: Default::default(),
             guard,
             timeouts: config.timeouts,
@@ -383,6 +415,7 @@ impl BftNode {
             streams: Default::default(),
             waiting: Vec::new(),
             committed: None,
+            checkpoints,
         };
         let engine_actor = engine.actor.clone();
         let driver = tokio::spawn(async move {
@@ -404,6 +437,7 @@ impl BftNode {
             engine,
             driver: Some(driver),
             sync_watcher,
+            submitters,
         })
     }
 
@@ -432,6 +466,9 @@ impl BftNode {
             driver.abort();
         }
         self.sync_watcher.stop(None);
+        for s in &self.submitters {
+            s.abort();
+        }
         let _ = self.server.stop();
         self.server.clone().stopped().await;
     }

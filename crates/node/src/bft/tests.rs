@@ -108,12 +108,18 @@ fn driver(
         validators: validators.clone(),
         epochs: None,
         evidence: Default::default(),
-        guard: Arc::new(PeerGuard::new(777, validators)),
+        guard: Arc::new(PeerGuard::new(777, validators.clone())),
         timeouts: super::devnet_timeouts(),
         target_time: None,
         streams: PartStreams::default(),
         waiting: Vec::new(),
         committed: None,
+        checkpoints: super::checkpoints::CheckpointSigning::new(
+            bttc_checkpoint::CheckpointSchedule::new(params.checkpoint_interval).unwrap(),
+            777,
+            None,
+            validators,
+        ),
     }
 }
 
@@ -319,6 +325,7 @@ fn the_guard_checks_vote_and_proposal_signers() {
         round: Round::new(0),
         value: NilOrVal::Val(BlockValue(B256::repeat_byte(3))),
         validator: ValidatorAddress(bttc_consensus::address_of(voter.verifying_key())),
+        extension: None,
     };
     let sign = |k: &SigningKey, h: &B256| ConsensusSigner::new(k.clone(), 777).sign_hash(h);
     let good = SignedMessage::new(vote.clone(), sign(voter, &vote.signing_hash(777)));

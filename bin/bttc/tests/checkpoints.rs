@@ -1,0 +1,586 @@
+//! Checkpoints to root chains, end to end, with real processes on 127.0.0.1:
+//!
+//! - `bttc devnet` in one command: checkpoints land on its root continuously, contiguous and
+//!   once each, every stored root hash equals `bor_getRootHash` on every validator, the delay
+//!   from a checkpoint block's finality to its confirmation on the root is measured, and a
+//!   set change from staking is handed over on the root (the old set is refused after it);
+//! - faults: the validator submitting a checkpoint killed -9 right after it sent it, and the
+//!   root chain killed and kept down for a minute, then restarted: no duplicate, no gap,
+//!   the checkpoints catch up;
+//! - anvil as a root and two roots at once, each with its own sequence (anvil from npm,
+//!   `BTTC_ANVIL`; required when `BTTC_REQUIRE_ANVIL=1`, as in CI).
+
+mod support;
+
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_sol_types::{SolCall, SolError, SolValue};
+use bttc_contracts::root_chain::RootChain as RC;
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+use support::{
+    DEV0_KEY,
+    net::{free_port, free_ports, head, quantity, wait_height},
+    rpc,
+};
+
+const T: Duration = Duration::from_secs(180);
+const PASSWORD: &str = "test-password";
+
+async fn call<C: SolCall>(url: &str, to: Address, c: C) -> Result<C::Return, serde_json::Value> {
+    let data = Bytes::from(c.abi_encode());
+    let params = serde_json::json!([{"to": to, "data": data}, "latest"]);
+    let body =
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": params});
+    // A root that is down answers nothing: an error, not a panic.
+    let r: serde_json::Value = match support::try_post(url, body.to_string()).await {
+        Ok((_, text)) => serde_json::from_str(&text).unwrap_or_default(),
+        Err(e) => return Err(serde_json::json!({"transport": e.to_string()})),
+    };
+    match r["result"].as_str() {
+        Some(out) => Ok(C::abi_decode_returns(&out.parse::<Bytes>().unwrap()).unwrap()),
+        None => Err(r["error"].clone()),
+    }
+}
+
+/// A checkpoint as a root holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OnRoot {
+    id: u64,
+    start: u64,
+    end: u64,
+    root: B256,
+}
+
+/// Every checkpoint on `root_chain`, in header block order.
+async fn on_root(url: &str, root_chain: Address) -> Vec<OnRoot> {
+    let current: u64 =
+        call(url, root_chain, RC::currentHeaderBlockCall {}).await.unwrap().saturating_to();
+    let mut out = Vec::new();
+    for id in (10_000..=current).step_by(10_000) {
+        let h = call(url, root_chain, RC::headerBlocksCall(U256::from(id))).await.unwrap();
+        out.push(OnRoot {
+            id,
+            start: h.start.saturating_to(),
+            end: h.end.saturating_to(),
+            root: h.root,
+        });
+    }
+    out
+}
+
+async fn last_child_block(url: &str, root_chain: Address) -> Option<u64> {
+    call(url, root_chain, RC::getLastChildBlockCall {}).await.ok().map(|v| v.saturating_to())
+}
+
+/// The checkpoints on a root are contiguous from block 1 with ids stepping by 10,000, and
+/// each root hash is `bor_getRootHash` of its range on every child node.
+async fn check_sequence(what: &str, cps: &[OnRoot], children: &[String]) {
+    assert!(!cps.is_empty(), "{what}: no checkpoint on the root");
+    let mut next = 1;
+    for (i, c) in cps.iter().enumerate() {
+        assert_eq!(c.id, 10_000 * (i as u64 + 1), "{what}: ids step by 10,000: {cps:?}");
+        assert_eq!(c.start, next, "{what}: a gap or an overlap before {c:?}");
+        assert!(c.end >= c.start);
+        next = c.end + 1;
+        for url in children {
+            let v = rpc(url, "bor_getRootHash", serde_json::json!([c.start, c.end])).await;
+            let got: B256 = format!("0x{}", v["result"].as_str().unwrap()).parse().unwrap();
+            assert_eq!(got, c.root, "{what}: root hash of [{}, {}] on {url}", c.start, c.end);
+        }
+    }
+}
+
+/// `bttc devnet` with its root chain, stopped (SIGTERM, which stops its processes) on drop.
+struct Devnet {
+    child: Child,
+    dir: tempfile::TempDir,
+    urls: Vec<String>,
+    root_url: String,
+}
+
+impl Devnet {
+    fn start(validators: u16, args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (http, p2p, root_port) = (free_ports(validators), free_ports(validators), free_port());
+        let child = Command::new(env!("CARGO_BIN_EXE_bttc"))
+            .args(["devnet", "--validators", &validators.to_string(), "--datadir"])
+            .arg(dir.path().join("net"))
+            .args(["--http.base-port", &http.to_string(), "--p2p.base-port", &p2p.to_string()])
+            .args(["--root.port", &root_port.to_string()])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let urls = (0..validators).map(|i| format!("http://127.0.0.1:{}", http + i)).collect();
+        Self { child, dir, urls, root_url: format!("http://127.0.0.1:{root_port}") }
+    }
+
+    fn net(&self) -> PathBuf {
+        self.dir.path().join("net")
+    }
+
+    /// The `n` roots in `roots.json` (written before the validators start), by name.
+    async fn roots(&self, n: usize) -> BTreeMap<String, (String, Address)> {
+        let path = self.net().join("roots.json");
+        let deadline = Instant::now() + T;
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&path)
+                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+                && v.as_array().is_some_and(|a| a.len() >= n)
+            {
+                return v
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| {
+                        let name = r["name"].as_str().unwrap().to_string();
+                        let url = r["rpcUrl"].as_str().unwrap().to_string();
+                        (name, (url, r["rootChain"].as_str().unwrap().parse().unwrap()))
+                    })
+                    .collect();
+            }
+            assert!(Instant::now() < deadline, "no {} in time", path.display());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    fn log_tail(&self, i: u16) -> String {
+        let s = std::fs::read_to_string(self.net().join(format!("node-{i}/node.log")))
+            .unwrap_or_default();
+        let own: Vec<&str> =
+            s.lines().filter(|l| l.contains("bttc::") || l.contains("ERROR")).collect();
+        own[own.len().saturating_sub(60)..].join("\n")
+    }
+
+    /// A validator's signing key.
+    fn validator_key(&self, i: u16) -> alloy_signer_local::PrivateKeySigner {
+        let password = std::fs::read_to_string(self.net().join("password")).unwrap();
+        let ks = self.net().join("keys").join(format!("validator-{i}.json"));
+        alloy_signer_local::PrivateKeySigner::decrypt_keystore(ks, password.trim()).unwrap()
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        support::sigterm_and_wait(&mut self.child, Duration::from_secs(30));
+    }
+}
+
+/// The root's hash of a set: `keccak256(abi.encode(signers, powers))`, ascending.
+fn set_hash(members: &[(Address, u64)]) -> B256 {
+    let mut m = members.to_vec();
+    m.sort();
+    let signers: Vec<Address> = m.iter().map(|x| x.0).collect();
+    let powers: Vec<U256> = m.iter().map(|x| U256::from(x.1)).collect();
+    keccak256((signers, powers).abi_encode_params())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_devnet_checkpoints_continuously_and_hands_a_new_set_over_on_its_root() {
+    // 8-block epochs, a checkpoint every 2 blocks: [1,2], [3,4], [5,6], [7,7], [8,9], ...
+    let net = Devnet::start(4, &["--epoch-length", "8", "--set", "checkpointInterval=2"]);
+    let roots = net.roots(1).await;
+    let (root_url, root_chain) = roots["root"].clone();
+    assert_eq!(root_url, net.root_url);
+    let url = net.urls[0].clone();
+    wait_height(&url, 1, T).await.unwrap_or_else(|e| panic!("{e}\n{}", net.log_tail(0)));
+
+    // The genesis set the root trusts at first.
+    let members: Vec<(Address, u64)> =
+        (0..4).map(|i| (net.validator_key(i).address(), 10_000)).collect();
+    let genesis_set = set_hash(&members);
+    assert_eq!(
+        call(&root_url, root_chain, RC::validatorSetHashCall {}).await.unwrap(),
+        genesis_set
+    );
+
+    // A delegation changes validator 1's power: the set of the next epoch differs.
+    let out = Command::new(env!("CARGO_BIN_EXE_bttc"))
+        .args(["stake", "delegate", "--validator", "1", "--amount", "100", "--rpc-url", &url])
+        .args([
+            "--private-key",
+            "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Watch the child's head and the root's last checkpoint: when each block is final here,
+    // and when the root holds a checkpoint up to it.
+    let (mut final_at, mut on_root_at) = (BTreeMap::new(), BTreeMap::new());
+    let deadline = Instant::now() + T;
+    loop {
+        let now = Instant::now();
+        if let Some(h) = head(&url).await {
+            final_at.entry(h).or_insert(now);
+        }
+        if let Some(last) = last_child_block(&root_url, root_chain).await {
+            on_root_at.entry(last).or_insert(now);
+            if last >= 60 {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "root at {:?}\n{}",
+            on_root_at.keys().last(),
+            net.log_tail(0)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cps = on_root(&root_url, root_chain).await;
+    check_sequence("root", &cps, &net.urls).await;
+    assert!(cps.len() >= 25, "{} checkpoints", cps.len());
+
+    // Delay from finality (the head reaching the checkpoint's last block, as seen by this
+    // poll) to the root holding it, for every checkpoint both were seen for.
+    let mut delays: Vec<Duration> = cps
+        .iter()
+        .filter_map(|c| {
+            let f = final_at.range(c.end..).next()?.1;
+            let r = on_root_at.range(c.end..).next()?.1;
+            Some(r.saturating_duration_since(*f))
+        })
+        .collect();
+    delays.sort();
+    assert!(delays.len() >= 20, "{} delays", delays.len());
+    let (p50, p99) = (percentile(&delays, 0.5), percentile(&delays, 0.99));
+    println!(
+        "checkpoint finality -> on the root: {} checkpoints, p50 {:.2} s, p99 {:.2} s, max {:.2} s",
+        delays.len(),
+        p50.as_secs_f64(),
+        p99.as_secs_f64(),
+        delays.last().unwrap().as_secs_f64()
+    );
+    assert!(p99 < Duration::from_secs(30), "p99 {p99:?}");
+
+    // The set changed at an epoch's end and the root took the new one over.
+    let trusted = call(&root_url, root_chain, RC::validatorSetHashCall {}).await.unwrap();
+    assert_ne!(trusted, genesis_set, "the root still trusts the genesis set");
+    let handover = {
+        let mut found = None;
+        for c in &cps {
+            let v = rpc(&url, "bttc_getCheckpoint", serde_json::json!([c.end])).await;
+            let r = &v["result"];
+            if r["currentSetHash"] != r["nextSetHash"] {
+                found = Some((c.end, r.clone()));
+                break;
+            }
+        }
+        found.expect("a checkpoint that hands a new set over")
+    };
+    assert_eq!(
+        handover.1["currentSetHash"].as_str().unwrap().parse::<B256>().unwrap(),
+        genesis_set
+    );
+    assert_eq!((handover.0 + 1) % 8, 0, "handed over at an epoch's last block: {}", handover.0);
+
+    // A checkpoint signed by the old (genesis) set after the handover is refused.
+    let last = cps.last().unwrap().end;
+    let chain_id = support::net::chain_id(&url).await;
+    let (start, end, root_hash) = (last + 1, last + 2, B256::repeat_byte(0x11));
+    let mut d = vec![0x01u8];
+    d.extend_from_slice(
+        &(
+            U256::from(chain_id),
+            U256::from(start),
+            U256::from(end),
+            root_hash,
+            genesis_set,
+            genesis_set,
+        )
+            .abi_encode_params(),
+    );
+    let digest = keccak256(d);
+    let mut sigs: Vec<(Address, Bytes)> = (0..4)
+        .map(|i| {
+            let k = net.validator_key(i);
+            let sig = alloy_signer::SignerSync::sign_hash_sync(&k, &digest).unwrap();
+            (k.address(), Bytes::from(sig.as_bytes().to_vec()))
+        })
+        .collect();
+    sigs.sort();
+    let mut sorted = members.clone();
+    sorted.sort();
+    let refused = call(
+        &root_url,
+        root_chain,
+        RC::submitCheckpointCall {
+            chainId: U256::from(chain_id),
+            start: U256::from(start),
+            end: U256::from(end),
+            root: root_hash,
+            nextSetHash: genesis_set,
+            signers: sorted.iter().map(|m| m.0).collect(),
+            powers: sorted.iter().map(|m| U256::from(m.1)).collect(),
+            sigs: sigs.into_iter().map(|s| s.1).collect(),
+        },
+    )
+    .await
+    .expect_err("the old set's checkpoint must be refused");
+    let data = refused["data"].as_str().unwrap_or_default().to_string();
+    assert!(
+        data.starts_with(&alloy_primitives::hex::encode_prefixed(RC::SetMismatch::SELECTOR)),
+        "{refused}"
+    );
+
+    // bttc_getCheckpoint on every validator: the first checkpoint, all four signatures
+    // (late ones included), confirmed on the root with the root's own root hash.
+    for u in &net.urls {
+        let v = rpc(u, "bttc_getCheckpoint", serde_json::json!([1])).await;
+        let r = &v["result"];
+        assert_eq!((quantity(&r["start"]), quantity(&r["end"])), (Some(1), Some(2)), "{v}");
+        assert_eq!(r["rootHash"].as_str().unwrap().parse::<B256>().unwrap(), cps[0].root);
+        assert_eq!(r["quorum"], true);
+        assert!(r["signatures"].as_array().unwrap().len() >= 3, "{v}");
+        assert_eq!(r["roots"][0]["name"], "root");
+        assert_eq!(r["roots"][0]["status"], "confirmed", "{v}");
+        let latest = rpc(u, "bttc_getCheckpoint", serde_json::json!(["latest"])).await;
+        assert!(quantity(&latest["result"]["end"]).unwrap() >= last, "{latest}");
+        let bad = rpc(u, "bttc_getCheckpoint", serde_json::json!(["soon"])).await;
+        assert_eq!(bad["error"]["code"], -32602, "{bad}");
+    }
+}
+
+/// A root chain process: `bttc node --dev` with 1 s blocks and a datadir, so it can be
+/// killed and restarted with its chain.
+struct RootProc {
+    child: Option<Child>,
+    port: u16,
+    datadir: PathBuf,
+}
+
+impl RootProc {
+    fn start(datadir: &Path, port: u16) -> Self {
+        let mut r = Self { child: None, port, datadir: datadir.to_path_buf() };
+        r.restart();
+        r
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn restart(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_bttc"))
+            .args(["node", "--dev", "--block-time", "1", "--chain-id", "31337"])
+            .args(["--http.port", &self.port.to_string()])
+            .arg("--datadir")
+            .arg(&self.datadir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for RootProc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Waits until `cond` holds on some line of node `i`'s log that was not there before
+/// `skip` lines; returns the line.
+async fn wait_log(path: &Path, skip: usize, cond: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + T;
+    loop {
+        let s = std::fs::read_to_string(path).unwrap_or_default();
+        if let Some(l) = s.lines().skip(skip).find(|l| cond(l)) {
+            return l.to_string();
+        }
+        assert!(Instant::now() < deadline, "no such line in {}", path.display());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn log_lines(path: &Path) -> usize {
+    std::fs::read_to_string(path).map(|s| s.lines().count()).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_survive_a_killed_submitter_and_a_root_down_for_a_minute() {
+    use support::net::TestNet;
+    let net = TestNet::build(4, 0, &["--set", "checkpointInterval=4"]);
+    let mut root = RootProc::start(&net.dir.path().join("root"), free_port());
+    support::net::wait_height(&root.url(), 1, T).await.unwrap();
+    // Submitter accounts: dev accounts 1..=4, funded on the dev root.
+    let keys = [
+        "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+        "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+        "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+        "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    ];
+    let ks_dir = net.dir.path().join("root-keys");
+    std::fs::create_dir_all(&ks_dir).unwrap();
+    for (i, k) in keys.iter().enumerate() {
+        let bytes = alloy_primitives::hex::decode(k).unwrap();
+        alloy_signer_local::PrivateKeySigner::encrypt_keystore(
+            &ks_dir,
+            &mut rand08::thread_rng(),
+            &bytes,
+            PASSWORD,
+            Some(&format!("s{i}.json")),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let p = ks_dir.join(format!("s{i}.json"));
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+
+    // Validator 0 first (the chain waits for a quorum), then deploy, then the rest.
+    let root_flag = |i: usize, rc: Address| {
+        vec![
+            "--root".to_string(),
+            format!(
+                "name=dev,rpc_url={},root_chain={rc},keystore={},takeover_secs=3",
+                root.url(),
+                ks_dir.join(format!("s{i}.json")).display()
+            ),
+        ]
+    };
+    // `bttc root deploy` reads the set from a child node: validator 0 alone (no blocks
+    // without a quorum), stopped once the contract is deployed.
+    let v0 = net.start(0);
+    let out = Command::new(env!("CARGO_BIN_EXE_bttc"))
+        .args(["root", "deploy", "--rpc-url", &root.url(), "--child-rpc", &v0.http])
+        .args(["--private-key", DEV0_KEY])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(&text[text.find('{').unwrap()..]).unwrap();
+    let rc: Address = serde_json::from_value(summary["rootChain"].clone()).unwrap();
+    v0.kill9();
+    let mut nodes: Vec<Option<support::net::NodeProc>> =
+        (0..4).map(|i| Some(net.start_with(i, &root_flag(i, rc)))).collect();
+    let urls: Vec<String> = nodes.iter().map(|n| n.as_ref().unwrap().http.clone()).collect();
+
+    // Checkpoints land.
+    let deadline = Instant::now() + T;
+    while last_child_block(&root.url(), rc).await.unwrap_or(0) < 8 {
+        assert!(Instant::now() < deadline, "{}", net.log_tail(0));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Kill -9 the validator that has just sent a checkpoint, before it is confirmed.
+    let logs: Vec<PathBuf> = (0..4).map(|i| net.node_dir(i).join("node.log")).collect();
+    let marks: Vec<usize> = logs.iter().map(|l| log_lines(l)).collect();
+    let (victim, line) = tokio::select! {
+        l = wait_log(&logs[0], marks[0], |l| l.contains("checkpoint submitted")) => (0, l),
+        l = wait_log(&logs[1], marks[1], |l| l.contains("checkpoint submitted")) => (1, l),
+        l = wait_log(&logs[2], marks[2], |l| l.contains("checkpoint submitted")) => (2, l),
+        l = wait_log(&logs[3], marks[3], |l| l.contains("checkpoint submitted")) => (3, l),
+    };
+    nodes[victim].take().unwrap().kill9();
+    let sent_end: u64 = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("end="))
+        .and_then(|e| e.parse().ok())
+        .unwrap();
+    let alive: Vec<String> = (0..4).filter(|i| *i != victim).map(|i| urls[i].clone()).collect();
+    // The others go on checkpointing (the dead one's turns are taken over).
+    let deadline = Instant::now() + T;
+    while last_child_block(&root.url(), rc).await.unwrap_or(0) < sent_end + 16 {
+        assert!(
+            Instant::now() < deadline,
+            "after killing {victim}:\n{}",
+            net.log_tail((victim + 1) % 4)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The root goes down hard for a minute, then comes back with its chain.
+    root.kill9();
+    let down_at = head(&alive[0]).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let child_head = head(&alive[0]).await.unwrap();
+    assert!(child_head > down_at + 30, "the child goes on while the root is down");
+    root.restart();
+    let deadline = Instant::now() + T;
+    while last_child_block(&root.url(), rc).await.unwrap_or(0) < child_head {
+        assert!(Instant::now() < deadline, "no catch-up:\n{}", net.log_tail((victim + 1) % 4));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // No duplicate, no gap, every root hash right, on every live node.
+    let cps = on_root(&root.url(), rc).await;
+    check_sequence("dev root", &cps, &alive).await;
+    // Every 4 blocks of an epoch and at its end (block 63 of the 64-block first epoch).
+    for c in &cps {
+        let first = if c.end < 64 { 1 } else { 64 };
+        assert!((c.end + 1 - first) % 4 == 0 || c.end == 63, "{c:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_devnet_checkpoints_to_anvil_and_a_second_root_each_in_its_own_sequence() {
+    let Some(anvil) = std::env::var_os("BTTC_ANVIL") else {
+        assert!(
+            std::env::var_os("BTTC_REQUIRE_ANVIL").is_none(),
+            "BTTC_REQUIRE_ANVIL is set but BTTC_ANVIL (the anvil binary) is not"
+        );
+        eprintln!(
+            "NOT RUN: set BTTC_ANVIL to an anvil binary (scripts/test.sh installs one with npm)"
+        );
+        return;
+    };
+    let anvil_port = free_port();
+    let mut anvil = Command::new(anvil)
+        .args(["--port", &anvil_port.to_string(), "--block-time", "1", "--silent"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start anvil");
+    let dir = tempfile::tempdir().unwrap();
+    let mut second = RootProc::start(&dir.path().join("second"), free_port());
+    let anvil_url = format!("http://127.0.0.1:{anvil_port}");
+    let net = Devnet::start(
+        4,
+        &["--set", "checkpointInterval=4", "--root-rpc", &anvil_url, "--root-rpc", &second.url()],
+    );
+    let roots = net.roots(2).await;
+    assert_eq!(roots.len(), 2, "{roots:?}");
+    assert_eq!(roots["root0"].0, anvil_url);
+    assert_eq!(roots["root1"].0, second.url());
+    for (name, (url, rc)) in &roots {
+        let deadline = Instant::now() + T;
+        while last_child_block(url, *rc).await.unwrap_or(0) < 24 {
+            assert!(Instant::now() < deadline, "{name}:\n{}", net.log_tail(0));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    for (name, (url, rc)) in &roots {
+        let cps = on_root(url, *rc).await;
+        check_sequence(name, &cps, &net.urls).await;
+    }
+    let v = rpc(&net.urls[0], "bttc_getCheckpoint", serde_json::json!([1])).await;
+    let names: Vec<&str> = v["result"]["roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["root0", "root1"], "{v}");
+    drop(net);
+    second.kill9();
+    let _ = anvil.kill();
+    let _ = anvil.wait();
+}
