@@ -22,9 +22,10 @@ pub(crate) enum RootCommand {
         /// JSON-RPC endpoint of a node of the bttc chain to checkpoint.
         #[arg(long = "child-rpc", default_value = "http://127.0.0.1:8545")]
         child_rpc: String,
-        /// The first bttc block the first checkpoint covers.
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
-        start: u64,
+        /// The first bttc block the first checkpoint covers: the first block of a checkpoint
+        /// (default: right after the child's latest checkpoint, or 1 before the first).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        start: Option<u64>,
     },
 }
 
@@ -158,6 +159,23 @@ pub(crate) fn run(cmd: RootCommand) -> eyre::Result<()> {
             members.push((signer, power));
         }
         eyre::ensure!(!members.is_empty(), "--child-rpc reports an empty validator set");
+        let start = match start {
+            Some(s) => s,
+            None => {
+                let latest: serde_json::Value = child
+                    .raw_request("bttc_getCheckpoint".into(), serde_json::json!(["latest"]))
+                    .await
+                    .wrap_err("--child-rpc: bttc_getCheckpoint")?;
+                match latest["end"].as_str() {
+                    Some(end) => {
+                        u64::from_str_radix(end.trim_start_matches("0x"), 16)
+                            .wrap_err_with(|| format!("checkpoint end {end:?}"))?
+                            + 1
+                    }
+                    None => 1,
+                }
+            }
+        };
         let d = deploy(&tx.rpc_url, tx.signer()?, child_chain_id, &members, start).await?;
         let summary = serde_json::json!({
             "rootChain": d.address,

@@ -31,8 +31,18 @@ const T: Duration = Duration::from_secs(180);
 const PASSWORD: &str = "test-password";
 
 async fn call<C: SolCall>(url: &str, to: Address, c: C) -> Result<C::Return, serde_json::Value> {
+    call_at(url, to, c, "latest".into()).await
+}
+
+/// `eth_call` of `c` on `to` at root block `at`.
+async fn call_at<C: SolCall>(
+    url: &str,
+    to: Address,
+    c: C,
+    at: serde_json::Value,
+) -> Result<C::Return, serde_json::Value> {
     let data = Bytes::from(c.abi_encode());
-    let params = serde_json::json!([{"to": to, "data": data}, "latest"]);
+    let params = serde_json::json!([{"to": to, "data": data}, at]);
     let body =
         serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": params});
     // A root that is down answers nothing: an error, not a panic.
@@ -99,6 +109,7 @@ struct Devnet {
     child: Child,
     dir: tempfile::TempDir,
     urls: Vec<String>,
+    p2p: u16,
     root_url: String,
 }
 
@@ -117,7 +128,7 @@ impl Devnet {
             .spawn()
             .unwrap();
         let urls = (0..validators).map(|i| format!("http://127.0.0.1:{}", http + i)).collect();
-        Self { child, dir, urls, root_url: format!("http://127.0.0.1:{root_port}") }
+        Self { child, dir, urls, p2p, root_url: format!("http://127.0.0.1:{root_port}") }
     }
 
     fn net(&self) -> PathBuf {
@@ -178,6 +189,121 @@ fn set_hash(members: &[(Address, u64)]) -> B256 {
     let signers: Vec<Address> = m.iter().map(|x| x.0).collect();
     let powers: Vec<U256> = m.iter().map(|x| U256::from(x.1)).collect();
     keccak256((signers, powers).abi_encode_params())
+}
+
+/// Signatures by validators `signing` (indices) over `digest`, as 65-byte `r ‖ s ‖ v`,
+/// ascending by signer.
+fn sign_checkpoint(net: &Devnet, signing: &[u16], digest: B256) -> Vec<(Address, Bytes)> {
+    let mut sigs: Vec<(Address, Bytes)> = signing
+        .iter()
+        .map(|i| {
+            let k = net.validator_key(*i);
+            let sig = alloy_signer::SignerSync::sign_hash_sync(&k, &digest).unwrap();
+            (k.address(), Bytes::from(sig.as_bytes().to_vec()))
+        })
+        .collect();
+    sigs.sort();
+    sigs
+}
+
+/// What validators sign, written here independently of the node and the contract.
+fn digest(chain_id: u64, start: u64, end: u64, root: B256, current: B256, next: B256) -> B256 {
+    let mut d = vec![0x01u8];
+    d.extend_from_slice(
+        &(U256::from(chain_id), U256::from(start), U256::from(end), root, current, next)
+            .abi_encode_params(),
+    );
+    keccak256(d)
+}
+
+/// The devnet's root refuses, at one root block (so the submitters' progress does not move
+/// the target): 2 of 4 equal validators, a wrong set, a replay, a gap, a wrong chain id, a
+/// tampered root hash, a duplicated signer and a high-s signature; the same checkpoint done
+/// right is accepted there (in a call: nothing is sent).
+async fn refusals_on_the_root(net: &Devnet, root_url: &str, rc: Address, chain_id: u64) {
+    let at = rpc(root_url, "eth_blockNumber", serde_json::json!([])).await["result"].clone();
+    let last: u64 = call_at(root_url, rc, RC::getLastChildBlockCall {}, at.clone())
+        .await
+        .unwrap()
+        .saturating_to();
+    let trusted = call_at(root_url, rc, RC::validatorSetHashCall {}, at.clone()).await.unwrap();
+    // The set the root trusts now signs the next checkpoint (stored by the validators).
+    let deadline = Instant::now() + T;
+    let next_cp = loop {
+        let v = rpc(&net.urls[0], "bttc_getCheckpoint", serde_json::json!([last + 1])).await;
+        if !v["result"].is_null() || Instant::now() > deadline {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let members: Vec<(Address, u64)> = next_cp["result"]["validators"]
+        .as_array()
+        .unwrap_or_else(|| panic!("the checkpoint after {last} is stored: {next_cp}"))
+        .iter()
+        .map(|m| (m["signer"].as_str().unwrap().parse().unwrap(), quantity(&m["power"]).unwrap()))
+        .collect();
+    assert_eq!(set_hash(&members), trusted, "{next_cp}");
+    let (start, end) = (last + 1, last + 2);
+    let root_hash = B256::repeat_byte(0x22);
+    let all = sign_checkpoint(
+        net,
+        &[0, 1, 2, 3],
+        digest(chain_id, start, end, root_hash, trusted, trusted),
+    );
+    let sigs_of = |v: &[(Address, Bytes)]| v.iter().map(|s| s.1.clone()).collect::<Vec<_>>();
+    let submit = |chain: u64, start: u64, root: B256, sigs: Vec<Bytes>, set: &[(Address, u64)]| {
+        RC::submitCheckpointCall {
+            chainId: U256::from(chain),
+            start: U256::from(start),
+            end: U256::from(start + 1),
+            root,
+            nextSetHash: trusted,
+            signers: set.iter().map(|m| m.0).collect(),
+            powers: set.iter().map(|m| U256::from(m.1)).collect(),
+            sigs,
+        }
+    };
+    let go = |c: RC::submitCheckpointCall| call_at(root_url, rc, c, at.clone());
+    let refused = |what: &str, r: Result<U256, serde_json::Value>, selector: [u8; 4]| {
+        let e = r.expect_err(what);
+        let data = e["data"].as_str().unwrap_or_default().to_string();
+        assert!(data.starts_with(&alloy_primitives::hex::encode_prefixed(selector)), "{what}: {e}");
+    };
+    let ok = go(submit(chain_id, start, root_hash, sigs_of(&all), &members)).await;
+    assert!(ok.is_ok(), "the checkpoint done right: {ok:?}");
+    let r = go(submit(chain_id, start, root_hash, sigs_of(&all[..2]), &members)).await;
+    refused("2 of 4", r, RC::NotEnoughPower::SELECTOR);
+    let mut other = members.clone();
+    other[0].1 += 1;
+    let r = go(submit(chain_id, start, root_hash, sigs_of(&all), &other)).await;
+    refused("a wrong set (other powers)", r, RC::SetMismatch::SELECTOR);
+    let r = go(submit(chain_id, last - 1, root_hash, sigs_of(&all), &members)).await;
+    refused("a replay of the last range", r, RC::NotContiguous::SELECTOR);
+    let r = go(submit(chain_id, start + 1, root_hash, sigs_of(&all), &members)).await;
+    refused("a gap", r, RC::NotContiguous::SELECTOR);
+    let r = go(submit(chain_id + 1, start, root_hash, sigs_of(&all), &members)).await;
+    refused("a wrong chain id", r, RC::WrongChainId::SELECTOR);
+    // Signatures over this root hash sent with another recover to strangers.
+    let r = go(submit(chain_id, start, B256::repeat_byte(0x23), sigs_of(&all), &members)).await;
+    refused("a tampered root hash", r, RC::SignerNotInSet::SELECTOR);
+    let mut dup = sigs_of(&all);
+    dup[1] = dup[0].clone();
+    let r = go(submit(chain_id, start, root_hash, dup, &members)).await;
+    refused("a duplicated signer", r, RC::SignersNotAscending::SELECTOR);
+    // The high-s twin of a valid signature: s' = n - s, v flipped.
+    let mut high = sigs_of(&all);
+    let mut b = high[0].to_vec();
+    let n = U256::from_str_radix(
+        "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+        16,
+    )
+    .unwrap();
+    let s_hi = n - U256::from_be_slice(&b[32..64]);
+    b[32..64].copy_from_slice(&s_hi.to_be_bytes::<32>());
+    b[64] = if b[64] == 27 { 28 } else { 27 };
+    high[0] = Bytes::from(b);
+    let r = go(submit(chain_id, start, root_hash, high, &members)).await;
+    refused("a high-s signature", r, RC::HighS::SELECTOR);
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -284,34 +410,21 @@ async fn the_devnet_checkpoints_continuously_and_hands_a_new_set_over_on_its_roo
     );
     assert_eq!((handover.0 + 1) % 8, 0, "handed over at an epoch's last block: {}", handover.0);
 
-    // A checkpoint signed by the old (genesis) set after the handover is refused.
+    // A checkpoint signed by the old (genesis) set after the handover is refused: the next
+    // range at one root block (the submitters keep moving the root on).
     let last = cps.last().unwrap().end;
+    let at = rpc(&root_url, "eth_blockNumber", serde_json::json!([])).await["result"].clone();
+    let next: u64 = call_at(&root_url, root_chain, RC::getLastChildBlockCall {}, at.clone())
+        .await
+        .unwrap()
+        .saturating_to();
     let chain_id = support::net::chain_id(&url).await;
-    let (start, end, root_hash) = (last + 1, last + 2, B256::repeat_byte(0x11));
-    let mut d = vec![0x01u8];
-    d.extend_from_slice(
-        &(
-            U256::from(chain_id),
-            U256::from(start),
-            U256::from(end),
-            root_hash,
-            genesis_set,
-            genesis_set,
-        )
-            .abi_encode_params(),
-    );
-    let digest = keccak256(d);
-    let mut sigs: Vec<(Address, Bytes)> = (0..4)
-        .map(|i| {
-            let k = net.validator_key(i);
-            let sig = alloy_signer::SignerSync::sign_hash_sync(&k, &digest).unwrap();
-            (k.address(), Bytes::from(sig.as_bytes().to_vec()))
-        })
-        .collect();
-    sigs.sort();
+    let (start, end, root_hash) = (next + 1, next + 2, B256::repeat_byte(0x11));
+    let d = digest(chain_id, start, end, root_hash, genesis_set, genesis_set);
+    let sigs = sign_checkpoint(&net, &[0, 1, 2, 3], d);
     let mut sorted = members.clone();
     sorted.sort();
-    let refused = call(
+    let refused = call_at(
         &root_url,
         root_chain,
         RC::submitCheckpointCall {
@@ -324,6 +437,7 @@ async fn the_devnet_checkpoints_continuously_and_hands_a_new_set_over_on_its_roo
             powers: sorted.iter().map(|m| U256::from(m.1)).collect(),
             sigs: sigs.into_iter().map(|s| s.1).collect(),
         },
+        at,
     )
     .await
     .expect_err("the old set's checkpoint must be refused");
@@ -332,6 +446,34 @@ async fn the_devnet_checkpoints_continuously_and_hands_a_new_set_over_on_its_roo
         data.starts_with(&alloy_primitives::hex::encode_prefixed(RC::SetMismatch::SELECTOR)),
         "{refused}"
     );
+
+    refusals_on_the_root(&net, &root_url, root_chain, chain_id).await;
+
+    // A full node started now syncs the chain and, with it, the checkpoints' signatures
+    // (value sync carries them as the certificates' vote extensions).
+    let p2p: Vec<String> = (0..4).map(|i| format!("/ip4/127.0.0.1/tcp/{}", net.p2p + i)).collect();
+    let mut full = Command::new(env!("CARGO_BIN_EXE_bttc"))
+        .args(["node", "--http.port", "0", "--p2p-port", &free_port().to_string()])
+        .arg("--datadir")
+        .arg(net.dir.path().join("full"))
+        .arg("--genesis")
+        .arg(net.net().join("genesis.json"))
+        .args(["--bootnodes", &p2p.join(",")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let full_url = support::net::wait_listening(&mut full, "full node");
+    wait_height(&full_url, last, T).await.unwrap();
+    for c in cps.iter().take(12) {
+        let mine = rpc(&full_url, "bttc_getCheckpoint", serde_json::json!([c.end])).await;
+        let theirs = rpc(&url, "bttc_getCheckpoint", serde_json::json!([c.end])).await;
+        assert_eq!(mine["result"]["rootHash"], theirs["result"]["rootHash"], "{mine}");
+        assert_eq!(mine["result"]["quorum"], true, "{mine}");
+        assert_eq!(mine["result"]["nextSetHash"], theirs["result"]["nextSetHash"]);
+    }
+    let _ = full.kill();
+    let _ = full.wait();
 
     // bttc_getCheckpoint on every validator: the first checkpoint, all four signatures
     // (late ones included), confirmed on the root with the root's own root hash.

@@ -6,7 +6,10 @@
 //! - sustained ETH-transfer TPS: the same pre-signed transfers to the devnet (spread over the
 //!   validators; gossip carries them to the proposer) and to the dev node;
 //! - full-node sync: a chain of `--sync-blocks` blocks (20 transfers each) with a commit
-//!   certificate per block, served by its validator, synced by a fresh full node (blocks/s).
+//!   certificate per block, served by its validator, synced by a fresh full node (blocks/s);
+//! - checkpoints: the devnet with its own root chain and a checkpoint every 4 blocks; the
+//!   delay from a checkpoint's last block being final (its arrival as the head) to the root
+//!   holding it (`getLastChildBlock`, 1 confirmation), p50/p99 over `--checkpoints`.
 //!
 //! Every loop is bounded. Usage: `bttc-net-bench --bttc target/release/bttc`.
 
@@ -16,7 +19,7 @@ use bttc_bench::client::{
     DEV_KEYS, Node, free_port, fund, send_in_order, sender, sign, wait_included,
 };
 use clap::Parser;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::{
     path::PathBuf,
     process::Command,
@@ -43,9 +46,12 @@ struct Args {
     /// Blocks the full node syncs.
     #[arg(long, default_value_t = 10_000)]
     sync_blocks: u64,
-    /// Which runs: any of blocktime, latency, tps, sync (blocktime also reports the signing
-    /// records; `signing` alone does too).
-    #[arg(long, default_value = "blocktime,latency,tps,sync", value_delimiter = ',')]
+    /// Checkpoints timed in the checkpoints run.
+    #[arg(long, default_value_t = 40)]
+    checkpoints: usize,
+    /// Which runs: any of blocktime, latency, tps, sync, checkpoints (blocktime also reports
+    /// the signing records; `signing` alone does too).
+    #[arg(long, default_value = "blocktime,latency,tps,sync,checkpoints", value_delimiter = ',')]
     runs: Vec<String>,
 }
 
@@ -84,7 +90,12 @@ fn free_base(n: u16) -> u16 {
     }
 }
 
-async fn devnet(args: &Args, validators: u16, block_time: f64) -> eyre::Result<Devnet> {
+async fn devnet(
+    args: &Args,
+    validators: u16,
+    block_time: f64,
+    extra: &[&str],
+) -> eyre::Result<Devnet> {
     let dir = tempfile::tempdir()?;
     if std::env::var_os("BENCH_KEEP").is_some() {
         // Keep the validators' datadirs and logs for a look afterwards.
@@ -97,7 +108,9 @@ async fn devnet(args: &Args, validators: u16, block_time: f64) -> eyre::Result<D
         .arg("--datadir")
         .arg(dir.path().join("net"))
         .args(["--http.base-port", &http.to_string(), "--p2p.base-port", &p2p.to_string()])
-        .args(["--block-time", &block_time.to_string()]);
+        .args(["--block-time", &block_time.to_string()])
+        .args(["--root.port", &free_port().to_string()])
+        .args(extra);
     let first = Node::spawn(cmd, format!("http://127.0.0.1:{http}"), "devnet").await?;
     let mut nodes = vec![first];
     for i in 1..validators {
@@ -399,6 +412,56 @@ async fn sync_speed(args: &Args) -> eyre::Result<(f64, u64)> {
     Ok((blocks as f64 / t.elapsed().as_secs_f64(), blocks))
 }
 
+/// The devnet with its root: for `args.checkpoints` checkpoints, the time from the head
+/// reaching a checkpoint's last block to the root's `getLastChildBlock` reaching it.
+async fn checkpoint_delays(args: &Args) -> eyre::Result<(f64, f64, usize)> {
+    let net = devnet(args, 4, 1.0, &["--set", "checkpointInterval=4"]).await?;
+    let roots: Value = {
+        let path = net._dir.path().join("net").join("roots.json");
+        serde_json::from_str(&std::fs::read_to_string(&path)?)?
+    };
+    let root =
+        Node::connect(roots[0]["rpcUrl"].as_str().unwrap_or_default().into(), "root").await?;
+    let rc = roots[0]["rootChain"].as_str().unwrap_or_default().to_string();
+    let data = alloy_primitives::hex::encode_prefixed(
+        &alloy_primitives::keccak256("getLastChildBlock()")[..4],
+    );
+    let last_child = || async {
+        let v = root.call("eth_call", json!([{"to": rc, "data": data}, "latest"])).await?;
+        let hex = v.as_str().unwrap_or("0x0").trim_start_matches("0x").to_string();
+        eyre::Ok(U256::from_str_radix(if hex.is_empty() { "0" } else { &hex }, 16)?.to::<u64>())
+    };
+    let (mut final_at, mut on_root_at) =
+        (std::collections::BTreeMap::new(), std::collections::BTreeMap::new());
+    let start = net.nodes[0].head().await?;
+    let deadline = Instant::now() + Duration::from_secs(60 + 6 * args.checkpoints as u64);
+    let mut last = 0;
+    while on_root_at.len() < args.checkpoints + 1 {
+        eyre::ensure!(Instant::now() < deadline, "checkpoints stalled at {last}");
+        let now = Instant::now();
+        let h = net.nodes[0].head().await?;
+        final_at.entry(h).or_insert(now);
+        let l = last_child().await?;
+        if l > last && l > start {
+            on_root_at.insert(l, now);
+            last = l;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Each checkpoint end the root reached, timed from the head first reaching it; the
+    // first one seen may have been on the root before the watch began.
+    let mut delays: Vec<f64> = on_root_at
+        .iter()
+        .skip(1)
+        .filter_map(|(end, at)| {
+            let f = final_at.range(*end..).next()?.1;
+            Some(at.saturating_duration_since(*f).as_secs_f64())
+        })
+        .collect();
+    let n = delays.len();
+    Ok((quantile(&mut delays, 0.5), quantile(&mut delays, 0.99), n))
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> eyre::Result<()> {
     let args = Args::parse();
@@ -406,7 +469,7 @@ async fn main() -> eyre::Result<()> {
     println!("| row | devnet (4 validators) | dev node | ratio |");
     println!("|---|---:|---:|---:|");
     if run("blocktime") || run("latency") || run("tps") {
-        let net = devnet(&args, 4, 1.0).await?;
+        let net = devnet(&args, 4, 1.0, &[]).await?;
         let deadline = Instant::now() + Duration::from_secs(60);
         while net.nodes[0].head().await? < 3 {
             eyre::ensure!(Instant::now() < deadline, "devnet made no blocks");
@@ -450,6 +513,12 @@ async fn main() -> eyre::Result<()> {
     if run("sync") {
         let (bps, n) = sync_speed(&args).await?;
         println!("| full-node sync of {n} blocks (blocks/s) | {bps:.0} | | |");
+    }
+    if run("checkpoints") {
+        let (p50, p99, n) = checkpoint_delays(&args).await?;
+        println!(
+            "| checkpoint final on bttc -> on the root (own root, 1 s blocks, 1 confirmation; {n} checkpoints): p50 / p99 | {p50:.2} / {p99:.2} s | | |"
+        );
     }
     Ok(())
 }
