@@ -7,8 +7,9 @@
 //! - faults: the validator submitting a checkpoint killed -9 right after it sent it, and the
 //!   root chain killed and kept down for a minute, then restarted: no duplicate, no gap,
 //!   the checkpoints catch up;
-//! - anvil as a root and two roots at once, each with its own sequence (anvil from npm,
-//!   `BTTC_ANVIL`; required when `BTTC_REQUIRE_ANVIL=1`, as in CI).
+//! - anvil as a root and two roots at once, each with its own sequence, and a reorg of
+//!   anvil (`evm_revert`) that drops landed checkpoints, which are posted again (anvil from
+//!   npm, `BTTC_ANVIL`; required when `BTTC_REQUIRE_ANVIL=1`, as in CI).
 
 mod support;
 
@@ -22,7 +23,6 @@ use std::{
     time::{Duration, Instant},
 };
 use support::{
-    DEV0_KEY,
     net::{free_port, free_ports, head, quantity, wait_height},
     rpc,
 };
@@ -601,16 +601,7 @@ async fn checkpoints_survive_a_killed_submitter_and_a_root_down_for_a_minute() {
     // `bttc root deploy` reads the set from a child node: validator 0 alone (no blocks
     // without a quorum), stopped once the contract is deployed.
     let v0 = net.start(0);
-    let out = Command::new(env!("CARGO_BIN_EXE_bttc"))
-        .args(["root", "deploy", "--rpc-url", &root.url(), "--child-rpc", &v0.http])
-        .args(["--private-key", DEV0_KEY])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
-    let summary: serde_json::Value =
-        serde_json::from_str(&text[text.find('{').unwrap()..]).unwrap();
-    let rc: Address = serde_json::from_value(summary["rootChain"].clone()).unwrap();
+    let rc = support::deploy_root_chain(&root.url(), &v0.http);
     v0.kill9();
     let mut nodes: Vec<Option<support::net::NodeProc>> =
         (0..4).map(|i| Some(net.start_with(i, &root_flag(i, rc)))).collect();
@@ -721,6 +712,36 @@ async fn the_devnet_checkpoints_to_anvil_and_a_second_root_each_in_its_own_seque
         .map(|r| r["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["root0", "root1"], "{v}");
+
+    // A reorganisation of anvil drops landed checkpoints: take a snapshot, let more land,
+    // revert to it. The submitters see the root back where it was and post them again:
+    // the sequence ends complete, without gap or duplicate.
+    let (anvil_rc, before) = {
+        let rc = roots["root0"].1;
+        let snap = rpc(&anvil_url, "evm_snapshot", serde_json::json!([])).await["result"].clone();
+        let at = last_child_block(&anvil_url, rc).await.unwrap();
+        let deadline = Instant::now() + T;
+        while last_child_block(&anvil_url, rc).await.unwrap_or(0) < at + 12 {
+            assert!(Instant::now() < deadline, "{}", net.log_tail(0));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let high = last_child_block(&anvil_url, rc).await.unwrap();
+        let reverted = rpc(&anvil_url, "evm_revert", serde_json::json!([snap])).await;
+        assert_eq!(reverted["result"], true, "{reverted}");
+        let now = last_child_block(&anvil_url, rc).await.unwrap();
+        assert!(now < high, "the revert dropped checkpoints: {now} vs {high}");
+        (rc, high)
+    };
+    let deadline = Instant::now() + T;
+    while last_child_block(&anvil_url, anvil_rc).await.unwrap_or(0) <= before + 4 {
+        assert!(
+            Instant::now() < deadline,
+            "no re-submission after the reorg:\n{}",
+            net.log_tail(0)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    check_sequence("anvil after a reorg", &on_root(&anvil_url, anvil_rc).await, &net.urls).await;
     drop(net);
     second.kill9();
     let _ = anvil.kill();

@@ -12,7 +12,7 @@ use alloy_rpc_types_eth::TransactionRequest;
 use alloy_signer::SignerSync;
 use alloy_sol_types::{SolCall, SolValue};
 use bttc_contracts::root_chain::RootChain as RC;
-use std::{process::Command, time::Duration};
+use std::time::Duration;
 use support::{
     DEV0_KEY, DevProc,
     net::{TestNet, wait_height},
@@ -38,16 +38,7 @@ async fn a_deployed_root_chain_takes_the_childs_signed_checkpoint() {
     wait_height(&child, 8, T).await.unwrap_or_else(|e| panic!("{e}\n{}", net.log_tail(0)));
     let root = DevProc::start(&[]);
 
-    let out = Command::new(env!("CARGO_BIN_EXE_bttc"))
-        .args(["root", "deploy", "--rpc-url", &root.http, "--child-rpc", &child])
-        .args(["--private-key", DEV0_KEY])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
-    let summary: serde_json::Value =
-        serde_json::from_str(&text[text.find('{').expect("a JSON summary")..]).unwrap();
-    let address: Address = serde_json::from_value(summary["rootChain"].clone()).unwrap();
+    let address = support::deploy_root_chain(&root.http, &child);
 
     // The set the root trusts is the child's: both validators, 100 each, ascending.
     let mut signers: Vec<Address> = net.validators.iter().map(|v| v.1.parse().unwrap()).collect();

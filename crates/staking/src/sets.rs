@@ -178,13 +178,7 @@ impl StakeValidators {
     /// epoch's last block (the next height's epoch is always known).
     pub fn epoch_bounds(&self, height: u64) -> Result<bttc_checkpoint::EpochBounds, SetsError> {
         let ro = self.db.ro()?;
-        let head = self.head_view(&ro)?;
-        if height > head.end {
-            return Err(SetsError::Set {
-                epoch: head.epoch,
-                source: ValidatorSetError::UnknownHeight { height, known_up_to: head.end },
-            });
-        }
+        let head = self.head_view_for(&ro, height)?;
         if height >= head.start {
             return Ok(bttc_checkpoint::EpochBounds { first: head.start, last: head.end });
         }
@@ -304,15 +298,25 @@ impl StakeValidators {
         Ok(view)
     }
 
-    fn lookup(&self, height: u64) -> Result<ValidatorSet, SetsError> {
-        let ro = self.db.ro()?;
-        let head = self.head_view(&ro)?;
+    /// [`Self::head_view`], refusing a `height` beyond the current epoch (`UnknownHeight`).
+    fn head_view_for<K: TransactionKind<Access = PtrUnsync>>(
+        &self,
+        p: &bttc_storage::Provider<K>,
+        height: u64,
+    ) -> Result<HeadView, SetsError> {
+        let head = self.head_view(p)?;
         if height > head.end {
             return Err(SetsError::Set {
                 epoch: head.epoch,
                 source: ValidatorSetError::UnknownHeight { height, known_up_to: head.end },
             });
         }
+        Ok(head)
+    }
+
+    fn lookup(&self, height: u64) -> Result<ValidatorSet, SetsError> {
+        let ro = self.db.ro()?;
+        let head = self.head_view_for(&ro, height)?;
         let epoch = if height >= head.start {
             head.epoch
         } else {

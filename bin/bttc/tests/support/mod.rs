@@ -126,3 +126,19 @@ pub async fn rpc(url: &str, method: &str, params: serde_json::Value) -> serde_js
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad response {text}: {e}"))
 }
 pub mod net;
+
+/// `bttc root deploy` on the root at `root` for the child at `child` (signed by dev account
+/// 0); returns the deployed `RootChain`'s address.
+#[allow(dead_code)]
+pub fn deploy_root_chain(root: &str, child: &str) -> alloy_primitives::Address {
+    let out = Command::new(env!("CARGO_BIN_EXE_bttc"))
+        .args(["root", "deploy", "--rpc-url", root, "--child-rpc", child])
+        .args(["--private-key", DEV0_KEY])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(&text[text.find('{').expect("a JSON summary")..]).unwrap();
+    serde_json::from_value(summary["rootChain"].clone()).unwrap()
+}
