@@ -570,6 +570,33 @@ mod tests {
     }
 
     #[test]
+    fn root_tables_of_a_config_file_become_one_root_flag_each() {
+        let table: toml::Table = toml::from_str(
+            "[[root]]\nname = \"eth\"\nrpc_url = \"http://a\"\nconfirmations = 12\n\
+             [[root]]\nname = \"bsc\"\nrpc_url = \"http://b\"\n",
+        )
+        .unwrap();
+        let mut argv = Vec::new();
+        flatten_config(&table, "", &mut argv).unwrap();
+        let argv: Vec<String> = argv.into_iter().map(|a| a.into_string().unwrap()).collect();
+        assert_eq!(
+            argv,
+            [
+                "--root",
+                "confirmations=12,name=eth,rpc_url=http://a",
+                "--root",
+                "name=bsc,rpc_url=http://b"
+            ]
+        );
+        let args = <NodeOnly as clap::Parser>::try_parse_from(
+            ["bttc node"].into_iter().chain(argv.iter().map(String::as_str)),
+        )
+        .unwrap()
+        .args;
+        assert_eq!(args.roots.len(), 2);
+    }
+
+    #[test]
     fn pool_limits_come_from_the_txpool_flags() {
         let c = pool_of(&[]).unwrap();
         let d = PoolConfig::default();

@@ -193,3 +193,52 @@ pub(crate) fn run(cmd: RootCommand) -> eyre::Result<()> {
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::root_config;
+
+    fn keystore(dir: &std::path::Path) -> std::path::PathBuf {
+        let (_, path) =
+            crate::keys_cmd::import_key(&dir.join("keys"), "root.json", &[7u8; 32], "pw").unwrap();
+        std::fs::write(dir.join("pw"), "pw\n").unwrap();
+        path
+    }
+
+    #[test]
+    fn a_root_spec_is_read_with_defaults_and_its_mistakes_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = keystore(dir.path());
+        let pw = dir.path().join("pw");
+        let rc = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+        let spec =
+            format!("rpc_url=http://127.0.0.1:8645,root_chain={rc},keystore={}", ks.display());
+        let c = root_config(&spec, 2, Some(&pw), false).unwrap();
+        assert_eq!((c.name.as_str(), c.confirmations), ("root2", 1));
+        assert_eq!(c.root_chain, rc.parse::<alloy_primitives::Address>().unwrap());
+        let signer = alloy_signer_local::PrivateKeySigner::from_slice(&[7u8; 32]).unwrap();
+        assert_eq!(c.signer.address(), signer.address());
+        let c = root_config(
+            &format!("name=eth,{spec},confirmations=12,takeover_secs=3"),
+            0,
+            Some(&pw),
+            false,
+        )
+        .unwrap();
+        assert_eq!((c.name.as_str(), c.confirmations, c.takeover.as_secs()), ("eth", 12, 3));
+
+        let err = |s: &str| root_config(s, 0, Some(&pw), false).unwrap_err().to_string();
+        assert!(
+            err(&format!("root_chain={rc},keystore={}", ks.display()))
+                .contains("rpc_url= is missing")
+        );
+        assert!(err(&format!("{spec},confirmations=0")).contains("at least 1"));
+        assert!(err(&format!("{spec},colour=blue")).contains("unknown key \"colour\""));
+        assert!(err(&format!("{spec},name=a,name=b")).contains("given twice"));
+        assert!(err("rpc_url=http://x,root_chain=0x12,keystore=k").contains("not an address"));
+        let wrong = dir.path().join("wrong");
+        std::fs::write(&wrong, "nope\n").unwrap();
+        let e = root_config(&spec, 0, Some(&wrong), false).unwrap_err().to_string();
+        assert!(e.contains("cannot decrypt"), "{e}");
+    }
+}
