@@ -5,6 +5,9 @@ use alloy_primitives::{Address, address};
 /// `StakeManager`: validators, delegations, rewards, slashing, validator-set election.
 pub const STAKE_MANAGER: Address = address!("0x0000000000000000000000000000000000001000");
 
+/// `StateReceiver`: delivers root-chain state-sync records (deposits) to bttc contracts.
+pub const STATE_RECEIVER: Address = address!("0x0000000000000000000000000000000000001001");
+
 /// `Governance`: parameter proposals voted by stake; the only account that may change the
 /// staking parameters.
 pub const GOVERNANCE: Address = address!("0x0000000000000000000000000000000000001002");

@@ -120,7 +120,8 @@ fn raw_pubkey(v: &GenesisValidator) -> Result<Bytes, GenesisError> {
 /// The genesis accounts of the staking system for `bttc`: `StakeManager` at
 /// [`crate::STAKE_MANAGER`] holding each genesis validator's stake (operated by
 /// `operator`, or by the validator's own address), the BTT wrapper at
-/// [`crate::BTT_TOKEN`] and `Governance` at [`crate::GOVERNANCE`].
+/// [`crate::BTT_TOKEN`], `Governance` at [`crate::GOVERNANCE`] and `StateReceiver` at
+/// [`crate::STATE_RECEIVER`].
 pub fn staking_alloc(
     chain_id: u64,
     bttc: &BttcParams,
@@ -144,7 +145,16 @@ pub fn staking_alloc(
     );
     alloc.insert(crate::BTT_TOKEN, btt_token_account(U256::ZERO));
     alloc.insert(crate::GOVERNANCE, governance_account(bttc.governance_voting_period));
+    alloc.insert(crate::STATE_RECEIVER, state_receiver_account());
     Ok(alloc)
+}
+
+/// `StateReceiver`'s genesis account: its runtime code (no constructor state).
+pub fn state_receiver_account() -> GenesisAccount {
+    GenesisAccount {
+        code: Some(crate::state_sync::StateReceiver::DEPLOYED_BYTECODE.clone()),
+        ..Default::default()
+    }
 }
 
 /// The slot where `Governance` reads its voting period

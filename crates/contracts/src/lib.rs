@@ -10,9 +10,11 @@
 //! - [`governance`]: the bindings of `Governance` (stake-weighted votes on the parameters);
 //! - [`root_chain`]: the bindings of `RootChain` (`contracts/root/`), which bttc deploys on
 //!   each root chain to hold its checkpoints;
+//! - [`state_sync`]: the bindings of `StateReceiver` (predeployed; root-chain records are
+//!   delivered to it as system calls) and of the root chains' `StateSender`;
 //! - [`genesis`]: the genesis accounts: `StakeManager` made by running its constructor in revm
 //!   with the chain spec's parameters and genesis validators (so the storage layout is the
-//!   compiler's, never written by hand), and the BTT wrapper.
+//!   compiler's, never written by hand), the BTT wrapper, Governance and `StateReceiver`.
 //!
 //! Data flow: the chain spec's `config.bttc` parameters and genesis validators go through
 //! [`genesis::staking_alloc`] into the genesis `alloc`; from then on the node talks to
@@ -25,9 +27,10 @@ pub mod genesis;
 pub mod governance;
 pub mod root_chain;
 pub mod stake_manager;
+pub mod state_sync;
 
-pub use addresses::{BTT_TOKEN, GOVERNANCE, STAKE_MANAGER, SYSTEM_CALLER};
+pub use addresses::{BTT_TOKEN, GOVERNANCE, STAKE_MANAGER, STATE_RECEIVER, SYSTEM_CALLER};
 pub use genesis::{
     GenesisError, GenesisStaker, btt_token_account, decode_revert, deployed_account,
-    governance_account, params_from, stake_manager_account, staking_alloc,
+    governance_account, params_from, stake_manager_account, staking_alloc, state_receiver_account,
 };
