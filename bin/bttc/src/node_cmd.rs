@@ -140,8 +140,9 @@ pub(crate) struct NodeArgs {
     #[arg(long, value_delimiter = ',')]
     bootnodes: Vec<String>,
     /// A root chain to post checkpoints to (repeatable; `[[root]]` tables in a config file):
-    /// `name=NAME,rpc_url=URL,root_chain=ADDRESS,keystore=FILE[,password_file=FILE]
-    /// [,confirmations=N]` (the password file defaults to --password-file).
+    /// `name=NAME,rpc_url=URL,root_chain=ADDRESS[,keystore=FILE[,password_file=FILE]]
+    /// [,confirmations=N]` (the password file defaults to --password-file; without a
+    /// keystore the root is only watched, for checkpoint status and exit payloads).
     #[arg(long = "root", value_name = "SPEC")]
     roots: Vec<String>,
     /// BFT round timeout for the proposal, seconds (grows by half of it per round).

@@ -40,8 +40,8 @@ pub(crate) fn root_set(members: &[(Address, u64)]) -> (Vec<Address>, Vec<U256>, 
     (signers, powers, hash)
 }
 
-/// One `--root` value: `name=…,rpc_url=…,root_chain=…,keystore=…[,password_file=…]
-/// [,confirmations=N][,takeover_secs=N]`.
+/// One `--root` value: `name=…,rpc_url=…,root_chain=…[,keystore=…[,password_file=…]]
+/// [,confirmations=N][,takeover_secs=N]` (without a keystore: watch only).
 pub(crate) fn root_config(
     spec: &str,
     index: usize,
@@ -69,10 +69,15 @@ pub(crate) fn root_config(
     let root_chain: Address = need(take("root_chain"), "root_chain")?
         .parse()
         .wrap_err_with(|| format!("--root {name}: root_chain is not an address"))?;
-    let keystore = std::path::PathBuf::from(need(take("keystore"), "keystore")?);
+    // Without a keystore the root is watched only (checkpoint status, exit payloads).
     let password_file = take("password_file").map(std::path::PathBuf::from);
-    let pw = crate::keys_cmd::password(password_file.as_deref().or(default_password))?;
-    let signer = crate::keys_cmd::load_key(&keystore, &pw, allow_insecure)?;
+    let signer = match take("keystore").map(std::path::PathBuf::from) {
+        Some(keystore) => {
+            let pw = crate::keys_cmd::password(password_file.as_deref().or(default_password))?;
+            Some(crate::keys_cmd::load_key(&keystore, &pw, allow_insecure)?)
+        }
+        None => None,
+    };
     let mut config = bttc_checkpoint::RootConfig::new(name.clone(), rpc_url, root_chain, signer);
     if let Some(c) = take("confirmations") {
         config.confirmations = c.parse::<u64>().ok().filter(|c| *c >= 1).ok_or_else(|| {
@@ -217,7 +222,7 @@ mod tests {
         assert_eq!((c.name.as_str(), c.confirmations), ("root2", 1));
         assert_eq!(c.root_chain, rc.parse::<alloy_primitives::Address>().unwrap());
         let signer = alloy_signer_local::PrivateKeySigner::from_slice(&[7u8; 32]).unwrap();
-        assert_eq!(c.signer.address(), signer.address());
+        assert_eq!(c.signer.as_ref().map(|s| s.address()), Some(signer.address()));
         let c = root_config(
             &format!("name=eth,{spec},confirmations=12,takeover_secs=3"),
             0,
@@ -232,6 +237,8 @@ mod tests {
             err(&format!("root_chain={rc},keystore={}", ks.display()))
                 .contains("rpc_url= is missing")
         );
+        let watch = root_config(&format!("rpc_url=http://x,root_chain={rc}"), 0, None, false);
+        assert!(watch.unwrap().signer.is_none(), "no keystore: watch only");
         assert!(err(&format!("{spec},confirmations=0")).contains("at least 1"));
         assert!(err(&format!("{spec},colour=blue")).contains("unknown key \"colour\""));
         assert!(err(&format!("{spec},name=a,name=b")).contains("given twice"));

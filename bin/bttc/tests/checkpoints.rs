@@ -306,6 +306,36 @@ async fn refusals_on_the_root(net: &Devnet, root_url: &str, rc: Address, chain_i
     refused("a high-s signature", r, RC::HighS::SELECTOR);
 }
 
+/// `bttc_getExitPayload` for a log of a checkpointed transaction (the delegation's first
+/// log), on every validator: the payload decodes, names the header block the root holds for
+/// the block, and checks against that root hash (read from the root, not from the node).
+async fn exit_payloads_check_against_the_root(net: &Devnet, root_url: &str, rc: Address, tx: B256) {
+    for url in &net.urls {
+        let v = rpc(url, "bttc_getExitPayload", serde_json::json!([tx, 0])).await;
+        let r = &v["result"];
+        assert_eq!(r["root"], "root", "{v}");
+        let id = quantity(&r["headerBlockId"]).unwrap();
+        let payload: Bytes = r["payload"].as_str().unwrap().parse().unwrap();
+        let p = bttc_bridge::ExitPayload::decode(&payload).unwrap();
+        assert_eq!((p.header_block_id, p.log_index), (id, 0));
+        assert_eq!(Some(p.block_number), quantity(&r["blockNumber"]));
+        let hb = call(root_url, rc, RC::headerBlocksCall(U256::from(id))).await.unwrap();
+        let start: u64 = hb.start.saturating_to();
+        assert!((start..=hb.end.saturating_to()).contains(&p.block_number), "{v}");
+        p.verify(start, hb.root).unwrap_or_else(|e| panic!("{e}: {v}"));
+        let receipt = rpc(url, "eth_getTransactionReceipt", serde_json::json!([tx])).await;
+        assert_eq!(quantity(&receipt["result"]["transactionIndex"]), Some(p.tx_index().unwrap()));
+        assert_eq!(r["exitId"].as_str().unwrap().parse::<B256>().unwrap(), p.exit_id().unwrap());
+    }
+    let url = &net.urls[0];
+    let v = rpc(url, "bttc_getExitPayload", serde_json::json!([tx, 99])).await;
+    assert_eq!(v["error"]["code"], -32602, "no such log: {v}");
+    let v = rpc(url, "bttc_getExitPayload", serde_json::json!([tx, 0, "mars"])).await;
+    assert_eq!(v["error"]["code"], -32602, "no such root: {v}");
+    let v = rpc(url, "bttc_getExitPayload", serde_json::json!([B256::repeat_byte(1), 0])).await;
+    assert!(v["result"].is_null(), "an unknown transaction: {v}");
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -339,6 +369,12 @@ async fn the_devnet_checkpoints_continuously_and_hands_a_new_set_over_on_its_roo
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let delegation: B256 = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find(|w| w.starts_with("0x") && w.len() == 66)
+        .expect("the CLI prints the transaction hash")
+        .parse()
+        .unwrap();
 
     // Watch the child's head and the root's last checkpoint: when each block is final here,
     // and when the root holds a checkpoint up to it.
@@ -448,6 +484,7 @@ async fn the_devnet_checkpoints_continuously_and_hands_a_new_set_over_on_its_roo
     );
 
     refusals_on_the_root(&net, &root_url, root_chain, chain_id).await;
+    exit_payloads_check_against_the_root(&net, &root_url, root_chain, delegation).await;
 
     // A full node started now syncs the chain and, with it, the checkpoints' signatures
     // (value sync carries them as the certificates' vote extensions).

@@ -20,12 +20,14 @@
 //!   checkpoints are in the database and the root is the record of what landed.
 //!
 //! [`SubmitterStatus`] keeps, per root, what happened to each checkpoint (pending,
-//! submitted, confirmed) for `bttc_getCheckpoint`.
+//! submitted, confirmed, with the header block id it landed as, whoever sent it) for
+//! `bttc_getCheckpoint` and the bridge's exit payloads. A root configured without a key is
+//! watched only: its status is kept, nothing is sent.
 
 use crate::{SignedCheckpoint, set_hash};
 use alloy_network::{EthereumWallet, TransactionBuilder};
 use alloy_primitives::{Address, B256, Bytes, U256};
-use alloy_provider::{Provider, ProviderBuilder};
+use alloy_provider::{DynProvider, Provider, ProviderBuilder};
 use alloy_rpc_types_eth::TransactionRequest;
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::SolCall;
@@ -61,8 +63,8 @@ pub struct RootConfig {
     pub root_chain: Address,
     /// Blocks on top of (and including) the one holding a checkpoint before it counts.
     pub confirmations: u64,
-    /// The account that pays for submissions on the root.
-    pub signer: PrivateKeySigner,
+    /// The account that pays for submissions on the root; `None` watches the root only.
+    pub signer: Option<PrivateKeySigner>,
     /// How often the root is read when there is nothing to do.
     pub poll: Duration,
     /// How long each member after the designated one waits before it takes over.
@@ -78,7 +80,7 @@ impl RootConfig {
         name: String,
         rpc_url: String,
         root_chain: Address,
-        signer: PrivateKeySigner,
+        signer: Option<PrivateKeySigner>,
     ) -> Self {
         Self {
             name,
@@ -150,6 +152,24 @@ impl SubmitterStatus {
     /// The state of every root.
     pub fn roots(&self) -> Vec<RootState> {
         self.roots.read().values().cloned().collect()
+    }
+
+    /// The header block id the checkpoint ending at `end` landed as on root `name` (the first
+    /// root that has it when `name` is `None`), with the root's name and `RootChain`.
+    pub fn header_block(&self, name: Option<&str>, end: u64) -> Option<(String, Address, u64)> {
+        self.roots.read().values().filter(|r| name.is_none_or(|n| n == r.name)).find_map(
+            |r| match r.submissions.get(&end)? {
+                Submission::Confirmed { header_block_id: Some(id), .. } => {
+                    Some((r.name.clone(), r.root_chain, id.saturating_to()))
+                }
+                _ => None,
+            },
+        )
+    }
+
+    /// Whether a root named `name` is configured.
+    pub fn has_root(&self, name: &str) -> bool {
+        self.roots.read().contains_key(name)
     }
 
     /// What happened on each root to the checkpoint ending at `end`.
@@ -237,6 +257,8 @@ pub struct Submitter<S> {
     status: Arc<SubmitterStatus>,
     /// When each checkpoint (by start) was first seen ready, for the turns.
     ready_since: Option<(u64, Instant)>,
+    /// The root's last child block whose landed checkpoints have been read.
+    learned: Option<u64>,
 }
 
 /// The calldata of `submitCheckpoint` for `c`: the set and the signatures held, ascending.
@@ -266,13 +288,14 @@ impl<S: CheckpointStore> Submitter<S> {
             r.name = config.name.clone();
             r.root_chain = config.root_chain;
         });
-        Self { config, store, me, status, ready_since: None }
+        Self { config, store, me, status, ready_since: None, learned: None }
     }
 
     /// Runs until the task is dropped.
     pub async fn run(mut self) {
         let name = self.config.name.clone();
-        info!(target: "bttc::checkpoint", root = %name, url = %self.config.rpc_url, root_chain = %self.config.root_chain, submitter = %self.config.signer.address(), "checkpoint submitter started");
+        let submitter = self.config.signer.as_ref().map(|s| s.address());
+        info!(target: "bttc::checkpoint", root = %name, url = %self.config.rpc_url, root_chain = %self.config.root_chain, ?submitter, "checkpoint submitter started (watch only without a submitter key)");
         let url = match self.config.rpc_url.parse() {
             Ok(u) => u,
             Err(e) => {
@@ -280,9 +303,13 @@ impl<S: CheckpointStore> Submitter<S> {
                 return;
             }
         };
-        let root = ProviderBuilder::new()
-            .wallet(EthereumWallet::from(self.config.signer.clone()))
-            .connect_http(url);
+        let root: DynProvider = match &self.config.signer {
+            Some(s) => ProviderBuilder::new()
+                .wallet(EthereumWallet::from(s.clone()))
+                .connect_http(url)
+                .erased(),
+            None => ProviderBuilder::new().connect_http(url).erased(),
+        };
         let mut backoff = self.config.poll;
         loop {
             match self.round(&root).await {
@@ -320,6 +347,13 @@ impl<S: CheckpointStore> Submitter<S> {
         let cfg = &self.config;
         let last = self.last_child_block(root).await?;
         self.status.update(&cfg.name, |r| r.last_child_block = Some(last));
+        if self.learned.is_none_or(|l| l != last) {
+            self.learn_landed(root, last).await?;
+        }
+        let cfg = &self.config;
+        if cfg.signer.is_none() {
+            return Ok(false); // watch only
+        }
         let Some(c) = self.store.starting_at(last + 1)? else { return Ok(false) };
         if !c.has_quorum() {
             debug!(target: "bttc::checkpoint", root = %cfg.name, start = c.checkpoint.start, "checkpoint without a quorum of signatures yet");
@@ -357,6 +391,43 @@ impl<S: CheckpointStore> Submitter<S> {
         Ok(true)
     }
 
+    /// Records the header block ids of the checkpoints that landed since the last look
+    /// (whoever sent them), newest first, at most 64 per round.
+    async fn learn_landed(&mut self, root: &impl Provider, last: u64) -> Result<(), SubmitError> {
+        let mut id: u64 = self.call(root, RC::currentHeaderBlockCall {}).await?.saturating_to();
+        let name = self.config.name.clone();
+        for _ in 0..64 {
+            if id == 0 {
+                break;
+            }
+            let hb = self.call(root, RC::headerBlocksCall(U256::from(id))).await?;
+            let (start, end): (u64, u64) = (hb.start.saturating_to(), hb.end.saturating_to());
+            if end > last {
+                // Landed after `last` was read: the next round records it.
+                id -= 10_000;
+                continue;
+            }
+            self.status.update(&name, |r| {
+                let (tx_hash, root_block) = match r.submissions.get(&end) {
+                    Some(Submission::Submitted { tx_hash }) => (Some(*tx_hash), None),
+                    Some(Submission::Confirmed { tx_hash, root_block, .. }) => {
+                        (*tx_hash, *root_block)
+                    }
+                    _ => (None, None),
+                };
+                let header_block_id = Some(U256::from(id));
+                r.submissions
+                    .insert(end, Submission::Confirmed { tx_hash, root_block, header_block_id });
+            });
+            if self.learned.is_some_and(|l| start <= l + 1) || start <= 1 {
+                break;
+            }
+            id -= 10_000;
+        }
+        self.learned = Some(last);
+        Ok(())
+    }
+
     async fn call<C: SolCall>(
         &self,
         root: &impl Provider,
@@ -378,7 +449,8 @@ impl<S: CheckpointStore> Submitter<S> {
     async fn submit(&self, root: &impl Provider, c: &SignedCheckpoint) -> Result<(), SubmitError> {
         let cfg = &self.config;
         let (start, end) = (c.checkpoint.start, c.checkpoint.end);
-        let from = cfg.signer.address();
+        let Some(signer) = &cfg.signer else { return Ok(()) };
+        let from = signer.address();
         let input = submit_call(c).abi_encode();
         let req =
             TransactionRequest::default().with_from(from).with_to(cfg.root_chain).with_input(input);

@@ -75,6 +75,9 @@ pub enum RpcError {
     /// Storage or another internal failure.
     #[error("internal error: {0}")]
     Internal(String),
+    /// What was asked for exists but is not ready yet (a withdrawal before its checkpoint).
+    #[error("{0}")]
+    NotReady(String),
     /// `eth_simulateV1` refused the request.
     #[error(transparent)]
     Simulate(crate::simulate::SimulateError),
@@ -113,7 +116,8 @@ impl RpcError {
             | Self::InvalidTransaction(_)
             | Self::FilterNotFound
             | Self::UnknownAccount(_)
-            | Self::Timeout(_) => SERVER,
+            | Self::Timeout(_)
+            | Self::NotReady(_) => SERVER,
         }
     }
 }

@@ -44,6 +44,7 @@
 
 mod access;
 mod bor;
+mod bridge;
 mod busy_poll;
 pub mod call;
 mod checkpoint;

@@ -328,6 +328,12 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
         let (start, end) = block_range(&mut p)?;
         ok(ctx.root_hash(start, end))?
     });
+    heavy!(m, "bttc_getExitPayload", |ctx, p| {
+        let Hash(hash) = p.next()?;
+        let log_index: U64 = p.next()?;
+        let root: Option<String> = p.optional_next()?;
+        ok(ctx.exit_payload(hash, log_index.to::<u64>(), root))?
+    });
     inline!(m, "bttc_getCheckpoint", |ctx, p| {
         let v: serde_json::Value = p.next()?;
         ok(ctx.checkpoint(crate::checkpoint::CheckpointQuery::from_param(&v)?))?

@@ -1,0 +1,130 @@
+//! `bttc_getExitPayload(txHash, logIndex[, root])`: the exit payload of a withdrawal log, in
+//! pos-portal's format (`bttc_bridge::ExitPayload`), once a checkpoint on a root chain covers
+//! its block. The answer carries the payload and what it was built from:
+//!
+//! ```json
+//! {"payload":"0x…","root":"eth","rootChain":"0x…","headerBlockId":"0x4e20",
+//!  "checkpoint":{"start":"0x21","end":"0x40","rootHash":"0x…"},
+//!  "blockNumber":"0x24","txIndex":"0x3","logIndex":"0x1","exitId":"0x…"}
+//! ```
+//!
+//! `null` for an unknown transaction; an invalid-params error for a log index beyond the
+//! receipt's logs or an unknown root name; a server error (-32000) while no stored
+//! checkpoint covers the block, or while the checkpoint is not known to have landed on the
+//! root (this node learns that from the roots it is configured with, `--root`, with or
+//! without a submitter key).
+
+use crate::{
+    RpcContext,
+    error::{RpcError, RpcResult},
+};
+use alloy_primitives::{Address, B256, Bytes, U64};
+use bttc_checkpoint::SignedCheckpoint;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CheckpointRef {
+    start: U64,
+    end: U64,
+    root_hash: B256,
+}
+
+/// The answer of `bttc_getExitPayload`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ExitPayloadJson {
+    payload: Bytes,
+    root: String,
+    root_chain: Address,
+    header_block_id: U64,
+    checkpoint: CheckpointRef,
+    block_number: U64,
+    tx_index: U64,
+    log_index: U64,
+    exit_id: B256,
+}
+
+impl RpcContext {
+    /// `bttc_getExitPayload`.
+    pub(crate) fn exit_payload(
+        &self,
+        tx_hash: B256,
+        log_index: u64,
+        root: Option<String>,
+    ) -> RpcResult<Option<ExitPayloadJson>> {
+        let ro = self.ro()?;
+        let Some(tx_num) = ro.transaction_number(&tx_hash)? else { return Ok(None) };
+        let block = ro
+            .transaction_block(tx_num)?
+            .ok_or_else(|| RpcError::Internal(format!("transaction {tx_hash} has no block")))?;
+        let idx = ro
+            .block_indices(block)?
+            .ok_or_else(|| RpcError::Internal(format!("block {block} has no body indices")))?;
+        let tx_index = (tx_num - idx.first_tx) as usize;
+        let header = ro.header(block)?.ok_or(RpcError::HeaderNotFound)?;
+        let receipts = ro.receipts(block)?.unwrap_or_default();
+        let logs = receipts.get(tx_index).map(|r| r.logs().len()).unwrap_or_default();
+        if log_index >= logs as u64 {
+            return Err(RpcError::InvalidParams(format!(
+                "transaction {tx_hash} has {logs} logs; no log at index {log_index}"
+            )));
+        }
+        let status = self.checkpoint_status.as_ref();
+        if let (Some(name), Some(s)) = (&root, status)
+            && !s.has_root(name)
+        {
+            return Err(RpcError::InvalidParams(format!("no root chain named {name:?} here")));
+        }
+        let not_yet = |what: String| RpcError::NotReady(what);
+        let Some((end, bytes)) = ro.checkpoint_from(block)? else {
+            let last = ro.last_checkpoint()?.map(|(e, _)| e);
+            return Err(not_yet(format!(
+                "block {block} is not in a checkpoint yet (the last ends at {})",
+                last.map_or("none".into(), |e| e.to_string())
+            )));
+        };
+        let c = SignedCheckpoint::decode(&bytes)
+            .map_err(|e| RpcError::Internal(format!("stored checkpoint ending at {end}: {e}")))?;
+        let (start, end) = (c.checkpoint.start, c.checkpoint.end);
+        if block < start {
+            return Err(not_yet(format!("block {block} is in no stored checkpoint")));
+        }
+        let Some((name, root_chain, id)) =
+            status.and_then(|s| s.header_block(root.as_deref(), end))
+        else {
+            return Err(not_yet(format!(
+                "checkpoint [{start}, {end}] is not known to be on {} yet",
+                root.map_or("any root chain this node watches (--root)".into(), |r| format!(
+                    "root {r:?}"
+                ))
+            )));
+        };
+        let mut range = Vec::with_capacity((end - start + 1) as usize);
+        for n in start..=end {
+            range.push(ro.header(n)?.ok_or_else(|| {
+                RpcError::Internal(format!("block {n} of checkpoint [{start}, {end}] missing"))
+            })?);
+        }
+        let p =
+            bttc_bridge::ExitPayload::build(&header, &receipts, tx_index, log_index, &range, id)
+                .map_err(|e| RpcError::Internal(e.to_string()))?;
+        p.verify(start, c.checkpoint.root_hash)
+            .map_err(|e| RpcError::Internal(format!("the payload built does not check: {e}")))?;
+        Ok(Some(ExitPayloadJson {
+            payload: p.encode(),
+            root: name,
+            root_chain,
+            header_block_id: U64::from(id),
+            checkpoint: CheckpointRef {
+                start: U64::from(start),
+                end: U64::from(end),
+                root_hash: c.checkpoint.root_hash,
+            },
+            block_number: U64::from(block),
+            tx_index: U64::from(tx_index),
+            log_index: U64::from(log_index),
+            exit_id: bttc_bridge::exit_id(block, tx_index as u64, log_index),
+        }))
+    }
+}
