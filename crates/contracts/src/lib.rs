@@ -10,6 +10,8 @@
 //! - [`governance`]: the bindings of `Governance` (stake-weighted votes on the parameters);
 //! - [`root_chain`]: the bindings of `RootChain` (`contracts/root/`), which bttc deploys on
 //!   each root chain to hold its checkpoints;
+//! - [`bridge`]: the bindings of the bridge's root contracts (`RootChainManager`,
+//!   `ERC20Predicate`);
 //! - [`state_sync`]: the bindings of `StateReceiver` (predeployed; root-chain records are
 //!   delivered to it as system calls) and of the root chains' `StateSender`;
 //! - [`genesis`]: the genesis accounts: `StakeManager` made by running its constructor in revm
@@ -22,6 +24,7 @@
 //! end of every block, and views to read the validator set of each epoch.
 
 pub mod addresses;
+pub mod bridge;
 pub mod btt;
 pub mod genesis;
 pub mod governance;
