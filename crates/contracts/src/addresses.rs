@@ -8,6 +8,9 @@ pub const STAKE_MANAGER: Address = address!("0x000000000000000000000000000000000
 /// `StateReceiver`: delivers root-chain state-sync records (deposits) to bttc contracts.
 pub const STATE_RECEIVER: Address = address!("0x0000000000000000000000000000000000001001");
 
+/// `ChildChainManager`: the bridge's bttc end (token mapping, deposits).
+pub const CHILD_CHAIN_MANAGER: Address = address!("0x0000000000000000000000000000000000001003");
+
 /// `Governance`: parameter proposals voted by stake; the only account that may change the
 /// staking parameters.
 pub const GOVERNANCE: Address = address!("0x0000000000000000000000000000000000001002");

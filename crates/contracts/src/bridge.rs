@@ -1,6 +1,8 @@
-//! ABI bindings of the bridge's root-chain contracts (`contracts/root/`), generated from their
-//! committed artifacts: `RootChainManager` (deposits, token mapping, exits against
-//! checkpoints) and `ERC20Predicate` (locks and releases ERC-20 tokens).
+//! ABI bindings of the bridge's contracts, generated from their committed artifacts: on each
+//! root chain (`contracts/root/`) `RootChainManager` (deposits, token mapping, exits against
+//! checkpoints) and `ERC20Predicate` (locks and releases ERC-20 tokens); on bttc
+//! `ChildChainManager` (predeployed at [`crate::CHILD_CHAIN_MANAGER`]: mappings and deposits)
+//! and the `ChildERC20` template (mints on deposit, burns on withdraw).
 
 #![allow(missing_docs, unreachable_pub)]
 
@@ -14,4 +16,16 @@ alloy_sol_types::sol!(
     #[sol(all_derives)]
     ERC20Predicate,
     "../../contracts/artifacts/ERC20Predicate.json"
+);
+
+alloy_sol_types::sol!(
+    #[sol(all_derives)]
+    ChildChainManager,
+    "../../contracts/artifacts/ChildChainManager.json"
+);
+
+alloy_sol_types::sol!(
+    #[sol(all_derives)]
+    ChildERC20,
+    "../../contracts/artifacts/ChildERC20.json"
 );

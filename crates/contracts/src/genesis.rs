@@ -120,8 +120,8 @@ fn raw_pubkey(v: &GenesisValidator) -> Result<Bytes, GenesisError> {
 /// The genesis accounts of the staking system for `bttc`: `StakeManager` at
 /// [`crate::STAKE_MANAGER`] holding each genesis validator's stake (operated by
 /// `operator`, or by the validator's own address), the BTT wrapper at
-/// [`crate::BTT_TOKEN`], `Governance` at [`crate::GOVERNANCE`] and `StateReceiver` at
-/// [`crate::STATE_RECEIVER`].
+/// [`crate::BTT_TOKEN`], `Governance` at [`crate::GOVERNANCE`], `StateReceiver` at
+/// [`crate::STATE_RECEIVER`] and `ChildChainManager` at [`crate::CHILD_CHAIN_MANAGER`].
 pub fn staking_alloc(
     chain_id: u64,
     bttc: &BttcParams,
@@ -146,7 +146,16 @@ pub fn staking_alloc(
     alloc.insert(crate::BTT_TOKEN, btt_token_account(U256::ZERO));
     alloc.insert(crate::GOVERNANCE, governance_account(bttc.governance_voting_period));
     alloc.insert(crate::STATE_RECEIVER, state_receiver_account());
+    alloc.insert(crate::CHILD_CHAIN_MANAGER, child_chain_manager_account());
     Ok(alloc)
+}
+
+/// `ChildChainManager`'s genesis account: its runtime code (no constructor state).
+pub fn child_chain_manager_account() -> GenesisAccount {
+    GenesisAccount {
+        code: Some(crate::bridge::ChildChainManager::DEPLOYED_BYTECODE.clone()),
+        ..Default::default()
+    }
 }
 
 /// `StateReceiver`'s genesis account: its runtime code (no constructor state).

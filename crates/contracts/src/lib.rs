@@ -10,8 +10,8 @@
 //! - [`governance`]: the bindings of `Governance` (stake-weighted votes on the parameters);
 //! - [`root_chain`]: the bindings of `RootChain` (`contracts/root/`), which bttc deploys on
 //!   each root chain to hold its checkpoints;
-//! - [`bridge`]: the bindings of the bridge's root contracts (`RootChainManager`,
-//!   `ERC20Predicate`);
+//! - [`bridge`]: the bindings of the bridge's contracts: on the root `RootChainManager` and
+//!   `ERC20Predicate`, on bttc `ChildChainManager` (predeployed) and the `ChildERC20` template;
 //! - [`state_sync`]: the bindings of `StateReceiver` (predeployed; root-chain records are
 //!   delivered to it as system calls) and of the root chains' `StateSender`;
 //! - [`genesis`]: the genesis accounts: `StakeManager` made by running its constructor in revm
@@ -32,8 +32,11 @@ pub mod root_chain;
 pub mod stake_manager;
 pub mod state_sync;
 
-pub use addresses::{BTT_TOKEN, GOVERNANCE, STAKE_MANAGER, STATE_RECEIVER, SYSTEM_CALLER};
+pub use addresses::{
+    BTT_TOKEN, CHILD_CHAIN_MANAGER, GOVERNANCE, STAKE_MANAGER, STATE_RECEIVER, SYSTEM_CALLER,
+};
 pub use genesis::{
-    GenesisError, GenesisStaker, btt_token_account, decode_revert, deployed_account,
-    governance_account, params_from, stake_manager_account, staking_alloc, state_receiver_account,
+    GenesisError, GenesisStaker, btt_token_account, child_chain_manager_account, decode_revert,
+    deployed_account, governance_account, params_from, stake_manager_account, staking_alloc,
+    state_receiver_account,
 };
