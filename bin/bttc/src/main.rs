@@ -2,6 +2,7 @@
 //! validator, full node), `devnet`, `keys`, `genesis`.
 
 mod args;
+mod bridge_cmd;
 mod devnet_cmd;
 mod devnet_root;
 mod genesis_cmd;
@@ -96,6 +97,11 @@ enum Command {
     Gov {
         #[command(subcommand)]
         command: stake_cmd::GovCommand,
+    },
+    /// The bridge: withdraw to a root chain, see where a withdrawal stands, exit it.
+    Bridge {
+        #[command(subcommand)]
+        command: bridge_cmd::BridgeCommand,
     },
     /// Root chains: deploy the contract that holds this chain's checkpoints.
     Root {
@@ -206,6 +212,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
         Command::Stake { command } => stake_cmd::run_stake(command)?,
         Command::Gov { command } => stake_cmd::run_gov(command)?,
         Command::Root { command } => root_cmd::run(command)?,
+        Command::Bridge { command } => bridge_cmd::run(command)?,
         Command::Genesis { command: GenesisCommand::New(args) } => genesis_cmd::run(args)?,
         Command::Db { command: DbCommand::VerifyRoot { datadir } } => {
             let db = open_existing(&datadir, true)?;

@@ -167,7 +167,7 @@ pub(crate) enum ValidatorCommand {
 }
 
 /// BTT (decimals allowed) in wei; `all` when `allow_all`.
-fn amount(s: &str, allow_all: bool) -> eyre::Result<U256> {
+pub(crate) fn amount(s: &str, allow_all: bool) -> eyre::Result<U256> {
     if allow_all && s.eq_ignore_ascii_case("all") {
         return Ok(U256::MAX);
     }
@@ -203,11 +203,24 @@ async fn view<C: SolCall>(url: &str, call: C) -> eyre::Result<C::Return> {
 
 /// Checks, sends and waits for a call to StakeManager; prints what happened.
 async fn send(tx: &TxArgs, data: Vec<u8>, value: U256) -> eyre::Result<Address> {
-    send_to(tx, STAKE_MANAGER, data, value).await
+    send_to(tx, STAKE_MANAGER, data, value).await.map(|s| s.from)
+}
+
+/// A transaction that was sent and mined.
+pub(crate) struct Sent {
+    /// Who sent it.
+    pub(crate) from: Address,
+    /// Its hash.
+    pub(crate) hash: alloy_primitives::B256,
 }
 
 /// Checks, sends and waits for a call to `to`; prints what happened.
-async fn send_to(tx: &TxArgs, to: Address, data: Vec<u8>, value: U256) -> eyre::Result<Address> {
+pub(crate) async fn send_to(
+    tx: &TxArgs,
+    to: Address,
+    data: Vec<u8>,
+    value: U256,
+) -> eyre::Result<Sent> {
     let signer = tx.signer()?;
     let from = signer.address();
     let provider = ProviderBuilder::new()
@@ -225,7 +238,11 @@ async fn send_to(tx: &TxArgs, to: Address, data: Vec<u8>, value: U256) -> eyre::
             .and_then(|r| r.as_revert_data())
             .map(|d| decode_revert(&d))
             .unwrap_or_else(|| e.to_string());
-        let name = if to == GOVERNANCE { "Governance" } else { "StakeManager" };
+        let name = match to {
+            GOVERNANCE => "Governance".to_string(),
+            STAKE_MANAGER => "StakeManager".to_string(),
+            other => format!("the contract at {other}"),
+        };
         eyre::bail!("{name} refuses the transaction: {reason}");
     }
     let pending = provider.send_transaction(req).await.wrap_err("sending the transaction")?;
@@ -236,7 +253,7 @@ async fn send_to(tx: &TxArgs, to: Address, data: Vec<u8>, value: U256) -> eyre::
         eyre::bail!("transaction {hash} failed in block {:?}", receipt.block_number);
     }
     println!("included in block {}", receipt.block_number.unwrap_or_default());
-    Ok(from)
+    Ok(Sent { from, hash })
 }
 
 async fn rpc(

@@ -293,6 +293,15 @@ pub fn decode_revert(output: &[u8]) -> String {
     if let Ok(e) = crate::root_chain::RootChain::RootChainErrors::abi_decode(output) {
         return format!("{e:?}");
     }
+    if let Ok(e) = crate::bridge::RootChainManager::RootChainManagerErrors::abi_decode(output) {
+        return format!("{e:?}");
+    }
+    if let Ok(e) = crate::bridge::ERC20Predicate::ERC20PredicateErrors::abi_decode(output) {
+        return format!("{e:?}");
+    }
+    if let Ok(e) = crate::bridge::ChildERC20::ChildERC20Errors::abi_decode(output) {
+        return format!("{e:?}");
+    }
     if let Some(msg) = alloy_sol_types::decode_revert_reason(output) {
         return msg;
     }
