@@ -361,6 +361,14 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
                 r.chain_id,
                 r.root_chain
             );
+            if let Some(b) = &r.bridge {
+                say!(
+                    "    bridge: RootChainManager {}  StateSender {}  root BTT {} (mapped to 0x…1010)",
+                    b.root_chain_manager,
+                    b.state_sender,
+                    b.btt
+                );
+            }
         }
         if a.root_rpc.is_empty() {
             say!("log {}", crate::devnet_root::RootLayout { root: &l.root }.log().display());

@@ -3,6 +3,10 @@
 //! set, and one submitter account per validator (dev accounts 1..N of the shared mnemonic,
 //! funded on the dev root and on anvil alike, kept in encrypted keystores).
 //!
+//! The bridge's root contracts are deployed beside `RootChain` (`StateSender`,
+//! `RootChainManager`, `ERC20Predicate`, and a root-side BTT token mapped to bttc's native
+//! BTT whose supply the predicate holds), so `bttc bridge withdraw` and `exit` work at once.
+//!
 //! What was deployed is kept in `<datadir>/roots.json`, so a resumed devnet keeps
 //! checkpointing to the same contracts. Several `--root-rpc` roots each get their own
 //! `RootChain` and their own checkpoint sequence.
@@ -32,6 +36,104 @@ pub(crate) struct RootRecord {
     pub(crate) chain_id: u64,
     /// `RootChain` on it.
     pub(crate) root_chain: Address,
+    /// The bridge's root contracts on it (roots recorded before the bridge have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) bridge: Option<BridgeRecord>,
+}
+
+/// The bridge's contracts on a devnet root.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BridgeRecord {
+    /// `StateSender`.
+    pub(crate) state_sender: Address,
+    /// `RootChainManager`.
+    pub(crate) root_chain_manager: Address,
+    /// `ERC20Predicate`.
+    pub(crate) erc20_predicate: Address,
+    /// The root-side BTT token, mapped to bttc's native BTT.
+    pub(crate) btt: Address,
+}
+
+/// Root BTT the devnet's predicate holds at start (what bttc users can withdraw to the root).
+const ROOT_BTT_LOCKED: u64 = 1_000_000_000;
+
+/// Deploys the bridge on the root (by `deployer`): `StateSender`, `RootChainManager`,
+/// `ERC20Predicate` and a root-side BTT token mapped to bttc's native BTT, with
+/// [`ROOT_BTT_LOCKED`] of it held by the predicate.
+async fn deploy_bridge(
+    url: &str,
+    deployer: alloy_signer_local::PrivateKeySigner,
+    root_chain: Address,
+) -> eyre::Result<BridgeRecord> {
+    use alloy_network::{EthereumWallet, TransactionBuilder};
+    use alloy_primitives::{Bytes, U256};
+    use alloy_rpc_types_eth::TransactionRequest;
+    use alloy_sol_types::{SolCall, SolConstructor};
+    use bttc_contracts::{
+        BTT_TOKEN, CHILD_CHAIN_MANAGER,
+        bridge::{DevToken, ERC20Predicate as PRED, RootChainManager as RCM},
+        state_sync::StateSender as SS,
+    };
+    let from = deployer.address();
+    let p = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(deployer))
+        .connect_http(crate::stake_cmd::rpc_url(url)?);
+    let deploy = |init: Vec<u8>, what: &'static str| {
+        let p = &p;
+        async move {
+            let req = TransactionRequest::default().with_from(from).with_deploy_code(init);
+            let r = p.send_transaction(req).await?.get_receipt().await?;
+            match (r.status(), r.contract_address) {
+                (true, Some(a)) => eyre::Ok(a),
+                _ => eyre::bail!("deploying {what} on the root failed"),
+            }
+        }
+    };
+    let send = |to: Address, data: Vec<u8>, what: &'static str| {
+        let p = &p;
+        async move {
+            let req = TransactionRequest::default()
+                .with_from(from)
+                .with_to(to)
+                .with_input(Bytes::from(data));
+            let r = p.send_transaction(req).await?.get_receipt().await?;
+            eyre::ensure!(r.status(), "{what} on the root failed");
+            eyre::Ok(())
+        }
+    };
+    let with = |code: &Bytes, args: Vec<u8>| [code.to_vec(), args].concat();
+    let state_sender = deploy(SS::BYTECODE.to_vec(), "StateSender").await?;
+    let manager = deploy(
+        with(
+            &RCM::BYTECODE,
+            RCM::constructorCall {
+                owner_: from,
+                checkpoints_: root_chain,
+                stateSender_: state_sender,
+                childChainManager_: CHILD_CHAIN_MANAGER,
+            }
+            .abi_encode(),
+        ),
+        "RootChainManager",
+    )
+    .await?;
+    let predicate = deploy(
+        with(&PRED::BYTECODE, PRED::constructorCall { manager_: manager }.abi_encode()),
+        "ERC20Predicate",
+    )
+    .await?;
+    let btt = deploy(DevToken::BYTECODE.to_vec(), "the root BTT token").await?;
+    let register = SS::registerCall { sender: manager, receiver: CHILD_CHAIN_MANAGER };
+    send(state_sender, register.abi_encode(), "StateSender.register").await?;
+    let set = RCM::setPredicateCall { predicate_: predicate };
+    send(manager, set.abi_encode(), "RootChainManager.setPredicate").await?;
+    let map = RCM::mapTokenCall { rootToken: btt, childToken: BTT_TOKEN };
+    send(manager, map.abi_encode(), "RootChainManager.mapToken").await?;
+    let locked = U256::from(ROOT_BTT_LOCKED) * U256::from(10u64).pow(U256::from(18));
+    let mint = DevToken::mintCall { to: predicate, amount: locked };
+    send(btt, mint.abi_encode(), "minting the predicate's root BTT").await?;
+    Ok(BridgeRecord { state_sender, root_chain_manager: manager, erc20_predicate: predicate, btt })
 }
 
 /// Where the root's files are.
@@ -127,12 +229,14 @@ pub(crate) async fn ensure_root_chain(
     let deployer = alloy_signer_local::PrivateKeySigner::from_bytes(
         &bttc_node::dev_accounts(1)[0].private_key,
     )?;
-    let d = crate::root_cmd::deploy(url, deployer, spec.chain_id(), &members, 1).await?;
+    let d = crate::root_cmd::deploy(url, deployer.clone(), spec.chain_id(), &members, 1).await?;
+    let bridge = deploy_bridge(url, deployer, d.address).await?;
     let record = RootRecord {
         name: name.to_string(),
         rpc_url: url.to_string(),
         chain_id,
         root_chain: d.address,
+        bridge: Some(bridge),
     };
     records.retain(|r| r.rpc_url != url);
     records.push(record.clone());

@@ -1,6 +1,6 @@
 //! A withdrawal from bttc to a root chain, end to end with real processes: `bttc devnet`
-//! (4 validators, its own root chain, a checkpoint every 2 blocks), the bridge's root
-//! contracts deployed on the root (`StateSender`, `RootChainManager`, `ERC20Predicate`, a
+//! (4 validators, its own root chain, a checkpoint every 2 blocks) with the bridge's root
+//! contracts it deploys on its root (`StateSender`, `RootChainManager`, `ERC20Predicate`, a
 //! root-side BTT token mapped to bttc's native BTT), then `bttc bridge withdraw --token btt`
 //! on bttc, `bttc bridge status` until a checkpoint covers it, and `bttc bridge exit` on the
 //! root with the payload the node builds. The root pays the recipient exactly what was
@@ -8,17 +8,13 @@
 
 mod support;
 
-use alloy_network::{EthereumWallet, TransactionBuilder};
+use alloy_network::TransactionBuilder;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_provider::{Provider, ProviderBuilder};
 use alloy_rpc_types_eth::TransactionRequest;
 use alloy_signer_local::PrivateKeySigner;
-use alloy_sol_types::{SolCall, SolConstructor};
-use bttc_contracts::{
-    BTT_TOKEN, CHILD_CHAIN_MANAGER,
-    bridge::{ERC20Predicate as PRED, RootChainManager as RCM},
-    state_sync::StateSender as SS,
-};
+use alloy_sol_types::SolCall;
+use bttc_contracts::{BTT_TOKEN, bridge::RootChainManager as RCM};
 use std::{
     process::{Command, Stdio},
     time::{Duration, Instant},
@@ -49,41 +45,12 @@ struct Root {
 }
 
 impl Root {
-    async fn deploy(&self, init: Vec<u8>) -> Address {
-        let p = ProviderBuilder::new()
-            .wallet(EthereumWallet::from(self.key.clone()))
-            .connect_http(self.url.parse().unwrap());
-        let req =
-            TransactionRequest::default().with_from(self.key.address()).with_deploy_code(init);
-        let r = p.send_transaction(req).await.unwrap().get_receipt().await.unwrap();
-        assert!(r.status(), "deployment failed");
-        r.contract_address.unwrap()
-    }
-
-    async fn send<C: SolCall>(&self, to: Address, call: C) {
-        let p = ProviderBuilder::new()
-            .wallet(EthereumWallet::from(self.key.clone()))
-            .connect_http(self.url.parse().unwrap());
-        let req = TransactionRequest::default()
-            .with_from(self.key.address())
-            .with_to(to)
-            .with_input(Bytes::from(call.abi_encode()));
-        let r = p.send_transaction(req).await.unwrap().get_receipt().await.unwrap();
-        assert!(r.status(), "{} failed", C::SIGNATURE);
-    }
-
     async fn view<C: SolCall>(&self, to: Address, call: C) -> C::Return {
         let p = ProviderBuilder::new().connect_http(self.url.parse().unwrap());
         let req =
             TransactionRequest::default().with_to(to).with_input(Bytes::from(call.abi_encode()));
         C::abi_decode_returns(&p.call(req).await.unwrap()).unwrap()
     }
-}
-
-fn with_args(code: Bytes, args: Vec<u8>) -> Vec<u8> {
-    let mut init = code.to_vec();
-    init.extend_from_slice(&args);
-    init
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,33 +76,16 @@ async fn a_btt_withdrawal_exits_on_the_root_once_with_the_payload_the_node_build
     .unwrap();
     let root_chain: Address = roots[0]["rootChain"].as_str().unwrap().parse().unwrap();
 
-    // The bridge on the root: a root-side BTT token mapped to bttc's native BTT, its supply
-    // held by the predicate (as deposits would have locked it).
-    let sender = root.deploy(support::bytecode("StateSender").to_vec()).await;
-    let manager = root
-        .deploy(with_args(
-            support::bytecode("RootChainManager"),
-            RCM::constructorCall {
-                owner_: root.key.address(),
-                checkpoints_: root_chain,
-                stateSender_: sender,
-                childChainManager_: CHILD_CHAIN_MANAGER,
-            }
-            .abi_encode(),
-        ))
-        .await;
-    let predicate = root
-        .deploy(with_args(
-            support::bytecode("ERC20Predicate"),
-            PRED::constructorCall { manager_: manager }.abi_encode(),
-        ))
-        .await;
-    let token = root.deploy(support::bytecode("TestToken").to_vec()).await;
-    root.send(sender, SS::registerCall { sender: manager, receiver: CHILD_CHAIN_MANAGER }).await;
-    root.send(manager, RCM::setPredicateCall { predicate_: predicate }).await;
-    root.send(manager, RCM::mapTokenCall { rootToken: token, childToken: BTT_TOKEN }).await;
-    let supply = U256::from(1000u64) * U256::from(10u64).pow(U256::from(18));
-    root.send(token, TestToken::mintCall { to: predicate, amount: supply }).await;
+    // The devnet deployed the bridge on its root: a root-side BTT token mapped to bttc's
+    // native BTT, its supply held by the predicate (as deposits would have locked it).
+    let bridge = &roots[0]["bridge"];
+    let addr = |k: &str| -> Address { bridge[k].as_str().unwrap().parse().unwrap() };
+    let (manager, predicate, token) =
+        (addr("rootChainManager"), addr("erc20Predicate"), addr("btt"));
+    assert_eq!(root.view(manager, RCM::rootToChildTokenCall(token)).await, BTT_TOKEN);
+    assert_eq!(root.view(manager, RCM::checkpointsCall {}).await, root_chain);
+    let supply = root.view(token, TestToken::balanceOfCall(predicate)).await;
+    assert_eq!(supply, U256::from(1_000_000_000u64) * U256::from(10u64).pow(U256::from(18)));
 
     // Withdraw 5 BTT on bttc to RECIPIENT.
     let reserve = |url: String| async move {

@@ -29,3 +29,10 @@ alloy_sol_types::sol!(
     ChildERC20,
     "../../contracts/artifacts/ChildERC20.json"
 );
+
+alloy_sol_types::sol!(
+    /// An ERC-20 anyone may mint (`contracts/TestToken.sol`): the devnet's root-side tokens.
+    #[sol(all_derives)]
+    DevToken,
+    "../../contracts/artifacts/TestToken.json"
+);
