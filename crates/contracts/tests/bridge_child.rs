@@ -16,20 +16,13 @@ use bttc_contracts::{
     btt_token_account, child_chain_manager_account, deployed_account, state_receiver_account,
     state_sync::{StateReceiver as SR, encode_record},
 };
-use support::{Chain, Failed, btt};
+use support::{Chain, btt, refused};
 
 const CHILD_TOKEN: Address = Address::repeat_byte(0x20);
 const ROOT_TOKEN: Address = Address::repeat_byte(0x40);
 const ROOT_BTT: Address = Address::repeat_byte(0x41);
 const USER: Address = Address::repeat_byte(0x01);
 const OTHER: Address = Address::repeat_byte(0x02);
-
-fn refused<T>(r: Result<T, Failed>) -> Failed {
-    match r {
-        Ok(_) => panic!("the call succeeded; a refusal was expected"),
-        Err(e) => e,
-    }
-}
 
 struct Child {
     chain: Chain,

@@ -20,7 +20,7 @@ use bttc_contracts::{
     state_sync::StateSender as SS,
 };
 use bttc_primitives::{Header, Receipt};
-use support::{Chain, Failed, Keys};
+use support::{Chain, Failed, Keys, refused};
 
 const CHILD: u64 = 199_199;
 const OWNER: Address = Address::repeat_byte(0x0e);
@@ -44,13 +44,6 @@ fn deploy(init: &[u8], args: Vec<u8>) -> alloy_genesis::GenesisAccount {
     let mut code = init.to_vec();
     code.extend_from_slice(&args);
     deployed_account(7, code).expect("deploys")
-}
-
-fn refused<T>(r: Result<T, Failed>) -> Failed {
-    match r {
-        Ok(_) => panic!("the call succeeded; a refusal was expected"),
-        Err(e) => e,
-    }
 }
 
 fn withdraw_to(emitter: Address, to: Address, from: Address, amount: u64) -> Log {

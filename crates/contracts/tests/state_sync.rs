@@ -12,7 +12,7 @@ use bttc_contracts::{
     STATE_RECEIVER, SYSTEM_CALLER, deployed_account, state_receiver_account,
     state_sync::{StateReceiver as SR, StateSender as SS, encode_record},
 };
-use support::{Chain, Failed};
+use support::{Chain, Failed, refused};
 
 const OWNER: Address = Address::repeat_byte(0x0e);
 const BRIDGE: Address = Address::repeat_byte(0xb1);
@@ -36,14 +36,6 @@ fn commit(c: &mut Chain, root: u64, id: u64, to: Address, data: &[u8]) -> Result
         recordBytes: encode_record(root, id, to, data),
     };
     c.send_to(SYSTEM_CALLER, STATE_RECEIVER, call, U256::ZERO)
-}
-
-/// The failure of a call that must fail.
-fn refused<T>(r: Result<T, Failed>) -> Failed {
-    match r {
-        Ok(_) => panic!("the call succeeded; a refusal was expected"),
-        Err(e) => e,
-    }
 }
 
 fn view<C: alloy_sol_types::SolCall>(c: &mut Chain, to: Address, call: C) -> C::Return {

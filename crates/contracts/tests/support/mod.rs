@@ -73,6 +73,14 @@ impl Keys {
     }
 }
 
+/// The failure of a call that must fail.
+pub fn refused<T>(r: Result<T, Failed>) -> Failed {
+    match r {
+        Ok(_) => panic!("the call succeeded; a refusal was expected"),
+        Err(e) => e,
+    }
+}
+
 /// A transaction that did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failed {
