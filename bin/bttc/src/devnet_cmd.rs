@@ -334,6 +334,22 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
             }
         }
     }
+    // Signals are caught before the banner tells anyone the network is up.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let (installed, ready) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            rt.block_on(async {
+                let shutdown = crate::node_cmd::Shutdown::install();
+                let _ = installed.send(());
+                shutdown.wait().await;
+            });
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let _ = ready.recv();
+    }
     say!(
         "bttc devnet v{}: {} validators{}",
         env!("CARGO_PKG_VERSION"),
@@ -382,15 +398,6 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
     say!("\nMnemonic:          {DEV_MNEMONIC}");
     say!("Datadir:           {}", l.root.display());
     say!("\nCtrl-C stops the network; run the same command again to resume it.");
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        std::thread::spawn(move || {
-            rt.block_on(crate::node_cmd::wait_for_signal());
-            stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        });
-    }
     let mut reported = vec![false; children.len()];
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         for (k, (i, c)) in children.iter_mut().enumerate() {

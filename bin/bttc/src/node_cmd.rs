@@ -207,9 +207,10 @@ pub(crate) fn run(args: NodeArgs) -> eyre::Result<()> {
     };
     let runtime = runtime(&args)?;
     runtime.block_on(async move {
+        let shutdown = Shutdown::install();
         let node = DevNode::start(config).await?;
         print_banner(&node, mining, args.balance);
-        wait_for_signal().await;
+        shutdown.wait().await;
         eprintln!("shutting down");
         node.stop().await;
         Ok(())
@@ -477,6 +478,7 @@ fn run_bft(args: NodeArgs) -> eyre::Result<()> {
     config.timeouts.rebroadcast = propose + vote * 2;
     let runtime = runtime(&args)?;
     runtime.block_on(async move {
+        let shutdown = Shutdown::install();
         let mut node = BftNode::start(config).await?;
         println!("bttc node v{}", env!("CARGO_PKG_VERSION"));
         println!("Chain ID:          {}", node.chain_id);
@@ -492,7 +494,7 @@ fn run_bft(args: NodeArgs) -> eyre::Result<()> {
         // cause (already logged by `bttc::consensus`); a restart recovers from the database
         // and the WAL.
         let failure = tokio::select! {
-            _ = wait_for_signal() => None,
+            _ = shutdown.wait() => None,
             e = node.stopped() => Some(e),
         };
         eprintln!("shutting down");
@@ -504,18 +506,44 @@ fn run_bft(args: NodeArgs) -> eyre::Result<()> {
     })
 }
 
-pub(crate) async fn wait_for_signal() {
+/// SIGINT and SIGTERM, caught from the moment this is made: made before the banner, a signal
+/// sent as soon as "Listening on" is read is not lost to the default action (which would
+/// kill the process without a clean shutdown).
+pub(crate) struct Shutdown {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    /// Starts catching the signals (inside a tokio runtime).
+    pub(crate) fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                term: signal(SignalKind::terminate()).expect("SIGTERM handler"),
+                int: signal(SignalKind::interrupt()).expect("SIGINT handler"),
+            }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Resolves at the first signal.
+    pub(crate) async fn wait(mut self) {
+        #[cfg(unix)]
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            let _ = tokio::signal::ctrl_c().await;
         }
     }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn print_banner(node: &DevNode, mining: MiningMode, balance: u64) {

@@ -90,9 +90,15 @@ pub(crate) fn root_config(
             .map_err(|_| eyre::eyre!("--root {name}: takeover_secs {t:?} is not a number"))?;
         config.takeover = std::time::Duration::from_secs(secs);
     }
+    if let Some(h) = take("history") {
+        config.history =
+            h.parse::<usize>().ok().filter(|h| *h >= 1).ok_or_else(|| {
+                eyre::eyre!("--root {name}: history must be at least 1, got {h:?}")
+            })?;
+    }
     if let Some(unknown) = fields.keys().next() {
         eyre::bail!(
-            "--root {name}: unknown key {unknown:?} (known: name, rpc_url, root_chain, keystore, password_file, confirmations, takeover_secs)"
+            "--root {name}: unknown key {unknown:?} (known: name, rpc_url, root_chain, keystore, password_file, confirmations, takeover_secs, history)"
         );
     }
     Ok(config)

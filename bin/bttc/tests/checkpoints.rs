@@ -489,8 +489,12 @@ async fn the_devnet_checkpoints_continuously_and_hands_a_new_set_over_on_its_roo
     // A full node started now syncs the chain and, with it, the checkpoints' signatures
     // (value sync carries them as the certificates' vote extensions).
     let p2p: Vec<String> = (0..4).map(|i| format!("/ip4/127.0.0.1/tcp/{}", net.p2p + i)).collect();
+    // It watches the root without a key and reads back only the last landed checkpoint's
+    // header block id: older ones (the delegation's) are counted from it.
+    let watch = format!("name=root,rpc_url={root_url},root_chain={root_chain},history=1");
     let mut full = Command::new(env!("CARGO_BIN_EXE_bttc"))
         .args(["node", "--http.port", "0", "--p2p-port", &free_port().to_string()])
+        .args(["--root", &watch])
         .arg("--datadir")
         .arg(net.dir.path().join("full"))
         .arg("--genesis")
@@ -509,6 +513,16 @@ async fn the_devnet_checkpoints_continuously_and_hands_a_new_set_over_on_its_roo
         assert_eq!(mine["result"]["quorum"], true, "{mine}");
         assert_eq!(mine["result"]["nextSetHash"], theirs["result"]["nextSetHash"]);
     }
+    let deadline = Instant::now() + T;
+    let from_full = loop {
+        let v = rpc(&full_url, "bttc_getExitPayload", serde_json::json!([delegation, 0])).await;
+        if !v["result"].is_null() || Instant::now() > deadline {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let from_validator = rpc(&url, "bttc_getExitPayload", serde_json::json!([delegation, 0])).await;
+    assert_eq!(from_full["result"], from_validator["result"], "{from_full}");
     let _ = full.kill();
     let _ = full.wait();
 

@@ -71,6 +71,9 @@ pub struct RootConfig {
     pub takeover: Duration,
     /// A transaction not mined after this long is replaced with doubled fees.
     pub stuck_after: Duration,
+    /// Landed checkpoints whose header block ids are read back at start (older ones are
+    /// counted from those, see [`SubmitterStatus::anchor`]).
+    pub history: usize,
 }
 
 impl RootConfig {
@@ -91,6 +94,7 @@ impl RootConfig {
             poll: Duration::from_secs(1),
             takeover: Duration::from_secs(10),
             stuck_after: Duration::from_secs(20),
+            history: 64,
         }
     }
 }
@@ -165,6 +169,20 @@ impl SubmitterStatus {
                 _ => None,
             },
         )
+    }
+
+    /// A checkpoint whose header block id is known on root `name` (the first root with one
+    /// when `name` is `None`): `(root name, RootChain, end, id)`, the latest such. Every
+    /// other checkpoint's id follows from it: ids step by 10,000 per checkpoint.
+    pub fn anchor(&self, name: Option<&str>) -> Option<(String, Address, u64, u64)> {
+        self.roots.read().values().filter(|r| name.is_none_or(|n| n == r.name)).find_map(|r| {
+            r.submissions.iter().rev().find_map(|(end, s)| match s {
+                Submission::Confirmed { header_block_id: Some(id), .. } => {
+                    Some((r.name.clone(), r.root_chain, *end, id.saturating_to()))
+                }
+                _ => None,
+            })
+        })
     }
 
     /// Whether a root named `name` is configured.
@@ -392,11 +410,11 @@ impl<S: CheckpointStore> Submitter<S> {
     }
 
     /// Records the header block ids of the checkpoints that landed since the last look
-    /// (whoever sent them), newest first, at most 64 per round.
+    /// (whoever sent them), newest first, at most `history` per round.
     async fn learn_landed(&mut self, root: &impl Provider, last: u64) -> Result<(), SubmitError> {
         let mut id: u64 = self.call(root, RC::currentHeaderBlockCall {}).await?.saturating_to();
         let name = self.config.name.clone();
-        for _ in 0..64 {
+        for _ in 0..self.config.history.max(1) {
             if id == 0 {
                 break;
             }

@@ -46,6 +46,23 @@ pub(crate) struct ExitPayloadJson {
 }
 
 impl RpcContext {
+    /// How many stored checkpoints end in `(from, to]`.
+    fn checkpoints_between(
+        ro: &bttc_storage::Provider<bttc_storage::Ro>,
+        from: u64,
+        to: u64,
+    ) -> RpcResult<u64> {
+        let (mut n, mut at) = (0u64, from + 1);
+        while let Some((end, _)) = ro.checkpoint_from(at)? {
+            if end > to {
+                break;
+            }
+            n += 1;
+            at = end + 1;
+        }
+        Ok(n)
+    }
+
     /// `bttc_getExitPayload`.
     pub(crate) fn exit_payload(
         &self,
@@ -90,9 +107,22 @@ impl RpcContext {
         if block < start {
             return Err(not_yet(format!("block {block} is in no stored checkpoint")));
         }
-        let Some((name, root_chain, id)) =
-            status.and_then(|s| s.header_block(root.as_deref(), end))
-        else {
+        let known = match status.and_then(|s| s.header_block(root.as_deref(), end)) {
+            Some(k) => Some(k),
+            // An older checkpoint than the ones this node saw land: count from one it did
+            // (the root holds the same sequence of checkpoints as the local table).
+            None => match status.and_then(|s| s.anchor(root.as_deref())) {
+                Some((name, rc, anchor_end, anchor_id)) if anchor_end >= end => {
+                    let behind = Self::checkpoints_between(&ro, end, anchor_end)?;
+                    anchor_id
+                        .checked_sub(10_000 * behind)
+                        .filter(|id| *id > 0)
+                        .map(|id| (name, rc, id))
+                }
+                _ => None,
+            },
+        };
+        let Some((name, root_chain, id)) = known else {
             return Err(not_yet(format!(
                 "checkpoint [{start}, {end}] is not known to be on {} yet",
                 root.map_or("any root chain this node watches (--root)".into(), |r| format!(
