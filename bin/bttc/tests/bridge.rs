@@ -57,7 +57,7 @@ impl Root {
 async fn a_btt_withdrawal_exits_on_the_root_once_with_the_payload_the_node_builds() {
     let dir = tempfile::tempdir().unwrap();
     let (http, p2p, root_port) = (free_ports(4), free_ports(4), free_port());
-    let mut devnet = Command::new(env!("CARGO_BIN_EXE_bttc"))
+    let devnet = Command::new(env!("CARGO_BIN_EXE_bttc"))
         .args(["devnet", "--validators", "4", "--datadir"])
         .arg(dir.path().join("net"))
         .args(["--http.base-port", &http.to_string(), "--p2p.base-port", &p2p.to_string()])
@@ -66,6 +66,8 @@ async fn a_btt_withdrawal_exits_on_the_root_once_with_the_payload_the_node_build
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Stopped (with its validators and root) however the test ends.
+    let _devnet = StopOnDrop(devnet);
     let child = format!("http://127.0.0.1:{http}");
     let root =
         Root { url: format!("http://127.0.0.1:{root_port}"), key: DEV0_KEY.parse().unwrap() };
@@ -194,5 +196,13 @@ async fn a_btt_withdrawal_exits_on_the_root_once_with_the_payload_the_node_build
         "{again}"
     );
     assert_eq!(root.view(token, TestToken::balanceOfCall(RECIPIENT)).await, five);
-    support::sigterm_and_wait(&mut devnet, Duration::from_secs(30));
+}
+
+/// A child process stopped with SIGTERM (then killed) when dropped.
+struct StopOnDrop(std::process::Child);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        support::sigterm_and_wait(&mut self.0, Duration::from_secs(30));
+    }
 }

@@ -727,12 +727,14 @@ async fn the_devnet_checkpoints_to_anvil_and_a_second_root_each_in_its_own_seque
         return;
     };
     let anvil_port = free_port();
-    let mut anvil = Command::new(anvil)
+    let anvil = Command::new(anvil)
         .args(["--port", &anvil_port.to_string(), "--block-time", "1", "--silent"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start anvil");
+    // Killed however the test ends.
+    let _anvil = KillOnDrop(anvil);
     let dir = tempfile::tempdir().unwrap();
     let mut second = RootProc::start(&dir.path().join("second"), free_port());
     let anvil_url = format!("http://127.0.0.1:{anvil_port}");
@@ -795,6 +797,14 @@ async fn the_devnet_checkpoints_to_anvil_and_a_second_root_each_in_its_own_seque
     check_sequence("anvil after a reorg", &on_root(&anvil_url, anvil_rc).await, &net.urls).await;
     drop(net);
     second.kill9();
-    let _ = anvil.kill();
-    let _ = anvil.wait();
+}
+
+/// A child process killed when dropped.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
