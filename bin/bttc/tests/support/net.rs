@@ -10,9 +10,22 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// A port nothing listens on right now.
+/// A port nothing listens on right now, and never handed out before in this test process
+/// (tests run in parallel threads; two of them must not plan nodes on one port).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    loop {
+        let p = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if given().insert(p) {
+            return p;
+        }
+    }
+}
+
+/// The ports handed out so far in this process.
+fn given() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<u16>> {
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    GIVEN.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Runs `bttc <args>` to completion and returns stdout; panics with stderr on failure.
@@ -59,9 +72,10 @@ pub fn wait_listening(child: &mut Child, what: &str) -> String {
             }
         }
     });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|_| panic!("{what} printed no 'Listening on' line within 60 s"));
+    let addr = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
+        let status = child.try_wait().ok().flatten();
+        panic!("{what} printed no 'Listening on' line within 60 s (exit status: {status:?})")
+    });
     format!("http://{addr}")
 }
 
@@ -160,7 +174,20 @@ impl TestNet {
             cmd.arg("--validator-key").arg(key).arg("--password-file").arg(&self.password);
         }
         let mut child = cmd.spawn().expect("start bttc node");
-        let http = wait_listening(&mut child, &format!("node {i}"));
+        let what = format!("node {i}");
+        let http = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wait_listening(&mut child, &what)
+        })) {
+            Ok(h) => h,
+            Err(e) => {
+                let msg = e
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .unwrap_or_else(|| "no 'Listening on' line".into());
+                let _ = child.kill();
+                panic!("{msg}\n{}", self.log_tail(i));
+            }
+        };
         NodeProc { child, http }
     }
 
@@ -282,8 +309,10 @@ pub fn free_ports(n: u16) -> u16 {
     loop {
         let base = free_port();
         if base < 60_000
+            && (1..n).all(|i| !given().contains(&(base + i)))
             && (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok())
         {
+            given().extend(base..base + n);
             return base;
         }
     }
