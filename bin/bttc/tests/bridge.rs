@@ -26,11 +26,7 @@ const DEV3_KEY: &str = "7c852118294e51e653712a81e05800f419141751be58f605c371e151
 const DEV4_KEY: &str = "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
 const RECIPIENT: Address = Address::repeat_byte(0x77);
 
-alloy_sol_types::sol!(
-    #[sol(all_derives)]
-    TestToken,
-    "../../contracts/artifacts/TestToken.json"
-);
+use bttc_contracts::bridge::DevToken as TestToken;
 
 fn bttc(args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_bttc")).args(args).output().unwrap();

@@ -34,11 +34,7 @@ const TOKEN: Address = Address::repeat_byte(0xc4);
 const CHILD_MANAGER: Address = Address::repeat_byte(0x10);
 const CHILD_TOKEN: Address = Address::repeat_byte(0x20);
 
-alloy_sol_types::sol!(
-    #[sol(all_derives)]
-    TestToken,
-    "../../contracts/artifacts/TestToken.json"
-);
+use bttc_contracts::bridge::DevToken as TestToken;
 
 fn deploy(init: &[u8], args: Vec<u8>) -> alloy_genesis::GenesisAccount {
     let mut code = init.to_vec();

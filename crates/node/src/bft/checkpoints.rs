@@ -247,11 +247,22 @@ impl CheckpointSigning {
     ) -> Result<Option<SignedCheckpoint>, CheckpointError> {
         let height = block.number;
         let Some((start, epoch_end)) = self.range_at(height)? else { return Ok(None) };
-        let next = match (&self.epochs, epoch_end) {
-            (Some(epochs), true) => epochs.elected_by(rw, height).map_err(Box::new)?.map(|r| r.set),
-            _ => None,
+        // The checkpoint computed when this node voted for the block, if it did: the same
+        // range, block and sets, so it is not read and hashed again.
+        let hash = block.hash_slow();
+        let judged = self.judged.lock().take().filter(|(h, v, _)| (*h, *v) == (height, hash));
+        let mut c = match judged {
+            Some((_, _, c)) => c,
+            None => {
+                let next = match (&self.epochs, epoch_end) {
+                    (Some(epochs), true) => {
+                        epochs.elected_by(rw, height).map_err(Box::new)?.map(|r| r.set)
+                    }
+                    _ => None,
+                };
+                self.build(rw, start, block, next.as_ref())?
+            }
         };
-        let mut c = self.build(rw, start, block, next.as_ref())?;
         if let Some(old) = rw.checkpoint(height)? {
             // A restart committing the height again: keep what was gathered.
             for s in SignedCheckpoint::decode(&old)?.signatures {
@@ -260,7 +271,6 @@ impl CheckpointSigning {
         }
         Self::add_extensions(&mut c, extensions);
         rw.put_checkpoint(height, &c.encode())?;
-        *self.judged.lock() = None;
         Ok(Some(c))
     }
 
