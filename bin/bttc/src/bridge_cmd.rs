@@ -1,5 +1,9 @@
-//! `bttc bridge …`: withdrawals from bttc to a root chain.
+//! `bttc bridge …`: deposits from a root chain to bttc, withdrawals back.
 //!
+//! - `deposit`: locks a root token (or the root's BTT token, `--token btt`) in the root's
+//!   predicate with `RootChainManager.depositFor`; the `StateSynced` record it emits is
+//!   delivered on bttc by the validators once the root block is final. With `--child-rpc`
+//!   the command waits until bttc has it.
 //! - `withdraw`: burns a bridged token (`--token <ChildERC20>`) or locks native BTT
 //!   (`--token btt`) on bttc; the receipt's `WithdrawTo` log is the withdrawal.
 //! - `status`: where a withdrawal stands: waiting for a checkpoint, ready to exit on a root
@@ -7,7 +11,7 @@
 //! - `exit`: asks a bttc node for the exit payload (`bttc_getExitPayload`) and sends
 //!   `RootChainManager.exit(payload)` on the root; an exit already made is reported, not sent.
 //!
-//! Deposits (root to bttc) come with the node's delivery of root records; see docs/bridge.md.
+//! docs/bridge.md has the whole path.
 
 use crate::stake_cmd::{TxArgs, amount, rpc_url, runtime, send_to};
 use alloy_network::TransactionBuilder;
@@ -26,6 +30,30 @@ use eyre::WrapErr;
 /// `bttc bridge …`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum BridgeCommand {
+    /// Deposit to bttc from a root chain (`--rpc-url` is the root): approve the predicate and
+    /// call `RootChainManager.depositFor`; with `--child-rpc`, wait for the credit on bttc.
+    Deposit {
+        /// `btt` for the root token mapped to bttc's native BTT, or a root token's address.
+        #[arg(long)]
+        token: String,
+        /// Amount in whole tokens of 18 decimals (decimals allowed).
+        #[arg(long)]
+        amount: String,
+        /// Who receives it on bttc (default: the sender).
+        #[arg(long)]
+        to: Option<Address>,
+        /// `RootChainManager` on the root.
+        #[arg(long)]
+        manager: Address,
+        /// A bttc node's JSON-RPC: wait (at most `--wait-secs`) until the deposit is delivered.
+        #[arg(long = "child-rpc")]
+        child_rpc: Option<String>,
+        /// How long to wait for the credit on bttc.
+        #[arg(long = "wait-secs", default_value_t = 120)]
+        wait_secs: u64,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
     /// Withdraw to a root chain: burn a bridged token, or lock native BTT, on bttc (`--rpc-url`
     /// is the bttc node). Exit on the root once a checkpoint covers it (`bttc bridge exit`).
     Withdraw {
@@ -139,9 +167,100 @@ async fn exited(root: &str, manager: Address, id: B256) -> eyre::Result<bool> {
     Ok(RCM::processedExitsCall::abi_decode_returns(&out)?)
 }
 
+/// A view call on `to` at the chain at `url`.
+async fn view<C: SolCall>(url: &str, to: Address, call: C) -> eyre::Result<C::Return> {
+    let p = ProviderBuilder::new().connect_http(rpc_url(url)?);
+    let req = TransactionRequest::default().with_to(to).with_input(Bytes::from(call.abi_encode()));
+    let out = p.call(req).await.wrap_err_with(|| format!("{url}: eth_call {}", C::SIGNATURE))?;
+    Ok(C::abi_decode_returns(&out)?)
+}
+
+/// Locks `wei` of `token` on the root and returns the root's chain id and the deposit's
+/// state-sync id.
+async fn deposit(
+    tx: &TxArgs,
+    manager: Address,
+    token: &str,
+    wei: U256,
+    to: Address,
+) -> eyre::Result<(u64, u64)> {
+    use alloy_sol_types::SolEvent;
+    use bttc_contracts::{bridge::DevToken, state_sync::StateSender::StateSynced};
+    let root_token = if token.eq_ignore_ascii_case("btt") {
+        let t = view(&tx.rpc_url, manager, RCM::childToRootTokenCall(BTT_TOKEN)).await?;
+        eyre::ensure!(!t.is_zero(), "no root token is mapped to bttc's BTT on this root");
+        t
+    } else {
+        token.parse().wrap_err("--token is neither `btt` nor an address")?
+    };
+    let child = view(&tx.rpc_url, manager, RCM::rootToChildTokenCall(root_token)).await?;
+    eyre::ensure!(!child.is_zero(), "root token {root_token} is not mapped to a bttc token");
+    let predicate = view(&tx.rpc_url, manager, RCM::predicateCall {}).await?;
+    let approve = DevToken::approveCall { spender: predicate, amount: wei };
+    println!("approving the predicate {predicate} for {wei} wei of {root_token}");
+    send_to(tx, root_token, approve.abi_encode(), U256::ZERO).await?;
+    let data = Bytes::from(alloy_sol_types::SolValue::abi_encode(&wei));
+    let call = RCM::depositForCall { user: to, rootToken: root_token, depositData: data };
+    let sent = send_to(tx, manager, call.abi_encode(), U256::ZERO).await?;
+    let p = ProviderBuilder::new().connect_http(rpc_url(&tx.rpc_url)?);
+    let receipt = p
+        .get_transaction_receipt(sent.hash)
+        .await?
+        .ok_or_else(|| eyre::eyre!("the root lost the deposit's receipt {}", sent.hash))?;
+    let id = receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|l| StateSynced::decode_log_data(&l.inner.data).ok())
+        .ok_or_else(|| eyre::eyre!("deposit {} emitted no StateSynced record", sent.hash))?
+        .id;
+    let root_id = p.get_chain_id().await?;
+    println!(
+        "deposited: {wei} wei of {root_token} for {to} on bttc ({child}); state sync {id} of root {root_id}"
+    );
+    Ok((root_id, id.saturating_to()))
+}
+
+/// Waits until bttc at `child` has delivered state sync `id` of root `root_id`.
+async fn wait_delivered(child: &str, root_id: u64, id: u64, within: u64) -> eyre::Result<()> {
+    use bttc_contracts::{STATE_RECEIVER, state_sync::last_state_id_slot};
+    let p = ProviderBuilder::new().connect_http(rpc_url(child)?);
+    let slot = U256::from_be_bytes(last_state_id_slot(root_id).0);
+    let start = std::time::Instant::now();
+    loop {
+        let last = p.get_storage_at(STATE_RECEIVER, slot).await.wrap_err("--child-rpc")?;
+        if last >= U256::from(id) {
+            let block = p.get_block_number().await?;
+            println!(
+                "credited on bttc by block {block} ({:.1} s after the deposit was mined)",
+                start.elapsed().as_secs_f64()
+            );
+            return Ok(());
+        }
+        if start.elapsed().as_secs() > within {
+            eyre::bail!(
+                "bttc at {child} has delivered state sync {last} of root {root_id}, not yet {id}, after {within} s: \
+                 the validators deliver a record once its root block is final (see bttc_getStateSyncStatus)"
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
 pub(crate) fn run(cmd: BridgeCommand) -> eyre::Result<()> {
     runtime()?.block_on(async move {
         match cmd {
+            BridgeCommand::Deposit { token, amount: a, to, manager, child_rpc, wait_secs, tx } => {
+                let wei = amount(&a, false)?;
+                let to = match to {
+                    Some(t) => t,
+                    None => tx.signer()?.address(),
+                };
+                let (root_id, id) = deposit(&tx, manager, &token, wei, to).await?;
+                if let Some(child) = child_rpc {
+                    wait_delivered(&child, root_id, id, wait_secs).await?;
+                }
+            }
             BridgeCommand::Withdraw { token, amount: a, to, tx } => {
                 let wei = amount(&a, false)?;
                 let to = match to {

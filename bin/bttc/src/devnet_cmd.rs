@@ -121,7 +121,14 @@ fn create_network(l: &Layout, a: &DevnetArgs) -> eyre::Result<()> {
     let block_time_ms = (a.block_time * 1000.0).round() as u64;
     let bttc = genesis_cmd::devnet_params(&validators, block_time_ms, a.epoch_length, &a.set)?;
     let json = genesis_cmd::make(a.chain_id, 10, 10_000, DEV_GAS_LIMIT, bttc)?;
-    std::fs::write(l.genesis(), json)?;
+    // The BTT wrapper's bridge reserve: what deposits of the root's BTT are paid from (the
+    // same amount of root BTT is handed to the dev accounts on the devnet's root).
+    let mut genesis: alloy_genesis::Genesis = serde_json::from_str(&json)?;
+    genesis.alloc.insert(
+        bttc_contracts::BTT_TOKEN,
+        bttc_contracts::btt_token_account(crate::devnet_root::bridge_reserve()),
+    );
+    std::fs::write(l.genesis(), serde_json::to_string_pretty(&genesis)?)?;
     Ok(())
 }
 
@@ -188,13 +195,22 @@ fn spawn_node(
     }
     for r in roots {
         let key = crate::devnet_root::RootLayout { root: &l.root }.submitter_key(i);
-        cmd.arg("--root").arg(format!(
+        let mut spec = format!(
             "name={},rpc_url={},root_chain={},keystore={},takeover_secs=5",
             r.name,
             r.rpc_url,
             r.root_chain,
             key.display()
-        ));
+        );
+        if let Some(b) = &r.bridge {
+            // Deposits: the devnet's own root is final at its head; other roots (anvil)
+            // count a block as final once it is mined.
+            spec.push_str(&format!(",state_sender={}", b.state_sender));
+            if !a.root_rpc.is_empty() {
+                spec.push_str(",sync_confirmations=1");
+            }
+        }
+        cmd.arg("--root").arg(spec);
     }
     if std::env::var_os("RUST_LOG").is_none() {
         cmd.env("RUST_LOG", NODE_LOG);
@@ -334,6 +350,28 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
             }
         }
     }
+    // The bridge's test token: its ChildERC20 on bttc, mapped on the (first) bridge root.
+    if let Some(record) = roots.iter_mut().find(|r| r.bridge.is_some()) {
+        let rl = crate::devnet_root::RootLayout { root: &l.root };
+        let url = format!("http://127.0.0.1:{}", a.http_base_port);
+        let mapped = crate::stake_cmd::runtime().and_then(|rt| {
+            rt.block_on(async {
+                crate::devnet_root::wait_for_root(&url, Duration::from_secs(60)).await?;
+                tokio::time::timeout(
+                    Duration::from_secs(60),
+                    crate::devnet_root::ensure_test_token(&rl, record, &url),
+                )
+                .await
+                .map_err(|_| {
+                    eyre::eyre!("bttc did not include the test token's deployment in 60 s")
+                })?
+            })
+        });
+        if let Err(e) = mapped {
+            terminate(&mut children);
+            return Err(e.wrap_err("mapping the bridge's test token"));
+        }
+    }
     // Signals are caught before the banner tells anyone the network is up.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
@@ -383,6 +421,15 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
                     b.root_chain_manager,
                     b.state_sender,
                     b.btt
+                );
+                if let (Some(t), Some(c)) = (b.test_token, b.child_test_token) {
+                    say!("    test token TST: root {t}  bttc {c}");
+                }
+                say!(
+                    "    deposit: bttc bridge deposit --token btt --amount 5 --manager {} --rpc-url {} --child-rpc http://127.0.0.1:{} --private-key <dev key>",
+                    b.root_chain_manager,
+                    r.rpc_url,
+                    a.http_base_port
                 );
             }
         }

@@ -53,6 +53,29 @@ pub(crate) struct BridgeRecord {
     pub(crate) erc20_predicate: Address,
     /// The root-side BTT token, mapped to bttc's native BTT.
     pub(crate) btt: Address,
+    /// A test ERC-20 on the root (anyone may mint), mapped to `child_test_token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) test_token: Option<Address>,
+    /// Its `ChildERC20` on bttc, once deployed and mapped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) child_test_token: Option<Address>,
+}
+
+/// Dev accounts that hold root BTT and test tokens on the devnet's root.
+const FUNDED_ON_ROOT: u32 = 10;
+/// Root BTT and root test tokens each funded account gets.
+const ROOT_TOKENS_EACH: u64 = 100_000;
+
+/// Whole tokens to wei.
+fn tokens(n: u64) -> alloy_primitives::U256 {
+    alloy_primitives::U256::from(n)
+        * alloy_primitives::U256::from(10u64).pow(alloy_primitives::U256::from(18))
+}
+
+/// The BTT wrapper's bridge reserve in a devnet genesis: the root BTT the dev accounts hold
+/// on the devnet's root, so every root BTT can be deposited.
+pub(crate) fn bridge_reserve() -> alloy_primitives::U256 {
+    tokens(ROOT_TOKENS_EACH) * alloy_primitives::U256::from(FUNDED_ON_ROOT)
 }
 
 /// Root BTT the devnet's predicate holds at start (what bttc users can withdraw to the root).
@@ -60,7 +83,9 @@ const ROOT_BTT_LOCKED: u64 = 1_000_000_000;
 
 /// Deploys the bridge on the root (by `deployer`): `StateSender`, `RootChainManager`,
 /// `ERC20Predicate` and a root-side BTT token mapped to bttc's native BTT, with
-/// [`ROOT_BTT_LOCKED`] of it held by the predicate.
+/// [`ROOT_BTT_LOCKED`] of it held by the predicate and [`ROOT_TOKENS_EACH`] by each of the
+/// first [`FUNDED_ON_ROOT`] dev accounts; and a test ERC-20 with as much for each (mapped
+/// to bttc once bttc runs, [`ensure_test_token`]).
 async fn deploy_bridge(
     url: &str,
     deployer: alloy_signer_local::PrivateKeySigner,
@@ -133,7 +158,84 @@ async fn deploy_bridge(
     let locked = U256::from(ROOT_BTT_LOCKED) * U256::from(10u64).pow(U256::from(18));
     let mint = DevToken::mintCall { to: predicate, amount: locked };
     send(btt, mint.abi_encode(), "minting the predicate's root BTT").await?;
-    Ok(BridgeRecord { state_sender, root_chain_manager: manager, erc20_predicate: predicate, btt })
+    let test_token = deploy(DevToken::BYTECODE.to_vec(), "the root test token").await?;
+    for acc in bttc_node::dev_accounts(FUNDED_ON_ROOT) {
+        for token in [btt, test_token] {
+            let mint = DevToken::mintCall { to: acc.address, amount: tokens(ROOT_TOKENS_EACH) };
+            send(token, mint.abi_encode(), "minting dev accounts' root tokens").await?;
+        }
+    }
+    Ok(BridgeRecord {
+        state_sender,
+        root_chain_manager: manager,
+        erc20_predicate: predicate,
+        btt,
+        test_token: Some(test_token),
+        child_test_token: None,
+    })
+}
+
+/// Maps the root's test token to a `ChildERC20` on bttc (deployed by dev account 0 through
+/// `bttc_url`) unless that is done; records it in `roots.json`. Returns the child token.
+pub(crate) async fn ensure_test_token(
+    l: &RootLayout<'_>,
+    record: &mut RootRecord,
+    bttc_url: &str,
+) -> eyre::Result<Option<Address>> {
+    use alloy_network::{EthereumWallet, TransactionBuilder};
+    use alloy_primitives::Bytes;
+    use alloy_rpc_types_eth::TransactionRequest;
+    use alloy_sol_types::{SolCall, SolConstructor};
+    use bttc_contracts::{
+        CHILD_CHAIN_MANAGER,
+        bridge::{ChildERC20 as C20, RootChainManager as RCM},
+    };
+    let Some(bridge) = record.bridge.as_mut() else { return Ok(None) };
+    let Some(root_token) = bridge.test_token else { return Ok(None) };
+    if bridge.child_test_token.is_some() {
+        return Ok(bridge.child_test_token);
+    }
+    let deployer = alloy_signer_local::PrivateKeySigner::from_bytes(
+        &bttc_node::dev_accounts(1)[0].private_key,
+    )?;
+    let from = deployer.address();
+    let wallet = EthereumWallet::from(deployer);
+    let bttc = ProviderBuilder::new()
+        .wallet(wallet.clone())
+        .connect_http(crate::stake_cmd::rpc_url(bttc_url)?);
+    let args = C20::constructorCall {
+        name_: "Test Token".into(),
+        symbol_: "TST".into(),
+        decimals_: 18,
+        childChainManager_: CHILD_CHAIN_MANAGER,
+    };
+    let init = [C20::BYTECODE.to_vec(), args.abi_encode()].concat();
+    let req = TransactionRequest::default().with_from(from).with_deploy_code(init);
+    let r = bttc.send_transaction(req).await?.get_receipt().await?;
+    let child = match (r.status(), r.contract_address) {
+        (true, Some(a)) => a,
+        _ => eyre::bail!("deploying the test token's ChildERC20 on bttc failed"),
+    };
+    let root = ProviderBuilder::new()
+        .wallet(wallet)
+        .connect_http(crate::stake_cmd::rpc_url(&record.rpc_url)?);
+    let map = RCM::mapTokenCall { rootToken: root_token, childToken: child };
+    let req = TransactionRequest::default()
+        .with_from(from)
+        .with_to(bridge.root_chain_manager)
+        .with_input(Bytes::from(map.abi_encode()));
+    let r = root.send_transaction(req).await?.get_receipt().await?;
+    eyre::ensure!(r.status(), "RootChainManager.mapToken for the test token failed on the root");
+    bridge.child_test_token = Some(child);
+    let mut records: Vec<RootRecord> = std::fs::read_to_string(l.record())
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    for r in records.iter_mut().filter(|r| r.rpc_url == record.rpc_url) {
+        r.bridge = record.bridge.clone();
+    }
+    std::fs::write(l.record(), serde_json::to_string_pretty(&records)?)?;
+    Ok(Some(child))
 }
 
 /// Where the root's files are.

@@ -444,12 +444,14 @@ fn run_bft(args: NodeArgs) -> eyre::Result<()> {
     config.insecure_key_permissions = args.insecure_key_permissions;
     config.pool = pool_config(&args)?;
     for (i, spec) in args.roots.iter().enumerate() {
-        config.roots.push(crate::root_cmd::root_config(
+        let (root, watch) = crate::root_cmd::root_config(
             spec,
             i,
             args.password_file.as_deref(),
             args.insecure_key_permissions,
-        )?);
+        )?;
+        config.roots.push(root);
+        config.state_syncs.extend(watch);
     }
     if let Some(d) = args.block_time {
         if d < Duration::from_secs(1) {

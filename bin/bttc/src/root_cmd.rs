@@ -41,13 +41,16 @@ pub(crate) fn root_set(members: &[(Address, u64)]) -> (Vec<Address>, Vec<U256>, 
 }
 
 /// One `--root` value: `name=…,rpc_url=…,root_chain=…[,keystore=…[,password_file=…]]
-/// [,confirmations=N][,takeover_secs=N]` (without a keystore: watch only).
+/// [,confirmations=N][,takeover_secs=N][,history=N][,state_sender=…[,sync_confirmations=N]
+/// [,sync_from=BLOCK]]` (without a keystore: watch only). With `state_sender=` the node
+/// also reads the root's deposits (state sync), up to the root's `finalized` block or, with
+/// `sync_confirmations=N`, `N` blocks deep.
 pub(crate) fn root_config(
     spec: &str,
     index: usize,
     default_password: Option<&std::path::Path>,
     allow_insecure: bool,
-) -> eyre::Result<bttc_checkpoint::RootConfig> {
+) -> eyre::Result<(bttc_checkpoint::RootConfig, Option<bttc_bridge::WatchConfig>)> {
     let mut fields = std::collections::BTreeMap::new();
     for pair in spec.split(',').filter(|p| !p.trim().is_empty()) {
         let (k, v) = pair
@@ -96,12 +99,36 @@ pub(crate) fn root_config(
                 eyre::eyre!("--root {name}: history must be at least 1, got {h:?}")
             })?;
     }
+    let number = |k: &str, v: String| {
+        v.parse::<u64>().map_err(|_| eyre::eyre!("--root {name}: {k} {v:?} is not a block count"))
+    };
+    let sync_confirmations = take("sync_confirmations")
+        .map(|c| number("sync_confirmations", c))
+        .transpose()?
+        .map(|c| c.max(1));
+    let sync_from = take("sync_from").map(|c| number("sync_from", c)).transpose()?;
+    let watch = match take("state_sender") {
+        Some(a) => Some(bttc_bridge::WatchConfig {
+            name: name.clone(),
+            rpc_url: config.rpc_url.clone(),
+            state_sender: a
+                .parse()
+                .wrap_err_with(|| format!("--root {name}: state_sender is not an address"))?,
+            confirmations: sync_confirmations,
+            from_block: sync_from.unwrap_or_default(),
+            poll: std::time::Duration::from_secs(1),
+        }),
+        None if sync_confirmations.is_some() || sync_from.is_some() => {
+            eyre::bail!("--root {name}: sync_confirmations and sync_from need state_sender=")
+        }
+        None => None,
+    };
     if let Some(unknown) = fields.keys().next() {
         eyre::bail!(
-            "--root {name}: unknown key {unknown:?} (known: name, rpc_url, root_chain, keystore, password_file, confirmations, takeover_secs, history)"
+            "--root {name}: unknown key {unknown:?} (known: name, rpc_url, root_chain, keystore, password_file, confirmations, takeover_secs, history, state_sender, sync_confirmations, sync_from)"
         );
     }
-    Ok(config)
+    Ok((config, watch))
 }
 
 /// A `RootChain` on a root chain.
@@ -224,19 +251,25 @@ mod tests {
         let rc = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
         let spec =
             format!("rpc_url=http://127.0.0.1:8645,root_chain={rc},keystore={}", ks.display());
-        let c = root_config(&spec, 2, Some(&pw), false).unwrap();
+        let (c, watch) = root_config(&spec, 2, Some(&pw), false).unwrap();
+        assert!(watch.is_none(), "no state_sender: no deposits read");
         assert_eq!((c.name.as_str(), c.confirmations), ("root2", 1));
         assert_eq!(c.root_chain, rc.parse::<alloy_primitives::Address>().unwrap());
         let signer = alloy_signer_local::PrivateKeySigner::from_slice(&[7u8; 32]).unwrap();
         assert_eq!(c.signer.as_ref().map(|s| s.address()), Some(signer.address()));
-        let c = root_config(
-            &format!("name=eth,{spec},confirmations=12,takeover_secs=3"),
+        let (c, watch) = root_config(
+            &format!(
+                "name=eth,{spec},confirmations=12,takeover_secs=3,state_sender={rc},sync_from=77"
+            ),
             0,
             Some(&pw),
             false,
         )
         .unwrap();
         assert_eq!((c.name.as_str(), c.confirmations, c.takeover.as_secs()), ("eth", 12, 3));
+        let watch = watch.expect("state_sender: deposits read");
+        assert_eq!((watch.name.as_str(), watch.from_block, watch.confirmations), ("eth", 77, None));
+        assert_eq!(watch.rpc_url, "http://127.0.0.1:8645");
 
         let err = |s: &str| root_config(s, 0, Some(&pw), false).unwrap_err().to_string();
         assert!(
@@ -244,7 +277,17 @@ mod tests {
                 .contains("rpc_url= is missing")
         );
         let watch = root_config(&format!("rpc_url=http://x,root_chain={rc}"), 0, None, false);
-        assert!(watch.unwrap().signer.is_none(), "no keystore: watch only");
+        assert!(watch.unwrap().0.signer.is_none(), "no keystore: watch only");
+        assert!(err(&format!("{spec},sync_from=3")).contains("need state_sender="));
+        assert!(err(&format!("{spec},state_sender=0x1")).contains("not an address"));
+        let (_, w) = root_config(
+            &format!("{spec},state_sender={rc},sync_confirmations=0"),
+            0,
+            Some(&pw),
+            false,
+        )
+        .unwrap();
+        assert_eq!(w.unwrap().confirmations, Some(1), "at least the block itself");
         assert!(err(&format!("{spec},confirmations=0")).contains("at least 1"));
         assert!(err(&format!("{spec},colour=blue")).contains("unknown key \"colour\""));
         assert!(err(&format!("{spec},name=a,name=b")).contains("given twice"));

@@ -1,5 +1,12 @@
 //! The bttc bridge, node side.
 //!
+//! Deposits enter bttc by **state sync** ([`state_sync`]): each validator's [`Watcher`]s
+//! read the `StateSynced` records of its roots' `StateSender` up to the roots' final blocks
+//! into [`RootRecords`]; a proposer puts the next records of each root in its block's
+//! LastCommit (`bttc_primitives::StateSyncRecord`), every validator checks them against its
+//! own reading before it votes, and every node delivers them to `StateReceiver` at the start
+//! of the block (`bttc-staking`'s hooks).
+//!
 //! Withdrawals leave bttc by a burn (a `WithdrawTo` log) in some block; once a checkpoint on a
 //! root chain covers that block, the root's `RootChainManager.exit(bytes)` releases the tokens
 //! against an **exit payload** that proves the log: this crate builds and checks those
@@ -23,6 +30,8 @@
 
 mod exit;
 mod receipt_proof;
+pub mod state_sync;
 
 pub use exit::{ExitError, ExitPayload, exit_id};
 pub use receipt_proof::{ReceiptProof, receipt_proof, verify_receipt_proof};
+pub use state_sync::{RootRecords, StateSyncError, WatchConfig, Watcher};

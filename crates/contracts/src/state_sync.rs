@@ -36,3 +36,10 @@ pub fn encode_record(
         .abi_encode_params()
         .into()
 }
+
+/// The storage slot of `StateReceiver.lastStateId(rootId)` (the mapping is slot 0).
+pub fn last_state_id_slot(root_id: u64) -> alloy_primitives::B256 {
+    use alloy_sol_types::SolValue;
+    let key = (alloy_primitives::U256::from(root_id), alloy_primitives::U256::ZERO);
+    alloy_primitives::keccak256(key.abi_encode_params())
+}

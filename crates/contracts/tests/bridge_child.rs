@@ -52,8 +52,7 @@ impl Child {
     }
 
     /// Delivers the next record of root 0 to the manager; returns whether it was taken.
-    fn record(&mut self, sync_type: &str, sync_data: Vec<u8>) -> bool {
-        let data = (keccak256(sync_type), Bytes::from(sync_data)).abi_encode_params();
+    fn record(&mut self, data: Bytes) -> bool {
         let call = SR::commitStateCall {
             syncTime: U256::ZERO,
             recordBytes: encode_record(0, self.next_id, CHILD_CHAIN_MANAGER, &data),
@@ -63,12 +62,11 @@ impl Child {
     }
 
     fn map(&mut self, root: Address, child: Address) -> bool {
-        self.record("MAP_TOKEN", (root, child, keccak256("ERC20")).abi_encode_params())
+        self.record(bttc_contracts::bridge::map_token_sync(root, child))
     }
 
     fn deposit(&mut self, user: Address, root: Address, amount: U256) -> bool {
-        let data = Bytes::from(amount.abi_encode());
-        self.record("DEPOSIT", (user, root, data).abi_encode_params())
+        self.record(bttc_contracts::bridge::deposit_sync(user, root, amount))
     }
 
     fn token_balance(&mut self, who: Address) -> U256 {

@@ -12,7 +12,8 @@
 //! - [`decode_blocks`]: a streaming reader for files of concatenated RLP blocks (the format
 //!   `geth export` writes) that names the failing block on error;
 //! - [`MAX_RLP_BLOCK_SIZE`]: the chain-wide cap on a block's encoded size (EIP-7934);
-//! - [`LastCommit`]: the previous block's commit a bttc block carries in its `extraData`.
+//! - [`LastCommit`]: the previous block's commit a bttc block carries in its `extraData`,
+//!   with double-sign evidence and root-chain [`StateSyncRecord`]s.
 //!
 //! Data flows from here upward: chainspec, storage, evm and chain all build on these types.
 
@@ -23,8 +24,9 @@ pub mod system;
 
 pub use account::{Account, AccountDecodeError};
 pub use last_commit::{
-    LAST_COMMIT_VERSION, LAST_COMMIT_WITH_EVIDENCE, LastCommit, LastCommitError,
-    MAX_EVIDENCE_PER_BLOCK, MAX_EVIDENCE_SIZE, MAX_LAST_COMMIT_SIZE,
+    LAST_COMMIT_VERSION, LAST_COMMIT_WITH_EVIDENCE, LAST_COMMIT_WITH_STATE_SYNCS, LastCommit,
+    LastCommitError, MAX_EVIDENCE_PER_BLOCK, MAX_EVIDENCE_SIZE, MAX_LAST_COMMIT_SIZE,
+    MAX_STATE_SYNC_BYTES, MAX_STATE_SYNC_DATA, MAX_STATE_SYNCS_PER_BLOCK, StateSyncRecord,
 };
 pub use rlp_file::{BlockFileError, BlockSpan, decode_block, scan_blocks};
 

@@ -20,6 +20,11 @@ pub trait SignersSource {
     fn evidence(&self, _block: &Block) -> Vec<alloy_primitives::Bytes> {
         Vec::new()
     }
+
+    /// The root-chain records `block` delivers (none unless the source reads them).
+    fn state_syncs(&self, _block: &Block) -> Vec<bttc_primitives::StateSyncRecord> {
+        Vec::new()
+    }
 }
 
 /// Every member of a set of `n` signed (the bitmap with the low `n` bits set).
@@ -50,6 +55,21 @@ impl<S: SignersSource> StakingHooks<S> {
 }
 
 impl<S: SignersSource> BlockHooks for StakingHooks<S> {
+    fn before_transactions<E: Evm<DB: StateDB>>(
+        &self,
+        evm: &mut E,
+        info: &BlockInfo<'_>,
+    ) -> Result<(), BoxError> {
+        if !info.spec.is_bttc() {
+            return Ok(());
+        }
+        let records = self.signers.state_syncs(info.block);
+        if records.is_empty() || !has_code(evm.db_mut(), bttc_contracts::STATE_RECEIVER)? {
+            return Ok(());
+        }
+        crate::state_sync::deliver(evm, info.block.header.number, &records)
+    }
+
     fn after_transactions<E: Evm<DB: StateDB>>(
         &self,
         evm: &mut E,
@@ -158,6 +178,14 @@ fn credit<D: StateDB>(db: &mut D, who: Address, amount: U256) -> Result<(), BoxE
 pub struct LastCommitSigners;
 
 impl SignersSource for LastCommitSigners {
+    fn state_syncs(&self, block: &Block) -> Vec<bttc_primitives::StateSyncRecord> {
+        bttc_primitives::LastCommit::decode(&block.header.extra_data)
+            .ok()
+            .flatten()
+            .map(|c| c.state_syncs)
+            .unwrap_or_default()
+    }
+
     fn evidence(&self, block: &Block) -> Vec<alloy_primitives::Bytes> {
         bttc_primitives::LastCommit::decode(&block.header.extra_data)
             .ok()
@@ -197,6 +225,7 @@ mod tests {
             signers: U256::from(0b101),
             signatures: vec![[7; 65]; 2],
             evidence: Vec::new(),
+            state_syncs: Vec::new(),
         };
         let s = LastCommitSigners;
         assert_eq!(s.signed_bitmap(&block(commit.encode())).unwrap(), U256::from(0b101));

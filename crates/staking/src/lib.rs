@@ -7,6 +7,9 @@
 //!   contract with the block's base fees (which plain Ethereum burns) and the issuance the
 //!   call returns. The bitmap of who signed the previous block comes from a
 //!   [`SignersSource`].
+//! - State sync: before a block's first transaction, the root-chain records its LastCommit
+//!   carries (`bttc_primitives::StateSyncRecord`, agreed by the validators) are delivered to
+//!   `StateReceiver.commitState` as system calls, in order (docs/bridge.md).
 //!
 //! Data flow: `bttc-chain` executes every block (import, proposal, validation, sync) through
 //! `bttc-evm` with a [`bttc_evm::BlockHooks`] implementation; with [`StakingHooks`] the
@@ -22,6 +25,7 @@ mod error;
 pub mod evidence;
 mod hooks;
 mod sets;
+mod state_sync;
 mod view;
 
 pub use error::{SetsError, StakingError};

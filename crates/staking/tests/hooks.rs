@@ -207,8 +207,14 @@ fn evidence_in_a_block_slashes_once_and_nothing_else_runs_in_its_place() {
     };
     let call = double_vote_call(signer, &vote(B256::repeat_byte(1)), &vote(B256::repeat_byte(2)));
     let commit = |evidence: Vec<Bytes>| {
-        LastCommit { round: 0, signers: U256::from(1), signatures: vec![[0; 65]], evidence }
-            .encode()
+        LastCommit {
+            round: 0,
+            signers: U256::from(1),
+            signatures: vec![[0; 65]],
+            evidence,
+            state_syncs: Vec::new(),
+        }
+        .encode()
     };
     let stake = |chain: &Chain<StakingHooks<LastCommitSigners>>| {
         let ro = chain.db().ro().unwrap();
@@ -246,4 +252,107 @@ fn evidence_in_a_block_slashes_once_and_nothing_else_runs_in_its_place() {
         rw.commit().unwrap();
     }
     assert_eq!(importer.head().unwrap().hash, chain.head().unwrap().hash);
+}
+
+#[test]
+fn state_syncs_in_a_block_are_delivered_once_in_order_before_its_transactions() {
+    use bttc_contracts::{
+        BTT_TOKEN, STATE_RECEIVER,
+        bridge::{deposit_sync, map_token_sync},
+    };
+    use bttc_primitives::{LastCommit, StateSyncRecord};
+    use bttc_staking::LastCommitSigners;
+
+    const ROOT: u64 = 31_337;
+    let root_btt = address!("00000000000000000000000000000000000000b7");
+    let user = address!("00000000000000000000000000000000000000c1");
+    // A genesis whose BTT wrapper holds a 1,000 BTT reserve.
+    let mut g: Genesis = serde_json::from_str(&genesis(None)).unwrap();
+    g.alloc.get_mut(&BTT_TOKEN).unwrap().balance = U256::from(1_000 * ONE);
+    let g = serde_json::to_string(&g).unwrap();
+    let (_d1, chain) = open(&g, StakingHooks::new(LastCommitSigners));
+    grow(&chain, 1);
+    let record = |id: u64, receiver: Address, data: Bytes| StateSyncRecord {
+        root_id: ROOT,
+        id,
+        time: 1_000 + id,
+        receiver,
+        data,
+    };
+    let commit = |records: Vec<StateSyncRecord>| {
+        LastCommit {
+            round: 0,
+            signers: U256::from(1),
+            signatures: vec![[0; 65]],
+            state_syncs: records,
+            ..Default::default()
+        }
+        .encode()
+    };
+    let ccm = bttc_contracts::CHILD_CHAIN_MANAGER;
+    let last_id = |chain: &Chain<StakingHooks<LastCommitSigners>>| {
+        let ro = chain.db().ro().unwrap();
+        ro.storage(&STATE_RECEIVER, &bttc_contracts::state_sync::last_state_id_slot(ROOT)).unwrap()
+    };
+    use alloy_sol_types::SolValue;
+
+    // Block 2: map root BTT to the wrapper, deposit 7 BTT, a record to a receiver that
+    // reverts (StakeManager refuses onStateReceive), then 5 BTT more.
+    let b2 = block_with_extra(
+        &chain,
+        commit(vec![
+            record(1, ccm, map_token_sync(root_btt, BTT_TOKEN)),
+            record(2, ccm, deposit_sync(user, root_btt, U256::from(7 * ONE))),
+            record(3, STAKE_MANAGER, Bytes::from_static(b"no")),
+            record(4, ccm, deposit_sync(user, root_btt, U256::from(5 * ONE))),
+        ]),
+    );
+    assert_eq!(balance(&chain, user), U256::from(12 * ONE), "both deposits credited");
+    assert_eq!(balance(&chain, BTT_TOKEN), U256::from(988 * ONE), "out of the reserve");
+    assert_eq!(last_id(&chain), U256::from(4));
+    // failedStateSyncs[ROOT][3] (slot 1) holds keccak256(abi.encode(receiver, data)).
+    let failed = {
+        let inner =
+            alloy_primitives::keccak256((U256::from(ROOT), U256::from(1)).abi_encode_params());
+        let slot = alloy_primitives::keccak256((U256::from(3), inner).abi_encode_params());
+        chain.db().ro().unwrap().storage(&STATE_RECEIVER, &slot).unwrap()
+    };
+    let kept =
+        alloy_primitives::keccak256((STAKE_MANAGER, Bytes::from_static(b"no")).abi_encode_params());
+    assert_eq!(B256::from(failed), kept, "the failed record is kept for a replay");
+    let mapped = {
+        let ro = chain.db().ro().unwrap();
+        let slot = alloy_primitives::keccak256((root_btt, U256::ZERO).abi_encode_params());
+        ro.storage(&ccm, &slot).unwrap()
+    };
+    assert_eq!(mapped, U256::from_be_slice(BTT_TOKEN.as_slice()), "the mapping landed");
+    let receipts = chain.db().ro().unwrap().receipts(2).unwrap().unwrap_or_default();
+    assert!(receipts.is_empty(), "system calls leave no receipts");
+
+    // Block 3: a replay of id 4 and a gap (id 6) are refused by StateReceiver: nothing moves.
+    let b3 = block_with_extra(
+        &chain,
+        commit(vec![
+            record(4, ccm, deposit_sync(user, root_btt, U256::from(5 * ONE))),
+            record(6, ccm, deposit_sync(user, root_btt, U256::from(9 * ONE))),
+        ]),
+    );
+    assert_eq!(balance(&chain, user), U256::from(12 * ONE), "no double credit, no gap");
+    assert_eq!(last_id(&chain), U256::from(4));
+
+    // Another node imports the blocks to the same state.
+    let (_d2, importer) = open(&g, StakingHooks::new(LastCommitSigners));
+    {
+        let block = chain.db().ro().unwrap().block(1).unwrap().unwrap();
+        let rw = importer.db().rw().unwrap();
+        importer.insert_block(&rw, &block).unwrap();
+        rw.commit().unwrap();
+    }
+    for block in [&b2, &b3] {
+        let rw = importer.db().rw().unwrap();
+        importer.insert_block(&rw, block).unwrap();
+        rw.commit().unwrap();
+    }
+    assert_eq!(importer.head().unwrap().hash, chain.head().unwrap().hash);
+    assert_eq!(balance(&importer, user), U256::from(12 * ONE));
 }

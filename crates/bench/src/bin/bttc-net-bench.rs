@@ -348,6 +348,7 @@ fn make_certified_chain(
             signers: U256::from(1),
             signatures: vec![signature.0],
             evidence: Vec::new(),
+            state_syncs: Vec::new(),
         }
         .encode();
         let cert = CommitCertificate {

@@ -91,6 +91,8 @@ pub(crate) struct ConsensusApp {
     pub(crate) committed: Option<u64>,
     /// Checkpoint signatures on the precommits of checkpoint heights.
     pub(crate) checkpoints: CheckpointSigning,
+    /// What this node's watchers read from its roots' `StateSender`s (deposits).
+    pub(crate) root_records: Arc<bttc_bridge::RootRecords>,
 }
 
 /// Vote extensions by validator, as the engine hands them over.
@@ -492,6 +494,12 @@ impl ConsensusApp {
             })?;
             let mut commit = super::last_commit::from_certificate(&cert, &set);
             commit.evidence = self.evidence.for_block();
+            commit.state_syncs = super::state_syncs::for_proposal(&self.root_records, &ro, round);
+            if let (Some(first), Some(last)) =
+                (commit.state_syncs.first(), commit.state_syncs.last())
+            {
+                info!(target: "bttc::bridge", %height, records = commit.state_syncs.len(), root = first.root_id, first = first.id, last = last.id, "proposing state syncs");
+            }
             commit.encode()
         };
         let attrs = BlockAttributes {
@@ -731,7 +739,9 @@ impl ConsensusApp {
                 }
                 let set =
                     self.validators.validator_set(BlockHeight(n - 1)).map_err(|e| e.to_string())?;
-                super::last_commit::verify(&c, self.ctx.chain_id(), n - 1, h.parent_hash, &set)
+                super::last_commit::verify(&c, self.ctx.chain_id(), n - 1, h.parent_hash, &set)?;
+                let ro = self.chain.db().ro().map_err(|e| e.to_string())?;
+                super::state_syncs::check(&self.root_records, &ro, &c.state_syncs)
             }
         }
     }

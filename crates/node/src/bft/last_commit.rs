@@ -35,6 +35,7 @@ pub(crate) fn from_certificate(cert: &CommitCertificate, set: &ValidatorSet) -> 
         signers,
         signatures: placed.into_iter().map(|(_, s)| s).collect(),
         evidence: Vec::new(),
+        state_syncs: Vec::new(),
     }
 }
 
@@ -125,7 +126,7 @@ mod tests {
             );
             signatures.push(EthSignature::sign(&keys[i], &h).0);
         }
-        LastCommit { round: 0, signers, signatures, evidence: Vec::new() }
+        LastCommit { round: 0, signers, signatures, ..Default::default() }
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod guard;
 mod last_commit;
 pub mod limits;
 mod net;
+mod state_syncs;
 pub mod store;
 mod streams;
 mod syncing;
@@ -87,6 +88,8 @@ pub struct BftNodeConfig {
     pub validator_sets: Option<Arc<dyn ValidatorSetProvider>>,
     /// Root chains to post checkpoints to (one submitter each).
     pub roots: Vec<bttc_checkpoint::RootConfig>,
+    /// Root chains whose `StateSender` this node reads (deposits; one watcher each).
+    pub state_syncs: Vec<bttc_bridge::WatchConfig>,
 }
 
 impl BftNodeConfig {
@@ -106,6 +109,7 @@ impl BftNodeConfig {
             pool: PoolConfig::default(),
             validator_sets: None,
             roots: Vec::new(),
+            state_syncs: Vec::new(),
         }
     }
 }
@@ -166,7 +170,8 @@ pub struct BftNode {
     /// The driver, until its end has been observed.
     driver: Option<tokio::task::JoinHandle<Result<(), ConsensusError>>>,
     sync_watcher: ractor::ActorRef<syncing::WatchedEvent>,
-    /// One checkpoint submitter per configured root chain.
+    /// One checkpoint submitter per configured root chain, and one state-sync watcher per
+    /// root with a `StateSender`.
     submitters: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -394,6 +399,8 @@ impl BftNode {
                 tokio::spawn(s.run())
             })
             .collect();
+        let root_records = Arc::new(bttc_bridge::RootRecords::default());
+        let watchers = state_syncs::spawn_watchers(&config.state_syncs, &root_records, chain.db());
         let checkpoints = checkpoints::CheckpointSigning::new(
             schedule,
             chain_id,
@@ -416,6 +423,7 @@ impl BftNode {
             waiting: Vec::new(),
             committed: None,
             checkpoints,
+            root_records,
         };
         let engine_actor = engine.actor.clone();
         let driver = tokio::spawn(async move {
@@ -437,7 +445,7 @@ impl BftNode {
             engine,
             driver: Some(driver),
             sync_watcher,
-            submitters,
+            submitters: submitters.into_iter().chain(watchers).collect(),
         })
     }
 

@@ -120,6 +120,7 @@ fn driver(
             None,
             validators,
         ),
+        root_records: Default::default(),
     }
 }
 
