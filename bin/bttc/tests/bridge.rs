@@ -1,10 +1,11 @@
-//! A withdrawal from bttc to a root chain, end to end with real processes: `bttc devnet`
-//! (4 validators, its own root chain, a checkpoint every 2 blocks) with the bridge's root
-//! contracts it deploys on its root (`StateSender`, `RootChainManager`, `ERC20Predicate`, a
-//! root-side BTT token mapped to bttc's native BTT), then `bttc bridge withdraw --token btt`
-//! on bttc, `bttc bridge status` until a checkpoint covers it, and `bttc bridge exit` on the
-//! root with the payload the node builds. The root pays the recipient exactly what was
-//! withdrawn, the native BTT is locked into bttc's reserve, and a second exit is refused.
+//! The bridge end to end with real processes: `bttc devnet` (4 validators, its own root
+//! chain, a checkpoint every 2 blocks) with the bridge it deploys (`StateSender`,
+//! `RootChainManager`, `ERC20Predicate`, root BTT mapped to bttc's native BTT, a test ERC-20
+//! mapped to a `ChildERC20` on bttc). `bttc bridge deposit` of BTT and of the test token on
+//! the root, credited on bttc by the validators; a transfer on bttc; `bttc bridge withdraw`
+//! of both; `bttc bridge status` until a checkpoint covers them; `bttc bridge exit` on the
+//! root with the payloads the node builds. Balances on both chains reconcile to the wei, and
+//! a second exit is refused.
 
 mod support;
 
@@ -49,13 +50,17 @@ impl Root {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_btt_withdrawal_exits_on_the_root_once_with_the_payload_the_node_builds() {
-    let dir = tempfile::tempdir().unwrap();
+/// Whole tokens (18 decimals) in wei.
+fn tokens(n: u64) -> U256 {
+    U256::from(n) * U256::from(10u64).pow(U256::from(18))
+}
+
+/// Starts `bttc devnet` (4 validators, its own root, a checkpoint every 2 blocks) in `dir`.
+fn devnet(dir: &std::path::Path) -> (StopOnDrop, String, String) {
     let (http, p2p, root_port) = (free_ports(4), free_ports(4), free_port());
     let devnet = Command::new(env!("CARGO_BIN_EXE_bttc"))
         .args(["devnet", "--validators", "4", "--datadir"])
-        .arg(dir.path().join("net"))
+        .arg(dir.join("net"))
         .args(["--http.base-port", &http.to_string(), "--p2p.base-port", &p2p.to_string()])
         .args(["--root.port", &root_port.to_string(), "--set", "checkpointInterval=2"])
         .stdout(Stdio::null())
@@ -63,94 +68,192 @@ async fn a_btt_withdrawal_exits_on_the_root_once_with_the_payload_the_node_build
         .spawn()
         .unwrap();
     // Stopped (with its validators and root) however the test ends.
-    let _devnet = StopOnDrop(devnet);
-    let child = format!("http://127.0.0.1:{http}");
-    let root =
-        Root { url: format!("http://127.0.0.1:{root_port}"), key: DEV0_KEY.parse().unwrap() };
-    support::net::wait_height(&child, 1, T).await.unwrap();
-    let roots: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("net").join("roots.json")).unwrap(),
+    (
+        StopOnDrop(devnet),
+        format!("http://127.0.0.1:{http}"),
+        format!("http://127.0.0.1:{root_port}"),
     )
-    .unwrap();
-    let root_chain: Address = roots[0]["rootChain"].as_str().unwrap().parse().unwrap();
+}
 
-    // The devnet deployed the bridge on its root: a root-side BTT token mapped to bttc's
-    // native BTT, its supply held by the predicate (as deposits would have locked it).
-    let bridge = &roots[0]["bridge"];
-    let addr = |k: &str| -> Address { bridge[k].as_str().unwrap().parse().unwrap() };
-    let (manager, predicate, token) =
-        (addr("rootChainManager"), addr("erc20Predicate"), addr("btt"));
-    assert_eq!(root.view(manager, RCM::rootToChildTokenCall(token)).await, BTT_TOKEN);
-    assert_eq!(root.view(manager, RCM::checkpointsCall {}).await, root_chain);
-    let supply = root.view(token, TestToken::balanceOfCall(predicate)).await;
-    assert_eq!(supply, U256::from(1_000_000_000u64) * U256::from(10u64).pow(U256::from(18)));
-
-    // Withdraw 5 BTT on bttc to RECIPIENT.
-    let reserve = |url: String| async move {
-        let v = rpc(&url, "eth_getBalance", serde_json::json!([BTT_TOKEN, "latest"])).await;
-        v["result"].as_str().unwrap().parse::<U256>().unwrap()
-    };
-    let before = reserve(child.clone()).await;
-    let (ok, out) = bttc(&[
-        "bridge",
-        "withdraw",
-        "--token",
-        "btt",
-        "--amount",
-        "5",
-        "--to",
-        &RECIPIENT.to_string(),
-        "--rpc-url",
-        &child,
-        "--private-key",
-        DEV3_KEY,
-    ]);
-    assert!(ok, "{out}");
-    let tx: B256 = out
-        .split_whitespace()
-        .skip_while(|w| *w != "withdrawal")
-        .nth(1)
-        .expect("the withdrawal's hash")
-        .parse()
-        .unwrap();
-    let five = U256::from(5u64) * U256::from(10u64).pow(U256::from(18));
-    assert_eq!(reserve(child.clone()).await - before, five, "locked into the reserve");
-
-    // Wait for a checkpoint on the root to cover it.
-    let status = |extra: &[&str]| {
-        let mut args = vec!["bridge", "status", "--tx"];
-        let tx = tx.to_string();
-        let (m, r) = (manager.to_string(), root.url.clone());
-        let mut a: Vec<String> = args.drain(..).map(String::from).collect();
-        a.extend([
-            tx,
-            "--child-rpc".into(),
-            child.clone(),
-            "--rpc-url".into(),
-            r,
-            "--manager".into(),
-            m,
-        ]);
-        a.extend(extra.iter().map(|s| s.to_string()));
-        let (ok, out) = bttc(&a.iter().map(String::as_str).collect::<Vec<_>>());
-        assert!(ok, "{out}");
-        let v: serde_json::Value = serde_json::from_str(&out[out.find('{').unwrap()..]).unwrap();
-        v
-    };
+/// What `roots.json` says the devnet deployed, once the test token is mapped.
+async fn deployed(dir: &std::path::Path) -> serde_json::Value {
     let deadline = Instant::now() + T;
     loop {
-        let v = status(&[]);
-        if v["status"] == "ready to exit" {
-            assert_eq!(v["root"], "root", "{v}");
-            break;
+        let text = std::fs::read_to_string(dir.join("net").join("roots.json")).unwrap_or_default();
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+            && v[0]["bridge"]["childTestToken"].is_string()
+        {
+            return v;
         }
-        assert_eq!(v["status"], "waiting for a checkpoint", "{v}");
-        assert!(Instant::now() < deadline, "never checkpointed: {v}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(Instant::now() < deadline, "the devnet never mapped its test token: {text}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn native(url: &str, who: Address) -> U256 {
+    let v = rpc(url, "eth_getBalance", serde_json::json!([who, "latest"])).await;
+    v["result"].as_str().unwrap().parse::<U256>().unwrap()
+}
+
+/// What `who` paid in gas for the transactions `hashes` on bttc.
+async fn gas_paid(url: &str, hashes: &[B256]) -> U256 {
+    let mut paid = U256::ZERO;
+    for h in hashes {
+        let r = rpc(url, "eth_getTransactionReceipt", serde_json::json!([h])).await;
+        let q = |k: &str| U256::from_str_radix(&r["result"][k].as_str().unwrap()[2..], 16).unwrap();
+        paid += q("gasUsed") * q("effectiveGasPrice");
+    }
+    paid
+}
+
+/// Sends `data` to `to` from `key` on the chain at `url`; waits for a successful receipt.
+async fn send(url: &str, key: &PrivateKeySigner, to: Address, data: Vec<u8>) -> B256 {
+    let p = ProviderBuilder::new()
+        .wallet(alloy_network::EthereumWallet::from(key.clone()))
+        .connect_http(url.parse().unwrap());
+    let req = TransactionRequest::default().with_to(to).with_input(Bytes::from(data));
+    let r = p.send_transaction(req).await.unwrap().get_receipt().await.unwrap();
+    assert!(r.status(), "transaction to {to} failed");
+    r.transaction_hash
+}
+
+/// The transaction hash after `word` in `out` (`sent 0x…`, `withdrawal 0x…`).
+fn hash_after(out: &str, word: &str) -> Vec<B256> {
+    let words: Vec<&str> = out.split_whitespace().collect();
+    words.windows(2).filter(|w| w[0] == word).filter_map(|w| w[1].parse().ok()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_cross_to_bttc_and_back_and_both_chains_reconcile_to_the_wei() {
+    use bttc_contracts::bridge::ChildERC20 as C20;
+    let dir = tempfile::tempdir().unwrap();
+    let (_devnet, child, root_url) = devnet(dir.path());
+    let root = Root { url: root_url, key: DEV0_KEY.parse().unwrap() };
+    support::net::wait_height(&child, 1, T).await.unwrap();
+    let roots = deployed(dir.path()).await;
+    let root_chain: Address = roots[0]["rootChain"].as_str().unwrap().parse().unwrap();
+    let bridge = &roots[0]["bridge"];
+    let addr = |k: &str| -> Address { bridge[k].as_str().unwrap().parse().unwrap() };
+    let (manager, predicate, btt) = (addr("rootChainManager"), addr("erc20Predicate"), addr("btt"));
+    let (tst, child_tst) = (addr("testToken"), addr("childTestToken"));
+    // The devnet deployed the bridge on its root: root BTT mapped to bttc's native BTT (its
+    // locked supply held by the predicate), a test token mapped to a ChildERC20 on bttc.
+    assert_eq!(root.view(manager, RCM::rootToChildTokenCall(btt)).await, BTT_TOKEN);
+    assert_eq!(root.view(manager, RCM::rootToChildTokenCall(tst)).await, child_tst);
+    assert_eq!(root.view(manager, RCM::checkpointsCall {}).await, root_chain);
+    let locked_btt = root.view(btt, TestToken::balanceOfCall(predicate)).await;
+    assert_eq!(locked_btt, tokens(1_000_000_000));
+
+    // A fresh bttc account receives the deposits (so its balance is exactly what crossed).
+    let user = PrivateKeySigner::random();
+    let user_key = alloy_primitives::hex::encode(user.to_bytes());
+    let depositor: PrivateKeySigner = DEV3_KEY.parse().unwrap();
+    let reserve0 = native(&child, BTT_TOKEN).await;
+    let dep_btt0 = root.view(btt, TestToken::balanceOfCall(depositor.address())).await;
+    let dep_tst0 = root.view(tst, TestToken::balanceOfCall(depositor.address())).await;
+    let deposit = |token: String, amount: &str| {
+        let (ok, out) = bttc(&[
+            "bridge",
+            "deposit",
+            "--token",
+            &token,
+            "--amount",
+            amount,
+            "--to",
+            &user.address().to_string(),
+            "--manager",
+            &manager.to_string(),
+            "--rpc-url",
+            &root.url,
+            "--child-rpc",
+            &child,
+            "--private-key",
+            DEV3_KEY,
+        ]);
+        assert!(ok && out.contains("credited on bttc"), "{out}");
+    };
+    deposit("btt".into(), "50");
+    deposit(tst.to_string(), "20");
+    // Credited on bttc, exactly; locked on the root, exactly.
+    assert_eq!(native(&child, user.address()).await, tokens(50));
+    assert_eq!(reserve0 - native(&child, BTT_TOKEN).await, tokens(50), "paid from the reserve");
+    let child_view = Root { url: child.clone(), key: user.clone() };
+    assert_eq!(child_view.view(child_tst, C20::balanceOfCall(user.address())).await, tokens(20));
+    assert_eq!(root.view(btt, TestToken::balanceOfCall(predicate)).await, locked_btt + tokens(50));
+    assert_eq!(root.view(tst, TestToken::balanceOfCall(predicate)).await, tokens(20));
+    assert_eq!(
+        root.view(btt, TestToken::balanceOfCall(depositor.address())).await,
+        dep_btt0 - tokens(50)
+    );
+    assert_eq!(
+        root.view(tst, TestToken::balanceOfCall(depositor.address())).await,
+        dep_tst0 - tokens(20)
+    );
+    // Every validator holds the same credit.
+    let base: u16 = child.rsplit(':').next().unwrap().parse().unwrap();
+    for i in 0..4u16 {
+        let url = format!("http://127.0.0.1:{}", base + i);
+        assert_eq!(native(&url, BTT_TOKEN).await, native(&child, BTT_TOKEN).await, "validator {i}");
     }
 
-    // Exit: the recipient gets exactly 5 tokens on the root; the predicate keeps the rest.
-    let exit = || {
+    // On bttc: a transfer, then withdrawals of 10 TST and 5 BTT to RECIPIENT on the root.
+    let mut user_txs = Vec::new();
+    let transfer = C20::transferCall { to: Address::repeat_byte(0x88), amount: tokens(5) };
+    user_txs.push(send(&child, &user, child_tst, transfer.abi_encode()).await);
+    let withdraw = |token: String, amount: &str| {
+        let (ok, out) = bttc(&[
+            "bridge",
+            "withdraw",
+            "--token",
+            &token,
+            "--amount",
+            amount,
+            "--to",
+            &RECIPIENT.to_string(),
+            "--rpc-url",
+            &child,
+            "--private-key",
+            &user_key,
+        ]);
+        assert!(ok, "{out}");
+        hash_after(&out, "withdrawal")[0]
+    };
+    let w_tst = withdraw(child_tst.to_string(), "10");
+    let w_btt = withdraw("btt".into(), "5");
+    user_txs.extend([w_tst, w_btt]);
+    assert_eq!(child_view.view(child_tst, C20::totalSupplyCall {}).await, tokens(10), "10 burned");
+
+    // Wait for a checkpoint on the root to cover both, then exit them (DEV4 pays the gas).
+    let status = |tx: B256| {
+        let (ok, out) = bttc(&[
+            "bridge",
+            "status",
+            "--tx",
+            &tx.to_string(),
+            "--child-rpc",
+            &child,
+            "--rpc-url",
+            &root.url,
+            "--manager",
+            &manager.to_string(),
+        ]);
+        assert!(ok, "{out}");
+        serde_json::from_str::<serde_json::Value>(&out[out.find('{').unwrap()..]).unwrap()
+    };
+    let deadline = Instant::now() + T;
+    for tx in [w_tst, w_btt] {
+        loop {
+            let v = status(tx);
+            if v["status"] == "ready to exit" {
+                assert_eq!(v["root"], "root", "{v}");
+                break;
+            }
+            assert_eq!(v["status"], "waiting for a checkpoint", "{v}");
+            assert!(Instant::now() < deadline, "never checkpointed: {v}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    let exit = |tx: B256| {
         bttc(&[
             "bridge",
             "exit",
@@ -166,16 +269,40 @@ async fn a_btt_withdrawal_exits_on_the_root_once_with_the_payload_the_node_build
             DEV4_KEY,
         ])
     };
-    let (ok, out) = exit();
-    assert!(ok, "{out}");
-    assert_eq!(root.view(token, TestToken::balanceOfCall(RECIPIENT)).await, five);
-    assert_eq!(root.view(token, TestToken::balanceOfCall(predicate)).await, supply - five);
-    assert_eq!(status(&[])["status"], "exited");
-    // A second exit of the same withdrawal is refused (by the CLI, and by the contract).
-    let (ok, out) = exit();
+    for tx in [w_tst, w_btt] {
+        let (ok, out) = exit(tx);
+        assert!(ok, "{out}");
+        assert_eq!(status(tx)["status"], "exited");
+    }
+
+    // Both chains reconcile to the wei.
+    assert_eq!(root.view(tst, TestToken::balanceOfCall(RECIPIENT)).await, tokens(10));
+    assert_eq!(root.view(btt, TestToken::balanceOfCall(RECIPIENT)).await, tokens(5));
+    let tst_locked = root.view(tst, TestToken::balanceOfCall(predicate)).await;
+    assert_eq!(tst_locked, tokens(10), "20 locked - 10 exited");
+    assert_eq!(
+        tst_locked,
+        child_view.view(child_tst, C20::totalSupplyCall {}).await,
+        "root TST locked = TST on bttc"
+    );
+    assert_eq!(child_view.view(child_tst, C20::balanceOfCall(user.address())).await, tokens(5));
+    assert_eq!(
+        child_view.view(child_tst, C20::balanceOfCall(Address::repeat_byte(0x88))).await,
+        tokens(5)
+    );
+    assert_eq!(
+        root.view(btt, TestToken::balanceOfCall(predicate)).await,
+        locked_btt + tokens(50) - tokens(5)
+    );
+    assert_eq!(reserve0 - native(&child, BTT_TOKEN).await, tokens(45), "50 out, 5 back in");
+    let gas = gas_paid(&child, &user_txs).await;
+    assert_eq!(native(&child, user.address()).await, tokens(45) - gas, "50 in, 5 out, gas");
+
+    // A second exit of the same burn is refused (by the CLI, and by the contract).
+    let (ok, out) = exit(w_btt);
     assert!(!ok && out.contains("already exited"), "{out}");
     // BTT's withdrawTo logs Transfer (0), then WithdrawTo (1).
-    let payload = rpc(&child, "bttc_getExitPayload", serde_json::json!([tx, 1])).await;
+    let payload = rpc(&child, "bttc_getExitPayload", serde_json::json!([w_btt, 1])).await;
     let payload: Bytes = payload["result"]["payload"].as_str().unwrap().parse().unwrap();
     let call = RCM::exitCall { payload }.abi_encode();
     let again = rpc(
@@ -191,7 +318,7 @@ async fn a_btt_withdrawal_exits_on_the_root_once_with_the_payload_the_node_build
         )),
         "{again}"
     );
-    assert_eq!(root.view(token, TestToken::balanceOfCall(RECIPIENT)).await, five);
+    assert_eq!(root.view(btt, TestToken::balanceOfCall(RECIPIENT)).await, tokens(5));
 }
 
 /// A child process stopped with SIGTERM (then killed) when dropped.
