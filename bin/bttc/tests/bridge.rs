@@ -329,3 +329,123 @@ impl Drop for StopOnDrop {
         support::sigterm_and_wait(&mut self.0, Duration::from_secs(30));
     }
 }
+
+/// The pid and command line of the process whose command line holds `fragment`.
+fn find_process(fragment: &str) -> (i32, Vec<String>) {
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let args: Vec<String> = raw
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if args.iter().any(|a| a == fragment) && args.iter().any(|a| a == "node") {
+            return (pid, args);
+        }
+    }
+    panic!("no process with {fragment} in its command line");
+}
+
+/// kill -9 of the devnet's process running with `datadir`; returns its command line.
+fn kill9(datadir: &std::path::Path) -> Vec<String> {
+    let (pid, args) = find_process(&datadir.display().to_string());
+    // SAFETY: kill(2) on a pid read from /proc.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}/cmdline")).exists()
+        && std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| !c.is_empty())
+    {
+        assert!(Instant::now() < deadline, "process {pid} did not die");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    args
+}
+
+/// Starts `args` again (stopped when the guard drops), logging to `log`.
+fn restart(args: &[String], log: &std::path::Path) -> StopOnDrop {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+    let child = Command::new(&args[0])
+        .args(&args[1..])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    StopOnDrop(child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deposits_streamed_through_validator_and_root_crashes_are_credited_once_in_order() {
+    use bttc_contracts::STATE_RECEIVER;
+    const N: u64 = 16;
+    let dir = tempfile::tempdir().unwrap();
+    let (_devnet, child, root_url) = devnet(dir.path());
+    let root = Root { url: root_url, key: DEV4_KEY.parse().unwrap() };
+    support::net::wait_height(&child, 1, T).await.unwrap();
+    let roots = deployed(dir.path()).await;
+    let bridge = &roots[0]["bridge"];
+    let addr = |k: &str| -> Address { bridge[k].as_str().unwrap().parse().unwrap() };
+    let (manager, predicate, btt) = (addr("rootChainManager"), addr("erc20Predicate"), addr("btt"));
+    let approve = TestToken::approveCall { spender: predicate, amount: U256::MAX };
+    send(&root.url, &root.key, btt, approve.abi_encode()).await;
+    let recipient = |i: u64| Address::left_padding_from(&[0xd0, i as u8]);
+    let amount = |i: u64| tokens(i) + U256::from(i); // distinct to the wei
+
+    // Deposit i of N to recipient i; a validator is killed -9 after the 4th and restarted
+    // after the 7th, the root is killed -9 after the 10th and restarted 8 s later.
+    let mut guards = Vec::new();
+    let (mut validator, mut root_args) = (None, None);
+    let net = dir.path().join("net");
+    for i in 1..=N {
+        let data = Bytes::from(alloy_sol_types::SolValue::abi_encode(&amount(i)));
+        let call = RCM::depositForCall { user: recipient(i), rootToken: btt, depositData: data };
+        send(&root.url, &root.key, manager, call.abi_encode()).await;
+        match i {
+            4 => validator = Some(kill9(&net.join("node-1"))),
+            7 => guards.push(restart(&validator.take().unwrap(), &net.join("node-1/node.log"))),
+            10 => root_args = Some(kill9(&net.join("root-chain"))),
+            _ => {}
+        }
+        if i == 10 {
+            tokio::time::sleep(Duration::from_secs(8)).await;
+            guards.push(restart(&root_args.take().unwrap(), &net.join("root-chain/node.log")));
+            support::net::wait_height(&root.url, 1, T).await.unwrap();
+        }
+    }
+    // Ids: 1 and 2 mapped the tokens at start, then one per deposit.
+    let last = 2 + N;
+    let slot = U256::from_be_bytes(bttc_contracts::state_sync::last_state_id_slot(31_337).0);
+    let base: u16 = child.rsplit(':').next().unwrap().parse().unwrap();
+    let deadline = Instant::now() + T;
+    for i in 0..4u16 {
+        let url = format!("http://127.0.0.1:{}", base + i);
+        loop {
+            let v =
+                rpc(&url, "eth_getStorageAt", serde_json::json!([STATE_RECEIVER, slot, "latest"]))
+                    .await;
+            let got = v["result"].as_str().and_then(|s| U256::from_str_radix(&s[2..], 16).ok());
+            if got == Some(U256::from(last)) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "validator {i} delivered {got:?} of {last}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        for d in 1..=N {
+            assert_eq!(native(&url, recipient(d)).await, amount(d), "deposit {d} on validator {i}");
+        }
+        // The blocks carried every id once, in order (system calls leave no receipts, so
+        // the records are read from the blocks' LastCommits).
+        let head = support::net::head(&url).await.unwrap();
+        let mut ids = Vec::new();
+        for n in 1..=head {
+            let b = support::net::block(&url, n).await;
+            let extra: Bytes = b["extraData"].as_str().unwrap().parse().unwrap();
+            let commit = bttc_primitives::LastCommit::decode(&extra).unwrap().unwrap_or_default();
+            ids.extend(commit.state_syncs.iter().map(|r| (r.id, r.root_id == 31_337)));
+        }
+        let want: Vec<(u64, bool)> = (1..=last).map(|id| (id, true)).collect();
+        assert_eq!(ids, want, "validator {i}");
+    }
+    drop(guards);
+}
