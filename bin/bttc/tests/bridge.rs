@@ -221,6 +221,13 @@ async fn tokens_cross_to_bttc_and_back_and_both_chains_reconcile_to_the_wei() {
     let w_tst = withdraw(child_tst.to_string(), "10");
     let w_btt = withdraw("btt".into(), "5");
     user_txs.extend([w_tst, w_btt]);
+    let w = rpc(&child, "bttc_getWithdrawalStatus", serde_json::json!([w_tst])).await;
+    assert!(
+        matches!(w["result"]["status"].as_str(), Some("pendingCheckpoint" | "checkpointed")),
+        "{w}"
+    );
+    let not = rpc(&child, "bttc_getWithdrawalStatus", serde_json::json!([user_txs[0]])).await;
+    assert!(not["error"]["message"].as_str().unwrap().contains("not a withdrawal"), "{not}");
     assert_eq!(child_view.view(child_tst, C20::totalSupplyCall {}).await, tokens(10), "10 burned");
 
     // Wait for a checkpoint on the root to cover both, then exit them (DEV4 pays the gas).
@@ -269,6 +276,16 @@ async fn tokens_cross_to_bttc_and_back_and_both_chains_reconcile_to_the_wei() {
             DEV4_KEY,
         ])
     };
+    // The node says so too.
+    let w = rpc(&child, "bttc_getWithdrawalStatus", serde_json::json!([w_btt])).await;
+    assert_eq!(w["result"]["status"], "checkpointed", "{w}");
+    assert_eq!(w["result"]["root"], "root", "{w}");
+    assert_eq!(w["result"]["logIndex"], "0x1", "{w}");
+    let sync = rpc(&child, "bttc_getStateSyncStatus", serde_json::json!([])).await;
+    let sync = &sync["result"][0];
+    assert_eq!((sync["rootId"].as_u64(), sync["name"].as_str()), (Some(31_337), Some("root")));
+    assert_eq!(sync["delivered"], sync["lastId"], "{sync}");
+    assert_eq!(sync["delivered"].as_u64(), Some(4), "two mappings, two deposits: {sync}");
     for tx in [w_tst, w_btt] {
         let (ok, out) = exit(tx);
         assert!(ok, "{out}");

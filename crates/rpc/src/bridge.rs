@@ -1,6 +1,14 @@
-//! `bttc_getExitPayload(txHash, logIndex[, root])`: the exit payload of a withdrawal log, in
-//! pos-portal's format (`bttc_bridge::ExitPayload`), once a checkpoint on a root chain covers
-//! its block. The answer carries the payload and what it was built from:
+//! The bridge's methods:
+//!
+//! - `bttc_getStateSyncStatus()`: per watched root, what this node read from its
+//!   `StateSender` (final root blocks read, the last record id, records waiting) and what the
+//!   chain delivered (`StateReceiver.lastStateId` at the head);
+//! - `bttc_getWithdrawalStatus(txHash[, root])`: where a withdrawal stands: `pendingCheckpoint`
+//!   or `checkpointed` (ready to exit, with the exit id to look up in the root's
+//!   `RootChainManager.processedExits`);
+//! - `bttc_getExitPayload(txHash, logIndex[, root])`: the exit payload of a withdrawal log, in
+//!   pos-portal's format (`bttc_bridge::ExitPayload`), once a checkpoint on a root chain covers
+//!   its block. The answer carries the payload and what it was built from:
 //!
 //! ```json
 //! {"payload":"0x…","root":"eth","rootChain":"0x…","headerBlockId":"0x4e20",
@@ -20,6 +28,7 @@ use crate::{
 };
 use alloy_primitives::{Address, B256, Bytes, U64};
 use bttc_checkpoint::SignedCheckpoint;
+use bttc_storage::StateProvider;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -45,7 +54,106 @@ pub(crate) struct ExitPayloadJson {
     exit_id: B256,
 }
 
+/// One root in `bttc_getStateSyncStatus`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StateSyncStatusJson {
+    #[serde(flatten)]
+    read: bttc_bridge::state_sync::RootSyncStatus,
+    /// The last id `StateReceiver` committed for this root at the head.
+    delivered: u64,
+}
+
+/// The answer of `bttc_getWithdrawalStatus`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WithdrawalStatusJson {
+    /// `pendingCheckpoint` or `checkpointed`.
+    status: &'static str,
+    block_number: U64,
+    log_index: U64,
+    exit_id: B256,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    root: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    root_chain: Option<Address>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    header_block_id: Option<U64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
 impl RpcContext {
+    /// `bttc_getStateSyncStatus`.
+    pub(crate) fn state_sync_status(&self) -> RpcResult<Vec<StateSyncStatusJson>> {
+        let Some(records) = &self.state_syncs else { return Ok(Vec::new()) };
+        let ro = self.ro()?;
+        records
+            .status()
+            .into_iter()
+            .map(|read| {
+                let slot = bttc_contracts::state_sync::last_state_id_slot(read.root_id);
+                let delivered =
+                    ro.storage(&bttc_contracts::STATE_RECEIVER, &slot)?.saturating_to::<u64>();
+                Ok(StateSyncStatusJson { read, delivered })
+            })
+            .collect()
+    }
+
+    /// `bttc_getWithdrawalStatus`: the first `WithdrawTo` log of `tx_hash`.
+    pub(crate) fn withdrawal_status(
+        &self,
+        tx_hash: B256,
+        root: Option<String>,
+    ) -> RpcResult<Option<WithdrawalStatusJson>> {
+        let withdraw_to = alloy_primitives::keccak256("WithdrawTo(address,address,uint256)");
+        let (block, tx_index, log_index) = {
+            let ro = self.ro()?;
+            let Some(tx_num) = ro.transaction_number(&tx_hash)? else { return Ok(None) };
+            let block = ro
+                .transaction_block(tx_num)?
+                .ok_or_else(|| RpcError::Internal(format!("transaction {tx_hash} has no block")))?;
+            let idx = ro
+                .block_indices(block)?
+                .ok_or_else(|| RpcError::Internal(format!("block {block} has no body indices")))?;
+            let tx_index = tx_num - idx.first_tx;
+            let receipts = ro.receipts(block)?.unwrap_or_default();
+            let log = receipts
+                .get(tx_index as usize)
+                .and_then(|r| {
+                    r.logs().iter().position(|l| l.topics().first() == Some(&withdraw_to))
+                })
+                .ok_or_else(|| {
+                    RpcError::InvalidParams(format!(
+                        "transaction {tx_hash} logs no WithdrawTo: it is not a withdrawal"
+                    ))
+                })?;
+            (block, tx_index, log as u64)
+        };
+        let mut out = WithdrawalStatusJson {
+            status: "pendingCheckpoint",
+            block_number: U64::from(block),
+            log_index: U64::from(log_index),
+            exit_id: bttc_bridge::exit_id(block, tx_index, log_index),
+            root: None,
+            root_chain: None,
+            header_block_id: None,
+            reason: None,
+        };
+        match self.exit_payload(tx_hash, log_index, root) {
+            Ok(Some(p)) => {
+                out.status = "checkpointed";
+                out.root = Some(p.root);
+                out.root_chain = Some(p.root_chain);
+                out.header_block_id = Some(p.header_block_id);
+            }
+            Ok(None) => return Ok(None),
+            Err(RpcError::NotReady(reason)) => out.reason = Some(reason),
+            Err(e) => return Err(e),
+        }
+        Ok(Some(out))
+    }
+
     /// How many stored checkpoints end in `(from, to]`.
     fn checkpoints_between(
         ro: &bttc_storage::Provider<bttc_storage::Ro>,

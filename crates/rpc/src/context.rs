@@ -141,6 +141,8 @@ pub struct RpcContext {
     pub sync: Option<Arc<dyn SyncSource>>,
     /// What the checkpoint submitters did on each root (`bttc_getCheckpoint`).
     pub checkpoint_status: Option<Arc<bttc_checkpoint::SubmitterStatus>>,
+    /// What this node's state-sync watchers read from its roots (`bttc_getStateSyncStatus`).
+    pub state_syncs: Option<Arc<bttc_bridge::RootRecords>>,
 }
 
 /// Blocks served recently by `eth_getBlockBy*`, as their JSON, keyed by block hash and
@@ -213,6 +215,7 @@ impl RpcContext {
             peers: None,
             sync: None,
             checkpoint_status: None,
+            state_syncs: None,
         }
     }
 
@@ -237,6 +240,12 @@ impl RpcContext {
     /// Shows the checkpoint submitters' `status` in `bttc_getCheckpoint`.
     pub fn with_checkpoint_status(mut self, status: Arc<bttc_checkpoint::SubmitterStatus>) -> Self {
         self.checkpoint_status = Some(status);
+        self
+    }
+
+    /// Serves `bttc_getStateSyncStatus` from the node's state-sync watchers.
+    pub fn with_state_syncs(mut self, records: Arc<bttc_bridge::RootRecords>) -> Self {
+        self.state_syncs = Some(records);
         self
     }
 

@@ -334,6 +334,12 @@ pub fn rpc_module(ctx: Arc<RpcContext>) -> Result<RpcModule<Arc<RpcContext>>, Re
         let root: Option<String> = p.optional_next()?;
         ok(ctx.exit_payload(hash, log_index.to::<u64>(), root))?
     });
+    heavy!(m, "bttc_getWithdrawalStatus", |ctx, p| {
+        let Hash(hash) = p.next()?;
+        let root: Option<String> = p.optional_next()?;
+        ok(ctx.withdrawal_status(hash, root))?
+    });
+    inline!(m, "bttc_getStateSyncStatus", |ctx, p| ok(ctx.state_sync_status())?);
     inline!(m, "bttc_getCheckpoint", |ctx, p| {
         let v: serde_json::Value = p.next()?;
         ok(ctx.checkpoint(crate::checkpoint::CheckpointQuery::from_param(&v)?))?

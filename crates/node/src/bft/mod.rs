@@ -355,6 +355,10 @@ impl BftNode {
         if !config.roots.is_empty() {
             rpc_ctx = rpc_ctx.with_checkpoint_status(checkpoint_status.clone());
         }
+        let root_records = Arc::new(bttc_bridge::RootRecords::default());
+        if !config.state_syncs.is_empty() {
+            rpc_ctx = rpc_ctx.with_state_syncs(root_records.clone());
+        }
 
         // Transactions travel on our own swarm: QUIC on the consensus port number.
         let gossip_listen =
@@ -399,7 +403,6 @@ impl BftNode {
                 tokio::spawn(s.run())
             })
             .collect();
-        let root_records = Arc::new(bttc_bridge::RootRecords::default());
         let watchers = state_syncs::spawn_watchers(&config.state_syncs, &root_records, chain.db());
         let checkpoints = checkpoints::CheckpointSigning::new(
             schedule,
