@@ -168,3 +168,115 @@ fn withdrawals_burn_or_lock_and_log_what_the_root_predicate_reads() {
     assert_eq!(C20::WithdrawTo::SIGNATURE_HASH, keccak256("WithdrawTo(address,address,uint256)"));
     assert_eq!(BTT::WithdrawTo::SIGNATURE_HASH, C20::WithdrawTo::SIGNATURE_HASH);
 }
+
+mod accounting {
+    //! Property: whatever sequence of deposits, withdrawals and replays arrives, at the
+    //! 990-trillion-BTT scale, nothing is created or lost: the token's supply is what was
+    //! deposited less what was burned, native BTT moves between the reserve and the users
+    //! and never appears from nowhere, and a delivered record never credits twice.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// 990 trillion BTT in wei: BTT's whole supply.
+    fn supply() -> U256 {
+        btt(990_000_000_000_000)
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Deposit { user: usize, native: bool, amount: U256 },
+        Withdraw { user: usize, native: bool, amount: U256 },
+        Replay,
+    }
+
+    fn amount() -> impl Strategy<Value = U256> {
+        prop_oneof![
+            (0u64..1_000).prop_map(U256::from),
+            (0u64..=990_000_000_000_000).prop_map(btt),
+            Just(supply()),
+            Just(supply() + U256::from(1)),
+        ]
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0..3usize, any::<bool>(), amount())
+                .prop_map(|(user, native, amount)| Op::Deposit { user, native, amount }),
+            3 => (0..3usize, any::<bool>(), amount())
+                .prop_map(|(user, native, amount)| Op::Withdraw { user, native, amount }),
+            1 => Just(Op::Replay),
+        ]
+    }
+
+    fn users() -> [Address; 3] {
+        [Address::repeat_byte(0xa1), Address::repeat_byte(0xa2), Address::repeat_byte(0xa3)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        #[test]
+        fn deposits_and_withdrawals_conserve_tokens_and_native_btt(ops in prop::collection::vec(op(), 1..24)) {
+            let mut c = Child::new(supply());
+            prop_assert!(c.map(ROOT_TOKEN, CHILD_TOKEN));
+            prop_assert!(c.map(ROOT_BTT, BTT_TOKEN));
+            let users = users();
+            let (mut tokens, mut native) = ([U256::ZERO; 3], [U256::ZERO; 3]);
+            let mut reserve = supply();
+            let mut last = None;
+            for op in ops {
+                match op {
+                    Op::Deposit { user, native: true, amount } => {
+                        let took = c.deposit(users[user], ROOT_BTT, amount);
+                        // Beyond the reserve: kept for a replay, nothing moves.
+                        prop_assert_eq!(took, amount <= reserve);
+                        if took {
+                            reserve -= amount;
+                            native[user] += amount;
+                        }
+                        last = Some(bttc_contracts::bridge::deposit_sync(users[user], ROOT_BTT, amount));
+                    }
+                    Op::Deposit { user, native: false, amount } => {
+                        prop_assert!(c.deposit(users[user], ROOT_TOKEN, amount));
+                        tokens[user] += amount;
+                        last = Some(bttc_contracts::bridge::deposit_sync(users[user], ROOT_TOKEN, amount));
+                    }
+                    Op::Withdraw { user, native: false, amount } => {
+                        let r = c.chain.send_to(users[user], CHILD_TOKEN, C20::withdrawToCall { to: OTHER, amount }, U256::ZERO);
+                        prop_assert_eq!(r.is_ok(), amount <= tokens[user]);
+                        if r.is_ok() {
+                            tokens[user] -= amount;
+                        }
+                    }
+                    Op::Withdraw { user, native: true, amount } => {
+                        let call = BTT::withdrawToCall { to: OTHER, amount };
+                        let r = c.chain.send_to(users[user], BTT_TOKEN, call, amount);
+                        prop_assert_eq!(r.is_ok(), amount <= native[user]);
+                        if r.is_ok() {
+                            native[user] -= amount;
+                            reserve += amount;
+                        }
+                    }
+                    Op::Replay => {
+                        // The last record again, under its own id: refused, nothing credited.
+                        if let Some(data) = &last {
+                            let call = SR::commitStateCall {
+                                syncTime: U256::ZERO,
+                                recordBytes: encode_record(0, c.next_id - 1, CHILD_CHAIN_MANAGER, data),
+                            };
+                            let r = c.chain.send_to(SYSTEM_CALLER, STATE_RECEIVER, call, U256::ZERO);
+                            prop_assert!(r.is_err(), "a delivered id is refused");
+                        }
+                    }
+                }
+                let supply_now = c.chain.send_to(Address::ZERO, CHILD_TOKEN, C20::totalSupplyCall {}, U256::ZERO).unwrap();
+                prop_assert_eq!(supply_now, tokens.iter().copied().sum::<U256>());
+                for (i, u) in users.iter().enumerate() {
+                    prop_assert_eq!(c.token_balance(*u), tokens[i]);
+                    prop_assert_eq!(c.chain.balance(*u), native[i]);
+                }
+                prop_assert_eq!(c.chain.balance(BTT_TOKEN), reserve);
+                prop_assert_eq!(reserve + native.iter().copied().sum::<U256>(), supply(), "native BTT conserved");
+            }
+        }
+    }
+}
