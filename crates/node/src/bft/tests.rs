@@ -1,7 +1,8 @@
 //! The driver's checks on received proposals, over a real chain in a temp dir: a forged
 //! signature, a proposal from the wrong validator and undecodable bytes are refused outright;
 //! a block that breaks the rules is reported invalid (so validators prevote nil); a good block
-//! is valid and stored; nothing is committed by validation.
+//! is valid and stored; nothing is committed by validation. A block's deposits (state-sync
+//! records) are valid only when this validator read them, in order.
 
 use super::{
     app::{CommitError, ConsensusApp, ConsensusError},
@@ -154,12 +155,33 @@ impl Fixture {
         claimed: &SigningKey,
         block: &bttc_primitives::Block,
     ) -> AssembledProposal {
+        self.assembled_at(1, signer, claimed, block)
+    }
+
+    /// The key of the proposer of `height`, round 0.
+    fn proposer_at(&self, height: u64) -> SigningKey {
+        let set = self.app.validators.validator_set(BlockHeight(height)).unwrap();
+        let p = self.app.ctx.proposer(&set, BlockHeight(height), Round::new(0)).address;
+        self.keys
+            .iter()
+            .find(|k| ValidatorAddress(bttc_consensus::address_of(k.verifying_key())) == p)
+            .unwrap()
+            .clone()
+    }
+
+    fn assembled_at(
+        &self,
+        height: u64,
+        signer: &SigningKey,
+        claimed: &SigningKey,
+        block: &bttc_primitives::Block,
+    ) -> AssembledProposal {
         let proposer = ValidatorAddress(bttc_consensus::address_of(claimed.verifying_key()));
         let rlp = alloy_rlp::encode(block);
         let hash = block.header.hash_slow();
         let sig = ConsensusSigner::new(signer.clone(), 777).sign_hash(&proposal_signing_hash(
             777,
-            BlockHeight(1),
+            BlockHeight(height),
             Round::new(0),
             &BlockValue(hash),
             Round::Nil,
@@ -168,7 +190,9 @@ impl Fixture {
         // Through the real stream reassembly, published by the proposer's node.
         let mut streams = PartStreams::default();
         let mut out = None;
-        for m in stream_messages(BlockHeight(1), Round::new(0), Round::Nil, proposer, &rlp, sig) {
+        for m in
+            stream_messages(BlockHeight(height), Round::new(0), Round::Nil, proposer, &rlp, sig)
+        {
             if let Inserted::Complete(p) =
                 streams.insert(peer_of(claimed), m, Instant::now(), any_turn).unwrap()
             {
@@ -593,4 +617,75 @@ fn a_decided_block_of_the_largest_size_fits_one_sync_response() {
         sync.max_response_size
     );
     assert!(wire <= net.rpc_max_size, "{wire} bytes exceed the {}-byte frame", net.rpc_max_size);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_is_valid_only_with_the_deposits_this_validator_read_in_order() {
+    use bttc_consensus::{core_types::NilOrVal, core_types::VoteType, signing::EthSignature};
+    use bttc_primitives::{LastCommit, StateSyncRecord};
+    let mut f = fixture();
+    // Block 1, decided and committed.
+    let p1 = f.proposer();
+    let b1 = f.block(bttc_consensus::address_of(p1.0.verifying_key()));
+    let h1 = b1.header.hash_slow();
+    let v = f.app.validate_proposal(&f.assembled(&p1.0, &p1.0, &b1)).unwrap();
+    assert_eq!(v.validity, Validity::Valid);
+    decided(&mut f.app, certificate(1, h1)).await.0.unwrap();
+    finalized(&mut f.app, certificate(1, h1)).await.0.unwrap();
+    // Block 1's commit, signed by every member (LastCommit of block 2).
+    let set = f.app.validators.validator_set(BlockHeight(1)).unwrap();
+    let mut commit = LastCommit { round: 0, ..Default::default() };
+    for (i, m) in set.validators().iter().enumerate() {
+        let key =
+            f.keys.iter().find(|k| bttc_consensus::address_of(k.verifying_key()) == m.address.0);
+        let hash = bttc_consensus::vote_signing_hash(
+            777,
+            VoteType::Precommit,
+            BlockHeight(1),
+            Round::new(0),
+            &NilOrVal::Val(BlockValue(h1)),
+            &m.address,
+        );
+        commit.signers.set_bit(i, true);
+        commit.signatures.push(EthSignature::sign(key.unwrap(), &hash).0);
+    }
+    let record = |id: u64, data: &'static [u8]| StateSyncRecord {
+        root_id: 31_337,
+        id,
+        time: 1_700_000_000,
+        receiver: bttc_contracts::CHILD_CHAIN_MANAGER,
+        data: alloy_primitives::Bytes::from_static(data),
+    };
+    // This validator's watcher read records 1 and 2 of root 31337.
+    f.app.root_records.insert(31_337, "root", 50, vec![record(1, b"one"), record(2, b"two")]);
+    let p2 = f.proposer_at(2);
+    let verdict = |records: Vec<StateSyncRecord>| {
+        let extra = LastCommit { state_syncs: records, ..commit.clone() }.encode();
+        let ro = f.app.chain.db().ro().unwrap();
+        let attrs = BlockAttributes {
+            timestamp: 2,
+            beneficiary: bttc_consensus::address_of(p2.verifying_key()),
+            extra_data: extra,
+            ..Default::default()
+        };
+        let block = f.app.chain.build_block_from_recovered(&ro, vec![], &attrs).unwrap().block;
+        drop(ro);
+        f.app.validate_proposal(&f.assembled_at(2, &p2, &p2, &block)).unwrap().validity
+    };
+    assert_eq!(verdict(vec![]), Validity::Valid, "no deposits");
+    assert_eq!(verdict(vec![record(1, b"one"), record(2, b"two")]), Validity::Valid);
+    assert_eq!(verdict(vec![record(1, b"one")]), Validity::Valid, "a prefix");
+    // Refused (prevote nil): a forged deposit, one this validator has not read, a gap, a
+    // repeat, another root.
+    assert_eq!(verdict(vec![record(1, b"mint me a million")]), Validity::Invalid);
+    assert_eq!(
+        verdict(vec![record(1, b"one"), record(2, b"two"), record(3, b"three")]),
+        Validity::Invalid
+    );
+    assert_eq!(verdict(vec![record(2, b"two")]), Validity::Invalid);
+    assert_eq!(verdict(vec![record(1, b"one"), record(1, b"one")]), Validity::Invalid);
+    let mut other = record(1, b"one");
+    other.root_id = 1;
+    assert_eq!(verdict(vec![other]), Validity::Invalid);
+    assert_eq!(f.app.chain.head().unwrap().number, 1, "validation commits nothing");
 }
