@@ -9,15 +9,18 @@ interface IERC20Like {
 }
 
 /// @title ERC20Predicate
-/// @notice Holds the root-chain ERC-20 tokens deposited to bttc: locks them on deposit and
-/// releases them on an exit proving BTTC's burn log `WithdrawTo(to, 0x0, amount)`. Only the
-/// `RootChainManager` may call it.
+/// @notice Holds the root-chain ERC-20 tokens (and the root's native coin, as
+/// `ETHER_ADDRESS`) deposited to bttc: locks them on deposit and releases them on an exit
+/// proving BTTC's burn log `WithdrawTo(to, 0x0, amount)`. Only the `RootChainManager` may
+/// call it.
 contract ERC20Predicate {
     using RLPReader for RLPReader.Item;
 
     /// @notice `WithdrawTo(address,address,uint256)`, BTTC's burn event.
     bytes32 public constant WITHDRAW_TO_SIG = keccak256("WithdrawTo(address,address,uint256)");
     address public immutable manager;
+    /// @notice Stands for the root chain's native coin (pos-portal's `ETHER_ADDRESS`).
+    address public constant ETHER_ADDRESS = 0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE;
 
     event LockedERC20(
         address indexed depositor, address indexed depositReceiver, address indexed rootToken, uint256 amount
@@ -27,6 +30,7 @@ contract ERC20Predicate {
     error NotManager(address caller);
     error NotAWithdrawal(string reason);
     error TransferFailed(address token);
+    error ValueMismatch(uint256 value, uint256 amount);
 
     constructor(address manager_) {
         manager = manager_;
@@ -38,13 +42,19 @@ contract ERC20Predicate {
     }
 
     /// @notice Takes `abi.decode(depositData, (uint256))` of `rootToken` from `depositor`.
+    /// For `ETHER_ADDRESS` the coin comes with the call and must equal the amount.
     function lockTokens(address depositor, address depositReceiver, address rootToken, bytes calldata depositData)
         external
+        payable
         onlyManager
     {
         uint256 amount = abi.decode(depositData, (uint256));
+        uint256 expected = rootToken == ETHER_ADDRESS ? amount : 0;
+        if (msg.value != expected) revert ValueMismatch(msg.value, expected);
         emit LockedERC20(depositor, depositReceiver, rootToken, amount);
-        _call(rootToken, abi.encodeCall(IERC20Like.transferFrom, (depositor, address(this), amount)));
+        if (rootToken != ETHER_ADDRESS) {
+            _call(rootToken, abi.encodeCall(IERC20Like.transferFrom, (depositor, address(this), amount)));
+        }
     }
 
     /// @notice Pays out the withdrawal `log` (RLP [address, topics, data]) proves.
@@ -58,7 +68,12 @@ contract ERC20Predicate {
         if (data.length != 32) revert NotAWithdrawal("amount is not one word");
         uint256 amount = abi.decode(data, (uint256));
         emit ExitedERC20(to, rootToken, amount);
-        _call(rootToken, abi.encodeCall(IERC20Like.transfer, (to, amount)));
+        if (rootToken == ETHER_ADDRESS) {
+            (bool ok,) = to.call{value: amount}("");
+            if (!ok) revert TransferFailed(to);
+        } else {
+            _call(rootToken, abi.encodeCall(IERC20Like.transfer, (to, amount)));
+        }
     }
 
     /// @dev Calls a token, accepting tokens that return nothing.

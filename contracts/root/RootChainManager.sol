@@ -17,13 +17,15 @@ interface IStateSender {
 
 interface ITokenPredicate {
     function lockTokens(address depositor, address depositReceiver, address rootToken, bytes calldata depositData)
-        external;
+        external
+        payable;
     function exitTokens(address rootToken, bytes calldata log) external;
 }
 
 /// @title RootChainManager
 /// @notice The root-chain end of the bridge, with pos-portal's entry points: `mapToken`,
-/// `depositFor`, `exit(bytes)`. Deposits lock tokens in the predicate and send a `DEPOSIT`
+/// `depositFor`, `depositEtherFor` (the root's native coin, mapped as `ETHER_ADDRESS`),
+/// `exit(bytes)`. Deposits lock tokens in the predicate and send a `DEPOSIT`
 /// record through `StateSender` to bttc's `ChildChainManager`. Exits prove a bttc log (a burn)
 /// with a payload in pos-portal's format against a checkpoint held by `RootChain`, and are
 /// recorded by (block number, transaction index, log index): the same burn never exits twice,
@@ -35,6 +37,8 @@ contract RootChainManager {
     bytes32 public constant DEPOSIT = keccak256("DEPOSIT");
     bytes32 public constant MAP_TOKEN = keccak256("MAP_TOKEN");
     bytes32 public constant ERC20_TYPE = keccak256("ERC20");
+    /// @notice Stands for the root chain's native coin (pos-portal's `ETHER_ADDRESS`).
+    address public constant ETHER_ADDRESS = 0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE;
 
     address public owner;
     ICheckpoints public immutable checkpoints;
@@ -59,6 +63,7 @@ contract RootChainManager {
     error BadPayload(string reason);
     error NotInCheckpoint(uint256 blockNumber, uint256 headerBlockId);
     error BadReceiptProof();
+    error UseDepositEtherFor();
 
     constructor(address owner_, address checkpoints_, address stateSender_, address childChainManager_) {
         owner = owner_;
@@ -92,8 +97,19 @@ contract RootChainManager {
     /// @notice Locks `abi.decode(depositData, (uint256))` of `rootToken` from the caller and
     /// credits `user` on bttc.
     function depositFor(address user, address rootToken, bytes calldata depositData) external {
+        if (rootToken == ETHER_ADDRESS) revert UseDepositEtherFor();
+        _deposit(user, rootToken, depositData, 0);
+    }
+
+    /// @notice Locks the native coin sent with the call and credits `user` on bttc with as much
+    /// of the token mapped to `ETHER_ADDRESS`.
+    function depositEtherFor(address user) external payable {
+        _deposit(user, ETHER_ADDRESS, abi.encode(msg.value), msg.value);
+    }
+
+    function _deposit(address user, address rootToken, bytes memory depositData, uint256 value) private {
         if (rootToChildToken[rootToken] == address(0)) revert NotMapped(rootToken);
-        predicate.lockTokens(msg.sender, user, rootToken, depositData);
+        predicate.lockTokens{value: value}(msg.sender, user, rootToken, depositData);
         stateSender.syncState(childChainManager, abi.encode(DEPOSIT, abi.encode(user, rootToken, depositData)));
     }
 

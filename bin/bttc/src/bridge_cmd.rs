@@ -33,7 +33,8 @@ pub(crate) enum BridgeCommand {
     /// Deposit to bttc from a root chain (`--rpc-url` is the root): approve the predicate and
     /// call `RootChainManager.depositFor`; with `--child-rpc`, wait for the credit on bttc.
     Deposit {
-        /// `btt` for the root token mapped to bttc's native BTT, or a root token's address.
+        /// `btt` for the root token mapped to bttc's native BTT, `eth` for the root chain's
+        /// native coin (`depositEtherFor`), or a root token's address.
         #[arg(long)]
         token: String,
         /// Amount in whole tokens of 18 decimals (decimals allowed).
@@ -186,7 +187,10 @@ async fn deposit(
 ) -> eyre::Result<(u64, u64)> {
     use alloy_sol_types::SolEvent;
     use bttc_contracts::{bridge::DevToken, state_sync::StateSender::StateSynced};
-    let root_token = if token.eq_ignore_ascii_case("btt") {
+    let ether = token.eq_ignore_ascii_case("eth");
+    let root_token = if ether {
+        crate::devnet_root::ETHER_ADDRESS
+    } else if token.eq_ignore_ascii_case("btt") {
         let t = view(&tx.rpc_url, manager, RCM::childToRootTokenCall(BTT_TOKEN)).await?;
         eyre::ensure!(!t.is_zero(), "no root token is mapped to bttc's BTT on this root");
         t
@@ -195,13 +199,17 @@ async fn deposit(
     };
     let child = view(&tx.rpc_url, manager, RCM::rootToChildTokenCall(root_token)).await?;
     eyre::ensure!(!child.is_zero(), "root token {root_token} is not mapped to a bttc token");
-    let predicate = view(&tx.rpc_url, manager, RCM::predicateCall {}).await?;
-    let approve = DevToken::approveCall { spender: predicate, amount: wei };
-    println!("approving the predicate {predicate} for {wei} wei of {root_token}");
-    send_to(tx, root_token, approve.abi_encode(), U256::ZERO).await?;
-    let data = Bytes::from(alloy_sol_types::SolValue::abi_encode(&wei));
-    let call = RCM::depositForCall { user: to, rootToken: root_token, depositData: data };
-    let sent = send_to(tx, manager, call.abi_encode(), U256::ZERO).await?;
+    let sent = if ether {
+        send_to(tx, manager, RCM::depositEtherForCall { user: to }.abi_encode(), wei).await?
+    } else {
+        let predicate = view(&tx.rpc_url, manager, RCM::predicateCall {}).await?;
+        let approve = DevToken::approveCall { spender: predicate, amount: wei };
+        println!("approving the predicate {predicate} for {wei} wei of {root_token}");
+        send_to(tx, root_token, approve.abi_encode(), U256::ZERO).await?;
+        let data = Bytes::from(alloy_sol_types::SolValue::abi_encode(&wei));
+        let call = RCM::depositForCall { user: to, rootToken: root_token, depositData: data };
+        send_to(tx, manager, call.abi_encode(), U256::ZERO).await?
+    };
     let p = ProviderBuilder::new().connect_http(rpc_url(&tx.rpc_url)?);
     let receipt = p
         .get_transaction_receipt(sent.hash)

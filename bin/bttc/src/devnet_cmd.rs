@@ -350,7 +350,8 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
             }
         }
     }
-    // The bridge's test token: its ChildERC20 on bttc, mapped on the (first) bridge root.
+    // The bridge's test token and the root's coin: ChildERC20s on bttc, mapped on the (first)
+    // bridge root.
     if let Some(record) = roots.iter_mut().find(|r| r.bridge.is_some()) {
         let rl = crate::devnet_root::RootLayout { root: &l.root };
         let url = format!("http://127.0.0.1:{}", a.http_base_port);
@@ -359,17 +360,17 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
                 crate::devnet_root::wait_for_root(&url, Duration::from_secs(60)).await?;
                 tokio::time::timeout(
                     Duration::from_secs(60),
-                    crate::devnet_root::ensure_test_token(&rl, record, &url),
+                    crate::devnet_root::ensure_child_tokens(&rl, record, &url),
                 )
                 .await
                 .map_err(|_| {
-                    eyre::eyre!("bttc did not include the test token's deployment in 60 s")
+                    eyre::eyre!("bttc did not include the child tokens' deployment in 60 s")
                 })?
             })
         });
         if let Err(e) = mapped {
             terminate(&mut children);
-            return Err(e.wrap_err("mapping the bridge's test token"));
+            return Err(e.wrap_err("mapping the bridge's test token and root coin"));
         }
     }
     // Signals are caught before the banner tells anyone the network is up.
@@ -424,6 +425,9 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
                 );
                 if let (Some(t), Some(c)) = (b.test_token, b.child_test_token) {
                     say!("    test token TST: root {t}  bttc {c}");
+                }
+                if let Some(c) = b.child_ether {
+                    say!("    the root's coin (--token eth): bttc {c}");
                 }
                 say!(
                     "    deposit: bttc bridge deposit --token btt --amount 5 --manager {} --rpc-url {} --child-rpc http://127.0.0.1:{} --private-key <dev key>",

@@ -59,7 +59,14 @@ pub(crate) struct BridgeRecord {
     /// Its `ChildERC20` on bttc, once deployed and mapped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) child_test_token: Option<Address>,
+    /// The `ChildERC20` on bttc mapped to the root's native coin (`depositEtherFor`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) child_ether: Option<Address>,
 }
+
+/// pos-portal's stand-in address for a root chain's native coin.
+pub(crate) const ETHER_ADDRESS: Address =
+    alloy_primitives::address!("0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE");
 
 /// Dev accounts that hold root BTT and test tokens on the devnet's root.
 const FUNDED_ON_ROOT: u32 = 10;
@@ -172,16 +179,17 @@ async fn deploy_bridge(
         btt,
         test_token: Some(test_token),
         child_test_token: None,
+        child_ether: None,
     })
 }
 
-/// Maps the root's test token to a `ChildERC20` on bttc (deployed by dev account 0 through
-/// `bttc_url`) unless that is done; records it in `roots.json`. Returns the child token.
-pub(crate) async fn ensure_test_token(
+/// Maps the root's test token and its native coin each to a `ChildERC20` on bttc (deployed
+/// by dev account 0 through `bttc_url`) unless that is done; records them in `roots.json`.
+pub(crate) async fn ensure_child_tokens(
     l: &RootLayout<'_>,
     record: &mut RootRecord,
     bttc_url: &str,
-) -> eyre::Result<Option<Address>> {
+) -> eyre::Result<()> {
     use alloy_network::{EthereumWallet, TransactionBuilder};
     use alloy_primitives::Bytes;
     use alloy_rpc_types_eth::TransactionRequest;
@@ -190,11 +198,7 @@ pub(crate) async fn ensure_test_token(
         CHILD_CHAIN_MANAGER,
         bridge::{ChildERC20 as C20, RootChainManager as RCM},
     };
-    let Some(bridge) = record.bridge.as_mut() else { return Ok(None) };
-    let Some(root_token) = bridge.test_token else { return Ok(None) };
-    if bridge.child_test_token.is_some() {
-        return Ok(bridge.child_test_token);
-    }
+    let Some(bridge) = record.bridge.as_mut() else { return Ok(()) };
     let deployer = alloy_signer_local::PrivateKeySigner::from_bytes(
         &bttc_node::dev_accounts(1)[0].private_key,
     )?;
@@ -203,30 +207,43 @@ pub(crate) async fn ensure_test_token(
     let bttc = ProviderBuilder::new()
         .wallet(wallet.clone())
         .connect_http(crate::stake_cmd::rpc_url(bttc_url)?);
-    let args = C20::constructorCall {
-        name_: "Test Token".into(),
-        symbol_: "TST".into(),
-        decimals_: 18,
-        childChainManager_: CHILD_CHAIN_MANAGER,
-    };
-    let init = [C20::BYTECODE.to_vec(), args.abi_encode()].concat();
-    let req = TransactionRequest::default().with_from(from).with_deploy_code(init);
-    let r = bttc.send_transaction(req).await?.get_receipt().await?;
-    let child = match (r.status(), r.contract_address) {
-        (true, Some(a)) => a,
-        _ => eyre::bail!("deploying the test token's ChildERC20 on bttc failed"),
-    };
     let root = ProviderBuilder::new()
         .wallet(wallet)
         .connect_http(crate::stake_cmd::rpc_url(&record.rpc_url)?);
-    let map = RCM::mapTokenCall { rootToken: root_token, childToken: child };
-    let req = TransactionRequest::default()
-        .with_from(from)
-        .with_to(bridge.root_chain_manager)
-        .with_input(Bytes::from(map.abi_encode()));
-    let r = root.send_transaction(req).await?.get_receipt().await?;
-    eyre::ensure!(r.status(), "RootChainManager.mapToken for the test token failed on the root");
-    bridge.child_test_token = Some(child);
+    let wanted = [
+        (bridge.test_token, bridge.child_test_token, "Test Token", "TST"),
+        (Some(ETHER_ADDRESS), bridge.child_ether, "Root chain ETH", "ETH"),
+    ];
+    let mut mapped = Vec::new();
+    for (root_token, child, name, symbol) in wanted {
+        let (Some(root_token), None) = (root_token, child) else {
+            mapped.push(child);
+            continue;
+        };
+        let args = C20::constructorCall {
+            name_: name.into(),
+            symbol_: symbol.into(),
+            decimals_: 18,
+            childChainManager_: CHILD_CHAIN_MANAGER,
+        };
+        let init = [C20::BYTECODE.to_vec(), args.abi_encode()].concat();
+        let req = TransactionRequest::default().with_from(from).with_deploy_code(init);
+        let r = bttc.send_transaction(req).await?.get_receipt().await?;
+        let child = match (r.status(), r.contract_address) {
+            (true, Some(a)) => a,
+            _ => eyre::bail!("deploying the ChildERC20 for {symbol} on bttc failed"),
+        };
+        let map = RCM::mapTokenCall { rootToken: root_token, childToken: child };
+        let req = TransactionRequest::default()
+            .with_from(from)
+            .with_to(bridge.root_chain_manager)
+            .with_input(Bytes::from(map.abi_encode()));
+        let r = root.send_transaction(req).await?.get_receipt().await?;
+        eyre::ensure!(r.status(), "RootChainManager.mapToken for {symbol} failed on the root");
+        mapped.push(Some(child));
+    }
+    bridge.child_test_token = mapped[0];
+    bridge.child_ether = mapped[1];
     let mut records: Vec<RootRecord> = std::fs::read_to_string(l.record())
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
@@ -235,7 +252,7 @@ pub(crate) async fn ensure_test_token(
         r.bridge = record.bridge.clone();
     }
     std::fs::write(l.record(), serde_json::to_string_pretty(&records)?)?;
-    Ok(Some(child))
+    Ok(())
 }
 
 /// Where the root's files are.

@@ -81,7 +81,7 @@ async fn deployed(dir: &std::path::Path) -> serde_json::Value {
     loop {
         let text = std::fs::read_to_string(dir.join("net").join("roots.json")).unwrap_or_default();
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
-            && v[0]["bridge"]["childTestToken"].is_string()
+            && v[0]["bridge"]["childEther"].is_string()
         {
             return v;
         }
@@ -135,7 +135,8 @@ async fn tokens_cross_to_bttc_and_back_and_both_chains_reconcile_to_the_wei() {
     let bridge = &roots[0]["bridge"];
     let addr = |k: &str| -> Address { bridge[k].as_str().unwrap().parse().unwrap() };
     let (manager, predicate, btt) = (addr("rootChainManager"), addr("erc20Predicate"), addr("btt"));
-    let (tst, child_tst) = (addr("testToken"), addr("childTestToken"));
+    let (tst, child_tst, child_eth) =
+        (addr("testToken"), addr("childTestToken"), addr("childEther"));
     // The devnet deployed the bridge on its root: root BTT mapped to bttc's native BTT (its
     // locked supply held by the predicate), a test token mapped to a ChildERC20 on bttc.
     assert_eq!(root.view(manager, RCM::rootToChildTokenCall(btt)).await, BTT_TOKEN);
@@ -172,13 +173,20 @@ async fn tokens_cross_to_bttc_and_back_and_both_chains_reconcile_to_the_wei() {
         ]);
         assert!(ok && out.contains("credited on bttc"), "{out}");
     };
+    let root_native = |who: Address| native(&root.url, who);
+    let (predicate_eth0, depositor_eth0) =
+        (root_native(predicate).await, root_native(depositor.address()).await);
     deposit("btt".into(), "50");
     deposit(tst.to_string(), "20");
+    deposit("eth".into(), "3");
+    assert_eq!(root_native(predicate).await - predicate_eth0, tokens(3), "the coin is locked");
+    assert!(depositor_eth0 - root_native(depositor.address()).await >= tokens(3));
     // Credited on bttc, exactly; locked on the root, exactly.
     assert_eq!(native(&child, user.address()).await, tokens(50));
     assert_eq!(reserve0 - native(&child, BTT_TOKEN).await, tokens(50), "paid from the reserve");
     let child_view = Root { url: child.clone(), key: user.clone() };
     assert_eq!(child_view.view(child_tst, C20::balanceOfCall(user.address())).await, tokens(20));
+    assert_eq!(child_view.view(child_eth, C20::balanceOfCall(user.address())).await, tokens(3));
     assert_eq!(root.view(btt, TestToken::balanceOfCall(predicate)).await, locked_btt + tokens(50));
     assert_eq!(root.view(tst, TestToken::balanceOfCall(predicate)).await, tokens(20));
     assert_eq!(
@@ -220,7 +228,8 @@ async fn tokens_cross_to_bttc_and_back_and_both_chains_reconcile_to_the_wei() {
     };
     let w_tst = withdraw(child_tst.to_string(), "10");
     let w_btt = withdraw("btt".into(), "5");
-    user_txs.extend([w_tst, w_btt]);
+    let w_eth = withdraw(child_eth.to_string(), "1");
+    user_txs.extend([w_tst, w_btt, w_eth]);
     let w = rpc(&child, "bttc_getWithdrawalStatus", serde_json::json!([w_tst])).await;
     assert!(
         matches!(w["result"]["status"].as_str(), Some("pendingCheckpoint" | "checkpointed")),
@@ -248,7 +257,7 @@ async fn tokens_cross_to_bttc_and_back_and_both_chains_reconcile_to_the_wei() {
         serde_json::from_str::<serde_json::Value>(&out[out.find('{').unwrap()..]).unwrap()
     };
     let deadline = Instant::now() + T;
-    for tx in [w_tst, w_btt] {
+    for tx in [w_tst, w_btt, w_eth] {
         loop {
             let v = status(tx);
             if v["status"] == "ready to exit" {
@@ -285,8 +294,8 @@ async fn tokens_cross_to_bttc_and_back_and_both_chains_reconcile_to_the_wei() {
     let sync = &sync["result"][0];
     assert_eq!((sync["rootId"].as_u64(), sync["name"].as_str()), (Some(31_337), Some("root")));
     assert_eq!(sync["delivered"], sync["lastId"], "{sync}");
-    assert_eq!(sync["delivered"].as_u64(), Some(4), "two mappings, two deposits: {sync}");
-    for tx in [w_tst, w_btt] {
+    assert_eq!(sync["delivered"].as_u64(), Some(6), "three mappings, three deposits: {sync}");
+    for tx in [w_tst, w_btt, w_eth] {
         let (ok, out) = exit(tx);
         assert!(ok, "{out}");
         assert_eq!(status(tx)["status"], "exited");
@@ -295,6 +304,9 @@ async fn tokens_cross_to_bttc_and_back_and_both_chains_reconcile_to_the_wei() {
     // Both chains reconcile to the wei.
     assert_eq!(root.view(tst, TestToken::balanceOfCall(RECIPIENT)).await, tokens(10));
     assert_eq!(root.view(btt, TestToken::balanceOfCall(RECIPIENT)).await, tokens(5));
+    assert_eq!(root_native(RECIPIENT).await, tokens(1), "the coin, released");
+    assert_eq!(root_native(predicate).await - predicate_eth0, tokens(2));
+    assert_eq!(child_view.view(child_eth, C20::totalSupplyCall {}).await, tokens(2));
     let tst_locked = root.view(tst, TestToken::balanceOfCall(predicate)).await;
     assert_eq!(tst_locked, tokens(10), "20 locked - 10 exited");
     assert_eq!(
@@ -314,6 +326,7 @@ async fn tokens_cross_to_bttc_and_back_and_both_chains_reconcile_to_the_wei() {
     assert_eq!(reserve0 - native(&child, BTT_TOKEN).await, tokens(45), "50 out, 5 back in");
     let gas = gas_paid(&child, &user_txs).await;
     assert_eq!(native(&child, user.address()).await, tokens(45) - gas, "50 in, 5 out, gas");
+    assert_eq!(child_view.view(child_eth, C20::balanceOfCall(user.address())).await, tokens(2));
 
     // A second exit of the same burn is refused (by the CLI, and by the contract).
     let (ok, out) = exit(w_btt);
@@ -430,8 +443,8 @@ async fn deposits_streamed_through_validator_and_root_crashes_are_credited_once_
             support::net::wait_height(&root.url, 1, T).await.unwrap();
         }
     }
-    // Ids: 1 and 2 mapped the tokens at start, then one per deposit.
-    let last = 2 + N;
+    // Ids: 1 to 3 mapped BTT, the test token and the root's coin at start, then one per deposit.
+    let last = 3 + N;
     let slot = U256::from_be_bytes(bttc_contracts::state_sync::last_state_id_slot(31_337).0);
     let base: u16 = child.rsplit(':').next().unwrap().parse().unwrap();
     let deadline = Instant::now() + T;

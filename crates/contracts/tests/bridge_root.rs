@@ -1,7 +1,8 @@
 //! The bridge's root side in bttc's EVM: `RootChainManager` with `ERC20Predicate`,
 //! `StateSender` and `RootChain`. A deposit locks the tokens and sends a `DEPOSIT` record; an
 //! exit built by the node's `bttc-bridge` from a bttc block under a signed checkpoint pays the
-//! `WithdrawTo` amount once. Refused: a second exit of the same burn, another encoding of the
+//! `WithdrawTo` amount once; the root's native coin goes in with `depositEtherFor` and out
+//! the same way. Refused: a second exit of the same burn, another encoding of the
 //! same branch-mask key (Polygon's 2021 double-spend), a forged receipt, a tampered receipt or
 //! block proof, a wrong log index, a log that is no withdrawal, an unmapped token, a block
 //! outside the checkpoint and an unknown checkpoint.
@@ -296,4 +297,59 @@ fn a_deposit_locks_tokens_and_an_exit_pays_a_burn_once() {
     let e = refused(b.exit(good.encode()));
     assert!(is(&e, RCM::ExitAlreadyProcessed::SELECTOR), "a second exit: {}", e.data);
     assert_eq!(b.balance(USER2), U256::from(40));
+}
+
+#[test]
+fn the_roots_native_coin_is_deposited_with_deposit_ether_for_and_exits_once() {
+    const CHILD_ETH: Address = Address::repeat_byte(0x21);
+    let mut b = Bridge::new();
+    let ether: Address = "0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE".parse().unwrap();
+    b.chain.fund(USER, U256::from(1_000));
+    // Not mapped yet: refused, nothing locked.
+    let deposit = || RCM::depositEtherForCall { user: USER2 };
+    let e = refused(b.chain.send_to(USER, MANAGER, deposit(), U256::from(50)));
+    assert!(is(&e, RCM::NotMapped::SELECTOR), "{}", e.data);
+    let map = RCM::mapTokenCall { rootToken: ether, childToken: CHILD_ETH };
+    b.chain.send_to(OWNER, MANAGER, map, U256::ZERO).unwrap();
+    b.chain
+        .send_to(USER, MANAGER, deposit(), U256::from(50))
+        .unwrap_or_else(|e| panic!("{}", e.data));
+    assert_eq!(b.chain.balance(PREDICATE), U256::from(50), "the coin is locked");
+    assert_eq!(b.chain.balance(USER), U256::from(950));
+    // MAP_TOKEN (token), MAP_TOKEN (ether), DEPOSIT.
+    let counter = b.chain.send_to(Address::ZERO, SENDER, SS::counterCall {}, U256::ZERO).unwrap();
+    assert_eq!(counter, U256::from(3));
+    // depositFor cannot name the coin (it would lock nothing), and the predicate takes
+    // deposits from the manager only.
+    let as_token = RCM::depositForCall {
+        user: USER,
+        rootToken: ether,
+        depositData: U256::from(5).abi_encode().into(),
+    };
+    let e = refused(b.chain.send_to(USER, MANAGER, as_token, U256::ZERO));
+    assert!(is(&e, RCM::UseDepositEtherFor::SELECTOR), "{}", e.data);
+    let direct = PRED::lockTokensCall {
+        depositor: USER,
+        depositReceiver: USER,
+        rootToken: ether,
+        depositData: U256::from(5).abi_encode().into(),
+    };
+    let e = refused(b.chain.send_to(USER, PREDICATE, direct, U256::from(5)));
+    assert!(is(&e, PRED::NotManager::SELECTOR), "{}", e.data);
+
+    // A burn of 30 of the child token on bttc exits as 30 of the coin, once.
+    let receipts = vec![
+        receipt(Vec::new(), false),
+        receipt(vec![withdraw_to(CHILD_ETH, USER2, Address::ZERO, 30)], true),
+    ];
+    let range = child_range(&receipts);
+    b.checkpoint(&range);
+    let p = ExitPayload::build(&range[4], &receipts, 1, 0, &range, 10_000).unwrap();
+    let before = b.chain.balance(USER2);
+    b.exit(p.encode()).unwrap_or_else(|e| panic!("{}", e.data));
+    assert_eq!(b.chain.balance(USER2) - before, U256::from(30));
+    assert_eq!(b.chain.balance(PREDICATE), U256::from(20));
+    let e = refused(b.exit(p.encode()));
+    assert!(is(&e, RCM::ExitAlreadyProcessed::SELECTOR), "{}", e.data);
+    assert_eq!(b.chain.balance(PREDICATE), U256::from(20));
 }
