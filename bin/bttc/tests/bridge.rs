@@ -197,6 +197,29 @@ async fn tokens_cross_to_bttc_and_back_and_both_chains_reconcile_to_the_wei() {
         root.view(tst, TestToken::balanceOfCall(depositor.address())).await,
         dep_tst0 - tokens(20)
     );
+    // The deposit's mint is a log like any other: eth_getLogs finds the Transfer from 0x0
+    // under Bor's derived state-sync transaction hash.
+    let transfer_sig = alloy_primitives::keccak256("Transfer(address,address,uint256)");
+    let logs = rpc(
+        &child,
+        "eth_getLogs",
+        serde_json::json!([{"fromBlock": "0x0", "toBlock": "latest", "address": child_tst,
+            "topics": [transfer_sig]}]),
+    )
+    .await;
+    let minted = &logs["result"][0];
+    assert_eq!(logs["result"].as_array().map(Vec::len), Some(1), "{logs}");
+    assert_eq!(
+        minted["topics"][2].as_str().unwrap().parse::<B256>().unwrap(),
+        B256::left_padding_from(user.address().as_slice()),
+        "{minted}"
+    );
+    let number = u64::from_str_radix(&minted["blockNumber"].as_str().unwrap()[2..], 16).unwrap();
+    let hash: B256 = minted["blockHash"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        minted["transactionHash"].as_str().unwrap().parse::<B256>().unwrap(),
+        bttc_rpc::state_sync_tx_hash(number, hash)
+    );
     // Every validator holds the same credit.
     let base: u16 = child.rsplit(':').next().unwrap().parse().unwrap();
     for i in 0..4u16 {

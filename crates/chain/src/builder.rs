@@ -287,8 +287,7 @@ impl<H: BlockHooks> Chain<H> {
             &built.block,
             hash,
             &built.senders,
-            &built.outcome.receipts,
-            &built.outcome.changes,
+            &built.outcome,
             &built.trie_updates,
             &mut timings,
         )?;

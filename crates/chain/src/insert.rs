@@ -157,16 +157,7 @@ impl<H: BlockHooks> Chain<H> {
         }
         timings.state_root = t.elapsed();
 
-        write_checked_block(
-            rw,
-            block,
-            hash,
-            senders,
-            &outcome.receipts,
-            &outcome.changes,
-            &trie_updates,
-            &mut timings,
-        )?;
+        write_checked_block(rw, block, hash, senders, &outcome, &trie_updates, &mut timings)?;
         debug!(target: "bttc::chain", number = header.number, %hash, gas = outcome.gas_used, "block inserted");
         Ok(InsertedBlock {
             number: header.number,
@@ -195,28 +186,27 @@ impl<H: BlockHooks> Chain<H> {
     }
 }
 
-/// Writes a block that passed every check: header, body, senders, receipts, then its state
-/// and trie nodes, and only then moves the head to it. Any failure here is
+/// Writes a block that passed every check: header, body, senders, receipts, system logs, then
+/// its state and trie nodes, and only then moves the head to it. Any failure here is
 /// [`BlockError::Write`]: the transaction may hold part of the block and must be aborted,
 /// not committed.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn write_checked_block(
     rw: &Provider<Rw>,
     block: &Block,
     hash: B256,
     senders: &[Address],
-    receipts: &[bttc_primitives::Receipt],
-    changes: &StateChanges,
+    outcome: &ExecutionOutcome,
     trie_updates: &bttc_trie::TrieUpdates,
     timings: &mut BlockTimings,
 ) -> Result<(), BlockError> {
     let number = block.header.number;
     let write = |source| BlockError::Write { number, source };
     let t = Instant::now();
-    rw.write_block(block, hash, senders, receipts).map_err(write)?;
+    rw.write_block(block, hash, senders, &outcome.receipts).map_err(write)?;
+    rw.write_system_logs(number, &outcome.system_logs).map_err(write)?;
     timings.write_block = t.elapsed();
     let t = Instant::now();
-    rw.write_state(number, changes).map_err(write)?;
+    rw.write_state(number, &outcome.changes).map_err(write)?;
     timings.write_state = t.elapsed();
     let t = Instant::now();
     rw.write_trie(trie_updates).map_err(write)?;

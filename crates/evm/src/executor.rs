@@ -37,6 +37,8 @@ pub struct ExecutionOutcome {
     pub requests: Requests,
     /// State changes to commit.
     pub changes: StateChanges,
+    /// Logs of the block hooks' system calls (see [`crate::BlockHooks`]).
+    pub system_logs: Vec<alloy_primitives::Log>,
 }
 
 /// Everything a block's execution starts from: its EVM environment, the executor factory
@@ -158,12 +160,13 @@ pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
         .with_bundle_update()
         .build();
     let BlockSetup { env, factory, ctx } = block_setup(spec, block);
+    let mut system_logs;
     let result = {
         let evm = factory.evm_factory().create_evm(&mut db, env);
         let mut executor = factory.create_executor(evm, ctx);
         executor.apply_pre_execution_changes()?;
         let mut gas_used = 0u64;
-        hooks
+        system_logs = hooks
             .before_transactions(executor.evm_mut(), &BlockInfo { spec, block, gas_used })
             .map_err(|source| ExecutionError::Hook { hook: "before_transactions", source })?;
         for (i, (tx, sender)) in txs.iter().zip(senders).enumerate() {
@@ -206,9 +209,11 @@ pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
                 Err(e) => return Err(e.into()),
             }
         }
-        hooks
-            .after_transactions(executor.evm_mut(), &BlockInfo { spec, block, gas_used })
-            .map_err(|source| ExecutionError::Hook { hook: "after_transactions", source })?;
+        system_logs.extend(
+            hooks
+                .after_transactions(executor.evm_mut(), &BlockInfo { spec, block, gas_used })
+                .map_err(|source| ExecutionError::Hook { hook: "after_transactions", source })?,
+        );
         if spec.is_prague_active_at_timestamp(header.timestamp) {
             // EIP-7002 / EIP-7251: a block is invalid if a request contract has no code.
             for address in
@@ -254,6 +259,7 @@ pub fn execute_block_with<S: StateProvider + core::fmt::Debug, H: BlockHooks>(
         blob_gas_used: result.blob_gas_used,
         requests: result.requests,
         changes,
+        system_logs,
     };
     Ok((outcome, skipped))
 }

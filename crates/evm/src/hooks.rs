@@ -2,6 +2,7 @@
 
 use crate::BoxError;
 use alloy_evm::{Evm, block::StateDB};
+use alloy_primitives::Log;
 use bttc_primitives::Block;
 
 /// What a hook is told about the block it runs in.
@@ -22,14 +23,19 @@ pub struct BlockInfo<'a> {
 /// the block's state changes and state root. An error makes the block invalid, so a hook
 /// returns one only when the block cannot be executed at all (a storage fault); a system call
 /// that merely reverts is the hook's to log and survive.
+///
+/// Each returns the logs of its system calls that users should see (the block's *system
+/// logs*: a deposit's `Transfer`, say); the chain stores them with the block and `eth_getLogs`
+/// serves them after the transactions' logs. They are not in any receipt or in the header's
+/// bloom.
 pub trait BlockHooks {
     /// Runs before the first transaction.
     fn before_transactions<E: Evm<DB: StateDB>>(
         &self,
         _evm: &mut E,
         _info: &BlockInfo<'_>,
-    ) -> Result<(), BoxError> {
-        Ok(())
+    ) -> Result<Vec<Log>, BoxError> {
+        Ok(Vec::new())
     }
 
     /// Runs after the last transaction.
@@ -37,8 +43,8 @@ pub trait BlockHooks {
         &self,
         _evm: &mut E,
         _info: &BlockInfo<'_>,
-    ) -> Result<(), BoxError> {
-        Ok(())
+    ) -> Result<Vec<Log>, BoxError> {
+        Ok(Vec::new())
     }
 }
 

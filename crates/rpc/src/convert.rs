@@ -257,8 +257,30 @@ pub(crate) fn tx_in_block(ro: &Provider<Ro>, number: u64, index: u64) -> RpcResu
     tx_by_number(ro, idx.first_tx + index)
 }
 
+/// The transaction hash the logs of block `number`'s system calls (state-sync deliveries)
+/// carry: Bor's derived hash, `keccak256("matic-bor-receipt-" ‖ number (8 bytes, big-endian)
+/// ‖ blockHash)`, so tools that know Bor's state-sync logs read ours alike.
+pub fn state_sync_tx_hash(number: u64, block_hash: B256) -> B256 {
+    let mut key = b"matic-bor-receipt-".to_vec();
+    key.extend_from_slice(&number.to_be_bytes());
+    key.extend_from_slice(block_hash.as_slice());
+    alloy_primitives::keccak256(key)
+}
+
 impl RpcContext {
-    /// Logs of block `number` with their block context. Reads the block and its receipts
+    /// Whether block `number` (with `header`) may hold logs `filter` matches: its bloom
+    /// matches, or it has system logs (which the bloom does not cover).
+    pub(crate) fn may_match(
+        ro: &Provider<Ro>,
+        filter: &alloy_rpc_types_eth::Filter,
+        header: &Header,
+    ) -> RpcResult<bool> {
+        Ok(filter.matches_bloom(header.logs_bloom) || !ro.system_logs(header.number)?.is_empty())
+    }
+
+    /// Logs of block `number` with their block context: its transactions' logs, then the
+    /// logs of its system calls (state-sync deliveries, under [`state_sync_tx_hash`] and the
+    /// transaction index after the last transaction). Reads the block and its receipts
     /// only: senders and full receipt objects are not needed for logs.
     pub(crate) fn block_logs(ro: &Provider<Ro>, number: u64) -> RpcResult<Vec<Log>> {
         let (Some(block), Some(hash), Some(receipts)) =
@@ -271,6 +293,15 @@ impl RpcContext {
             for log in receipt.into_logs() {
                 let log_index = out.len() as u64;
                 out.push(rpc_log(log, &block.header, hash, *tx.tx_hash(), i as u64, log_index));
+            }
+        }
+        let system = ro.system_logs(number)?;
+        if !system.is_empty() {
+            let (tx_hash, tx_index) =
+                (state_sync_tx_hash(number, hash), block.body.transactions.len() as u64);
+            for log in system {
+                let log_index = out.len() as u64;
+                out.push(rpc_log(log, &block.header, hash, tx_hash, tx_index, log_index));
             }
         }
         Ok(out)

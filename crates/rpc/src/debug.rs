@@ -135,6 +135,12 @@ impl RpcContext {
         let evm = factory.evm_factory().create_evm_with_inspector(&mut db, env, inspector(opts)?);
         let mut executor = factory.create_executor(evm, ctx);
         executor.apply_pre_execution_changes().map_err(RpcError::internal)?;
+        // The block's own system calls before its transactions (state-sync deliveries), so
+        // each transaction is traced on the state it saw.
+        executor.evm_mut().disable_inspector();
+        let info = bttc_evm::BlockInfo { spec: &spec, block: &block, gas_used: 0 };
+        bttc_evm::BlockHooks::before_transactions(self.chain.hooks(), executor.evm_mut(), &info)
+            .map_err(RpcError::internal)?;
         let evm = executor.evm_mut();
         let block_env = evm.block().clone();
         let mut out = Vec::new();

@@ -178,7 +178,7 @@ impl RpcContext {
             #[cfg(test)]
             tests::on_block_scanned();
             let Some(header) = ro.header(number)? else { break };
-            if !filter.matches_bloom(header.logs_bloom) {
+            if !Self::may_match(ro, filter, &header)? {
                 continue;
             }
             for log in Self::block_logs(ro, number)? {

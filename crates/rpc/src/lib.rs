@@ -72,7 +72,7 @@ pub use context::{
     BannedPeer, BorValidator, ChainEvents, CommitSource, PeerSource, RpcContext, SyncProgress,
     SyncSource, ValidatorSource,
 };
-pub use convert::{RpcReceipt, RpcTx};
+pub use convert::{RpcReceipt, RpcTx, state_sync_tx_hash};
 pub use deadline::{Deadline, TIMEOUT_TAG};
 pub use error::{
     CLIENT_LIMIT, INTERNAL, INVALID_PARAMS, LIMIT, REVERTED, RpcError, RpcResult, SERVER,

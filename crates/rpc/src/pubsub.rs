@@ -93,7 +93,7 @@ pub(crate) async fn subscribe(
             forward(sink, rx, |number| {
                 let ro = ctx.ro().ok()?;
                 let header = ro.header(number).ok()??;
-                if !filter.matches_bloom(header.logs_bloom) {
+                if !RpcContext::may_match(&ro, &filter, &header).ok()? {
                     return None;
                 }
                 let logs = RpcContext::block_logs(&ro, number).ok()?;

@@ -59,13 +59,13 @@ impl<S: SignersSource> BlockHooks for StakingHooks<S> {
         &self,
         evm: &mut E,
         info: &BlockInfo<'_>,
-    ) -> Result<(), BoxError> {
+    ) -> Result<Vec<alloy_primitives::Log>, BoxError> {
         if !info.spec.is_bttc() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let records = self.signers.state_syncs(info.block);
         if records.is_empty() || !has_code(evm.db_mut(), bttc_contracts::STATE_RECEIVER)? {
-            return Ok(());
+            return Ok(Vec::new());
         }
         crate::state_sync::deliver(evm, info.block.header.number, &records)
     }
@@ -74,9 +74,9 @@ impl<S: SignersSource> BlockHooks for StakingHooks<S> {
         &self,
         evm: &mut E,
         info: &BlockInfo<'_>,
-    ) -> Result<(), BoxError> {
+    ) -> Result<Vec<alloy_primitives::Log>, BoxError> {
         if !info.spec.is_bttc() || !has_code(evm.db_mut(), STAKE_MANAGER)? {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let number = info.block.header.number;
         let base_fee = info.block.header.base_fee_per_gas.unwrap_or_default();
@@ -99,7 +99,7 @@ impl<S: SignersSource> BlockHooks for StakingHooks<S> {
                     Ok(m) => m,
                     Err(e) => {
                         error!(target: "bttc::staking", number, error = %e, "blockEnd returned undecodable data; its changes are dropped");
-                        return Ok(());
+                        return Ok(Vec::new());
                     }
                 };
                 evm.db_mut().commit(out.state);
@@ -115,7 +115,9 @@ impl<S: SignersSource> BlockHooks for StakingHooks<S> {
                 error!(target: "bttc::staking", number, ?reason, "blockEnd halted; the block goes on without it (fees burned, no issuance, previous set kept)");
             }
         }
-        Ok(())
+        // blockEnd's own events (rewards, elections) stay internal: StakeManager's views
+        // and bttc_getStake show the state.
+        Ok(Vec::new())
     }
 }
 

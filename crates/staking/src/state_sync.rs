@@ -14,7 +14,9 @@ use bttc_primitives::StateSyncRecord;
 use revm::{DatabaseCommit, context::result::ExecutionResult};
 use tracing::{debug, error, info};
 
-/// Delivers `records` (block `number`'s) to `StateReceiver` as system calls, in order.
+/// Delivers `records` (block `number`'s) to `StateReceiver` as system calls, in order, and
+/// returns the logs the deliveries emitted (the block's system logs: `StateCommitted`, and
+/// what the receivers logged, such as a deposit's `Transfer`).
 ///
 /// Each call commits its state when it succeeds; `StateReceiver` itself keeps a record whose
 /// receiver fails for a replay, so success here means "delivered or parked". A call that
@@ -24,7 +26,8 @@ pub(crate) fn deliver<E: Evm<DB: StateDB>>(
     evm: &mut E,
     number: u64,
     records: &[StateSyncRecord],
-) -> Result<(), BoxError> {
+) -> Result<Vec<alloy_primitives::Log>, BoxError> {
+    let mut logs = Vec::new();
     for r in records {
         let call = StateReceiver::commitStateCall {
             syncTime: U256::from(r.time),
@@ -34,8 +37,9 @@ pub(crate) fn deliver<E: Evm<DB: StateDB>>(
             .transact_system_call(SYSTEM_CALLER, STATE_RECEIVER, call.abi_encode().into())
             .map_err(|e| StakingError::Evm { number, source: Box::new(e) })?;
         match out.result {
-            ExecutionResult::Success { output, .. } => {
+            ExecutionResult::Success { output, logs: emitted, .. } => {
                 evm.db_mut().commit(out.state);
+                logs.extend(emitted);
                 let took = StateReceiver::commitStateCall::abi_decode_returns(output.data())
                     .unwrap_or_default();
                 if took {
@@ -52,5 +56,5 @@ pub(crate) fn deliver<E: Evm<DB: StateDB>>(
             }
         }
     }
-    Ok(())
+    Ok(logs)
 }

@@ -328,6 +328,16 @@ fn state_syncs_in_a_block_are_delivered_once_in_order_before_its_transactions() 
     assert_eq!(mapped, U256::from_be_slice(BTT_TOKEN.as_slice()), "the mapping landed");
     let receipts = chain.db().ro().unwrap().receipts(2).unwrap().unwrap_or_default();
     assert!(receipts.is_empty(), "system calls leave no receipts");
+    // Their logs are the block's system logs: four StateCommitted, the mapping, two BTT
+    // deposits (the wrapper's Deposit) and the manager's Deposited events.
+    use alloy_sol_types::SolEvent;
+    let logs = chain.db().ro().unwrap().system_logs(2).unwrap();
+    let count = |sig: B256| logs.iter().filter(|l| l.topics().first() == Some(&sig)).count();
+    use bttc_contracts::{bridge::ChildChainManager as CCM, state_sync::StateReceiver as SR};
+    assert_eq!(count(SR::StateCommitted::SIGNATURE_HASH), 4);
+    assert_eq!(count(SR::StateSyncFailed::SIGNATURE_HASH), 1);
+    assert_eq!(count(CCM::TokenMapped::SIGNATURE_HASH), 1);
+    assert_eq!(count(CCM::Deposited::SIGNATURE_HASH), 2);
 
     // Block 3: a replay of id 4 and a gap (id 6) are refused by StateReceiver: nothing moves.
     let b3 = block_with_extra(
@@ -339,6 +349,7 @@ fn state_syncs_in_a_block_are_delivered_once_in_order_before_its_transactions() 
     );
     assert_eq!(balance(&chain, user), U256::from(12 * ONE), "no double credit, no gap");
     assert_eq!(last_id(&chain), U256::from(4));
+    assert!(chain.db().ro().unwrap().system_logs(3).unwrap().is_empty(), "refused: no logs");
 
     // Another node imports the blocks to the same state.
     let (_d2, importer) = open(&g, StakingHooks::new(LastCommitSigners));

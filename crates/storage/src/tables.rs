@@ -79,6 +79,9 @@ tables! {
     /// Last block of a checkpoint → the checkpoint with the signatures gathered for it
     /// (checkpoint-owned encoding).
     Checkpoints,
+    /// Block number → RLP list of the logs its system calls emitted for users (state-sync
+    /// deliveries; only for blocks that have some).
+    SystemLogs,
 }
 
 impl core::fmt::Display for Table {

@@ -177,6 +177,16 @@ impl<K: TransactionKind<Access = PtrUnsync>> Provider<K> {
         Ok(Some(out))
     }
 
+    /// The logs block `number`'s system calls emitted for users (empty for most blocks).
+    pub fn system_logs(&self, number: u64) -> StorageResult<Vec<alloy_primitives::Log>> {
+        let key = num_key(number);
+        match self.get(Table::SystemLogs, &key)? {
+            Some(v) => Vec::<alloy_primitives::Log>::decode(&mut v.as_slice())
+                .map_err(|e| StorageError::decode(Table::SystemLogs, &key, e)),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// The ommer (uncle) headers block `number` included (empty after the merge).
     pub fn ommers(&self, number: u64) -> StorageResult<Vec<Header>> {
         let key = num_key(number);
@@ -280,6 +290,20 @@ impl<K: TransactionKind<Access = PtrUnsync> + WriteMarker> Provider<K> {
             self.append(Table::TransactionBlocks, &num_key(first_tx + txs.len() as u64 - 1), &key)?;
         }
         Ok(())
+    }
+
+    /// Stores the logs block `number`'s system calls emitted (nothing when there are none).
+    pub fn write_system_logs(
+        &self,
+        number: u64,
+        logs: &[alloy_primitives::Log],
+    ) -> StorageResult<()> {
+        if logs.is_empty() {
+            return Ok(());
+        }
+        let mut buf = Vec::new();
+        alloy_rlp::encode_list::<_, alloy_primitives::Log>(logs, &mut buf);
+        self.put(Table::SystemLogs, &num_key(number), &buf)
     }
 
     /// Makes block `number` (already written, with its state and trie) the head.
