@@ -205,7 +205,10 @@ fn spawn_node(
         if let Some(b) = &r.bridge {
             // Deposits: the devnet's own root is final at its head; other roots (anvil)
             // count a block as final once it is mined.
-            spec.push_str(&format!(",state_sender={}", b.state_sender));
+            spec.push_str(&format!(
+                ",state_sender={},root_chain_manager={}",
+                b.state_sender, b.root_chain_manager
+            ));
             if !a.root_rpc.is_empty() {
                 spec.push_str(",sync_confirmations=1");
             }
@@ -350,6 +353,23 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
             }
         }
     }
+    // Signals are caught from here on: the validators run (a stop during the setup below
+    // still stops them cleanly), and the banner tells anyone the network is up.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let (installed, ready) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            rt.block_on(async {
+                let shutdown = crate::node_cmd::Shutdown::install();
+                let _ = installed.send(());
+                shutdown.wait().await;
+            });
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let _ = ready.recv();
+    }
     // The bridge's test token and the root's coin: ChildERC20s on bttc, mapped on the (first)
     // bridge root.
     if let Some(record) = roots.iter_mut().find(|r| r.bridge.is_some()) {
@@ -370,24 +390,12 @@ pub(crate) fn run(a: DevnetArgs) -> eyre::Result<()> {
         });
         if let Err(e) = mapped {
             terminate(&mut children);
+            if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                warn!("stopped during the bridge's setup");
+                return Ok(());
+            }
             return Err(e.wrap_err("mapping the bridge's test token and root coin"));
         }
-    }
-    // Signals are caught before the banner tells anyone the network is up.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let (installed, ready) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            rt.block_on(async {
-                let shutdown = crate::node_cmd::Shutdown::install();
-                let _ = installed.send(());
-                shutdown.wait().await;
-            });
-            stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        });
-        let _ = ready.recv();
     }
     say!(
         "bttc devnet v{}: {} validators{}",

@@ -220,6 +220,16 @@ pub(crate) async fn ensure_child_tokens(
             mapped.push(child);
             continue;
         };
+        // Mapped by a run stopped before it recorded so: keep that mapping.
+        let call = RCM::rootToChildTokenCall(root_token);
+        let req = TransactionRequest::default()
+            .with_to(bridge.root_chain_manager)
+            .with_input(Bytes::from(call.abi_encode()));
+        let known = RCM::rootToChildTokenCall::abi_decode_returns(&root.call(req).await?)?;
+        if !known.is_zero() {
+            mapped.push(Some(known));
+            continue;
+        }
         let args = C20::constructorCall {
             name_: name.into(),
             symbol_: symbol.into(),
