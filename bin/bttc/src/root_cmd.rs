@@ -42,9 +42,10 @@ pub(crate) fn root_set(members: &[(Address, u64)]) -> (Vec<Address>, Vec<U256>, 
 
 /// One `--root` value: `name=…,rpc_url=…,root_chain=…[,keystore=…[,password_file=…]]
 /// [,confirmations=N][,takeover_secs=N][,history=N][,state_sender=…[,sync_confirmations=N]
-/// [,sync_from=BLOCK]]` (without a keystore: watch only). With `state_sender=` the node
-/// also reads the root's deposits (state sync), up to the root's `finalized` block or, with
-/// `sync_confirmations=N`, `N` blocks deep.
+/// [,sync_from=BLOCK][,root_chain_manager=…]]` (without a keystore: watch only). With
+/// `state_sender=` the node also reads the root's deposits (state sync), up to the root's
+/// `finalized` block or, with `sync_confirmations=N`, `N` blocks deep; with
+/// `root_chain_manager=`, the exits processed there too.
 pub(crate) fn root_config(
     spec: &str,
     index: usize,
@@ -107,6 +108,12 @@ pub(crate) fn root_config(
         .transpose()?
         .map(|c| c.max(1));
     let sync_from = take("sync_from").map(|c| number("sync_from", c)).transpose()?;
+    let manager = take("root_chain_manager")
+        .map(|a| {
+            a.parse::<Address>()
+                .wrap_err_with(|| format!("--root {name}: root_chain_manager is not an address"))
+        })
+        .transpose()?;
     let watch = match take("state_sender") {
         Some(a) => Some(bttc_bridge::WatchConfig {
             name: name.clone(),
@@ -115,17 +122,20 @@ pub(crate) fn root_config(
                 .parse()
                 .wrap_err_with(|| format!("--root {name}: state_sender is not an address"))?,
             confirmations: sync_confirmations,
+            manager,
             from_block: sync_from.unwrap_or_default(),
             poll: std::time::Duration::from_secs(1),
         }),
-        None if sync_confirmations.is_some() || sync_from.is_some() => {
-            eyre::bail!("--root {name}: sync_confirmations and sync_from need state_sender=")
+        None if sync_confirmations.is_some() || sync_from.is_some() || manager.is_some() => {
+            eyre::bail!(
+                "--root {name}: sync_confirmations, sync_from and root_chain_manager need state_sender="
+            )
         }
         None => None,
     };
     if let Some(unknown) = fields.keys().next() {
         eyre::bail!(
-            "--root {name}: unknown key {unknown:?} (known: name, rpc_url, root_chain, keystore, password_file, confirmations, takeover_secs, history, state_sender, sync_confirmations, sync_from)"
+            "--root {name}: unknown key {unknown:?} (known: name, rpc_url, root_chain, keystore, password_file, confirmations, takeover_secs, history, state_sender, sync_confirmations, sync_from, root_chain_manager)"
         );
     }
     Ok((config, watch))
@@ -259,7 +269,7 @@ mod tests {
         assert_eq!(c.signer.as_ref().map(|s| s.address()), Some(signer.address()));
         let (c, watch) = root_config(
             &format!(
-                "name=eth,{spec},confirmations=12,takeover_secs=3,state_sender={rc},sync_from=77"
+                "name=eth,{spec},confirmations=12,takeover_secs=3,state_sender={rc},sync_from=77,root_chain_manager={rc}"
             ),
             0,
             Some(&pw),
@@ -270,6 +280,7 @@ mod tests {
         let watch = watch.expect("state_sender: deposits read");
         assert_eq!((watch.name.as_str(), watch.from_block, watch.confirmations), ("eth", 77, None));
         assert_eq!(watch.rpc_url, "http://127.0.0.1:8645");
+        assert_eq!(watch.manager, Some(c.root_chain));
 
         let err = |s: &str| root_config(s, 0, Some(&pw), false).unwrap_err().to_string();
         assert!(
@@ -279,6 +290,7 @@ mod tests {
         let watch = root_config(&format!("rpc_url=http://x,root_chain={rc}"), 0, None, false);
         assert!(watch.unwrap().0.signer.is_none(), "no keystore: watch only");
         assert!(err(&format!("{spec},sync_from=3")).contains("need state_sender="));
+        assert!(err(&format!("{spec},root_chain_manager={rc}")).contains("need state_sender="));
         assert!(err(&format!("{spec},state_sender=0x1")).contains("not an address"));
         let (_, w) = root_config(
             &format!("{spec},state_sender={rc},sync_confirmations=0"),

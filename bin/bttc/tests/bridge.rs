@@ -323,6 +323,17 @@ async fn tokens_cross_to_bttc_and_back_and_both_chains_reconcile_to_the_wei() {
         assert!(ok, "{out}");
         assert_eq!(status(tx)["status"], "exited");
     }
+    // The node reads the root's exits too (final root blocks, polled every second).
+    let deadline = Instant::now() + T;
+    loop {
+        let w = rpc(&child, "bttc_getWithdrawalStatus", serde_json::json!([w_eth])).await;
+        if w["result"]["status"] == "exited" {
+            break;
+        }
+        assert_eq!(w["result"]["status"], "checkpointed", "{w}");
+        assert!(Instant::now() < deadline, "the node never saw the exit: {w}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 
     // Both chains reconcile to the wei.
     assert_eq!(root.view(tst, TestToken::balanceOfCall(RECIPIENT)).await, tokens(10));

@@ -15,6 +15,9 @@
 //!   record it has not seen yet makes it refuse the block; proposers include records only in
 //!   round 0, so a lagging root RPC costs at most one round, never the chain.
 //!
+//! With the root's `RootChainManager` configured, the watcher also reads its `ExitProcessed`
+//! events, so the node can tell a withdrawal that has exited ([`RootRecords::exited`]).
+//!
 //! Exactly once and in order: `StateReceiver` refuses any id but `last + 1` per root, and a
 //! block's records are checked against the state the block executes on.
 
@@ -22,12 +25,14 @@ use alloy_primitives::{Address, B256};
 use alloy_provider::{Provider, ProviderBuilder};
 use alloy_rpc_types_eth::{BlockNumberOrTag, Filter};
 use alloy_sol_types::SolEvent;
-use bttc_contracts::state_sync::StateSender::StateSynced;
+use bttc_contracts::{
+    bridge::RootChainManager::ExitProcessed, state_sync::StateSender::StateSynced,
+};
 use bttc_primitives::{LastCommit, StateSyncRecord};
 use parking_lot::RwLock;
 use serde::Serialize;
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -131,6 +136,10 @@ struct RootView {
     /// Undelivered records by id.
     records: BTreeMap<u64, Seen>,
     last_error: Option<String>,
+    /// Whether the watcher reads the root's `RootChainManager` exits too.
+    reads_exits: bool,
+    /// Exit ids the root's `RootChainManager` processed (in final root blocks).
+    exits: HashSet<B256>,
 }
 
 /// One root's state sync as `bttc_getStateSyncStatus` shows it.
@@ -248,6 +257,16 @@ impl RootRecords {
         Ok(())
     }
 
+    /// Whether root `name`'s `RootChainManager` has processed exit `exit_id` (in a final root
+    /// block); `None` when this node does not read that root's exits.
+    pub fn exited(&self, name: &str, exit_id: B256) -> Option<bool> {
+        self.roots
+            .read()
+            .values()
+            .find(|v| v.name == name && v.reads_exits)
+            .map(|v| v.exits.contains(&exit_id))
+    }
+
     /// Forgets the records of root `root_id` through id `delivered` (the chain has them).
     pub fn prune(&self, root_id: u64, delivered: u64) {
         if let Some(v) = self.roots.write().get_mut(&root_id) {
@@ -257,8 +276,21 @@ impl RootRecords {
 
     /// Adds records read from `root_id` (tests and the watcher).
     pub fn insert(&self, root_id: u64, name: &str, read_to: u64, records: Vec<StateSyncRecord>) {
+        self.insert_read(root_id, name, read_to, records, Vec::new());
+    }
+
+    /// Adds records and exits read from `root_id`.
+    fn insert_read(
+        &self,
+        root_id: u64,
+        name: &str,
+        read_to: u64,
+        records: Vec<StateSyncRecord>,
+        exits: Vec<B256>,
+    ) {
         let mut roots = self.roots.write();
         let v = roots.entry(root_id).or_default();
+        v.exits.extend(exits);
         v.name = name.to_string();
         v.read_to = v.read_to.max(read_to);
         let now = Instant::now();
@@ -274,9 +306,17 @@ impl RootRecords {
     fn reset(&self, root_id: u64) {
         if let Some(v) = self.roots.write().get_mut(&root_id) {
             v.records.clear();
+            v.exits.clear();
             v.read_to = 0;
             v.last_id = 0;
         }
+    }
+
+    fn start(&self, root_id: u64, name: &str, reads_exits: bool) {
+        let mut roots = self.roots.write();
+        let v = roots.entry(root_id).or_default();
+        v.name = name.to_string();
+        v.reads_exits = reads_exits;
     }
 
     fn set_error(&self, root_id: u64, name: &str, error: Option<String>) {
@@ -296,6 +336,9 @@ pub struct WatchConfig {
     pub rpc_url: String,
     /// Its `StateSender`.
     pub state_sender: Address,
+    /// Its `RootChainManager`, whose exits the node reads too (for
+    /// `bttc_getWithdrawalStatus`), if configured.
+    pub manager: Option<Address>,
     /// `None`: read up to the root's `finalized` block; `Some(n)`: up to `head - n + 1`.
     pub confirmations: Option<u64>,
     /// The first root block to read (where `StateSender` was deployed, or 0).
@@ -355,8 +398,8 @@ impl Watcher {
                 }
             }
         };
-        self.records.set_error(root_id, &name, None);
-        info!(target: "bttc::bridge", root = %name, root_id, state_sender = %self.config.state_sender, "watching the root's StateSender");
+        self.records.start(root_id, &name, self.config.manager.is_some());
+        info!(target: "bttc::bridge", root = %name, root_id, state_sender = %self.config.state_sender, manager = ?self.config.manager, "watching the root's StateSender");
         loop {
             match self.round(&root, root_id).await {
                 Ok(more) => {
@@ -419,16 +462,28 @@ impl Watcher {
             return Ok(false);
         }
         let to = target.min(from + LOG_WINDOW - 1);
+        let mut addresses = vec![self.config.state_sender];
+        addresses.extend(self.config.manager);
         let filter = Filter::new()
-            .address(self.config.state_sender)
-            .event_signature(StateSynced::SIGNATURE_HASH)
+            .address(addresses)
+            .event_signature(vec![StateSynced::SIGNATURE_HASH, ExitProcessed::SIGNATURE_HASH])
             .from_block(from)
             .to_block(to);
         let logs = root.get_logs(&filter).await.map_err(self.rpc("eth_getLogs"))?;
-        let mut read = Vec::new();
+        let (mut read, mut exits) = (Vec::new(), Vec::new());
         for log in logs {
             let block = log.block_number.unwrap_or(to);
             let bad = || WatchError::BadLog { root: self.config.name.clone(), block };
+            if log.topic0() == Some(&ExitProcessed::SIGNATURE_HASH) {
+                if Some(log.address()) == self.config.manager {
+                    let ev = ExitProcessed::decode_log_data(&log.inner.data).map_err(|_| bad())?;
+                    exits.push(ev.exitId);
+                }
+                continue;
+            }
+            if log.address() != self.config.state_sender {
+                continue;
+            }
             let ev = StateSynced::decode_log_data(&log.inner.data).map_err(|_| bad())?;
             let id: u64 = ev.id.try_into().map_err(|_| bad())?;
             if id <= delivered {
@@ -466,7 +521,10 @@ impl Watcher {
         } else {
             debug!(target: "bttc::bridge", root = %self.config.name, from, to, "no state syncs");
         }
-        self.records.insert(root_id, &self.config.name, to, read);
+        if !exits.is_empty() {
+            debug!(target: "bttc::bridge", root = %self.config.name, from, to, exits = exits.len(), "exits read");
+        }
+        self.records.insert_read(root_id, &self.config.name, to, read, exits);
         self.cursor = Some((to, hash));
         self.times.retain(|b, _| *b > to);
         Ok(to < target)
@@ -533,6 +591,14 @@ mod tests {
         let s = r.status();
         assert_eq!((s[0].root_id, s[0].pending, s[0].last_id, s[0].read_to), (7, 1, 6, 50));
         assert_eq!((s[1].root_id, s[1].pending), (9, 1));
+        // Exits are known for roots whose manager is read.
+        r.start(7, "a", true);
+        r.insert_read(7, "a", 60, Vec::new(), vec![B256::repeat_byte(1)]);
+        assert_eq!(r.exited("a", B256::repeat_byte(1)), Some(true));
+        assert_eq!(r.exited("a", B256::repeat_byte(2)), Some(false));
+        assert_eq!(r.exited("b", B256::repeat_byte(1)), None, "b's exits are not read");
+        r.reset(7);
+        assert_eq!(r.exited("a", B256::repeat_byte(1)), Some(false), "a reorg forgets them");
     }
 
     #[test]

@@ -3,9 +3,10 @@
 //! - `bttc_getStateSyncStatus()`: per watched root, what this node read from its
 //!   `StateSender` (final root blocks read, the last record id, records waiting) and what the
 //!   chain delivered (`StateReceiver.lastStateId` at the head);
-//! - `bttc_getWithdrawalStatus(txHash[, root])`: where a withdrawal stands: `pendingCheckpoint`
-//!   or `checkpointed` (ready to exit, with the exit id to look up in the root's
-//!   `RootChainManager.processedExits`);
+//! - `bttc_getWithdrawalStatus(txHash[, root])`: where a withdrawal stands: `pendingCheckpoint`,
+//!   `checkpointed` (ready to exit) or `exited` (when the node reads the root's
+//!   `RootChainManager`, `--root …,root_chain_manager=`; else look the exit id up in its
+//!   `processedExits`);
 //! - `bttc_getExitPayload(txHash, logIndex[, root])`: the exit payload of a withdrawal log, in
 //!   pos-portal's format (`bttc_bridge::ExitPayload`), once a checkpoint on a root chain covers
 //!   its block. The answer carries the payload and what it was built from:
@@ -68,7 +69,7 @@ pub(crate) struct StateSyncStatusJson {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct WithdrawalStatusJson {
-    /// `pendingCheckpoint` or `checkpointed`.
+    /// `pendingCheckpoint`, `checkpointed` or `exited`.
     status: &'static str,
     block_number: U64,
     log_index: U64,
@@ -142,7 +143,8 @@ impl RpcContext {
         };
         match self.exit_payload(tx_hash, log_index, root) {
             Ok(Some(p)) => {
-                out.status = "checkpointed";
+                let exited = self.state_syncs.as_ref().and_then(|r| r.exited(&p.root, out.exit_id));
+                out.status = if exited == Some(true) { "exited" } else { "checkpointed" };
                 out.root = Some(p.root);
                 out.root_chain = Some(p.root_chain);
                 out.header_block_id = Some(p.header_block_id);
