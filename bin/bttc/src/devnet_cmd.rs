@@ -49,6 +49,10 @@ pub(crate) struct DevnetArgs {
     /// and 1..=N (submitters) of the dev mnemonic must be funded there.
     #[arg(long = "root-rpc", conflicts_with = "no_root")]
     root_rpc: Vec<String>,
+    /// How deep a `--root-rpc` root's block must be before its deposits count as final
+    /// (1: once mined; the devnet's own root is final at its head).
+    #[arg(long = "root.sync-confirmations", default_value_t = 1, requires = "root_rpc")]
+    root_sync_confirmations: u64,
     /// Port of the devnet's own root chain (a `bttc node --dev`, chain id 31337).
     #[arg(long = "root.port", default_value_t = 8645)]
     root_port: u16,
@@ -193,6 +197,7 @@ fn spawn_node(
     if !bootnodes.is_empty() {
         cmd.arg("--bootnodes").arg(bootnodes.join(","));
     }
+    let bridge_root = roots.iter().find(|r| r.bridge.is_some()).map(|r| &r.rpc_url);
     for r in roots {
         let key = crate::devnet_root::RootLayout { root: &l.root }.submitter_key(i);
         let mut spec = format!(
@@ -202,15 +207,16 @@ fn spawn_node(
             r.root_chain,
             key.display()
         );
-        if let Some(b) = &r.bridge {
-            // Deposits: the devnet's own root is final at its head; other roots (anvil)
-            // count a block as final once it is mined.
+        if let Some(b) = r.bridge.as_ref().filter(|_| Some(&r.rpc_url) == bridge_root) {
+            // Deposits (from the first root only: devnet roots share chain id 31337, and
+            // record ids are per chain id): the devnet's own root is final at its head;
+            // other roots (anvil) after `--root.sync-confirmations` blocks.
             spec.push_str(&format!(
                 ",state_sender={},root_chain_manager={}",
                 b.state_sender, b.root_chain_manager
             ));
             if !a.root_rpc.is_empty() {
-                spec.push_str(",sync_confirmations=1");
+                spec.push_str(&format!(",sync_confirmations={}", a.root_sync_confirmations));
             }
         }
         cmd.arg("--root").arg(spec);

@@ -57,12 +57,18 @@ fn tokens(n: u64) -> U256 {
 
 /// Starts `bttc devnet` (4 validators, its own root, a checkpoint every 2 blocks) in `dir`.
 fn devnet(dir: &std::path::Path) -> (StopOnDrop, String, String) {
+    devnet_with(dir, &[])
+}
+
+/// [`devnet`] with `extra` arguments (`--root-rpc URL` replaces its own root).
+fn devnet_with(dir: &std::path::Path, extra: &[&str]) -> (StopOnDrop, String, String) {
     let (http, p2p, root_port) = (free_ports(4), free_ports(4), free_port());
     let devnet = Command::new(env!("CARGO_BIN_EXE_bttc"))
         .args(["devnet", "--validators", "4", "--datadir"])
         .arg(dir.join("net"))
         .args(["--http.base-port", &http.to_string(), "--p2p.base-port", &p2p.to_string()])
         .args(["--root.port", &root_port.to_string(), "--set", "checkpointInterval=2"])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -512,4 +518,85 @@ async fn deposits_streamed_through_validator_and_root_crashes_are_credited_once_
         assert_eq!(ids, want, "validator {i}");
     }
     drop(guards);
+}
+
+/// The last state-sync id of root `root_id` bttc at `url` has delivered.
+async fn delivered(url: &str, root_id: u64) -> u64 {
+    let slot = U256::from_be_bytes(bttc_contracts::state_sync::last_state_id_slot(root_id).0);
+    let v = rpc(
+        url,
+        "eth_getStorageAt",
+        serde_json::json!([bttc_contracts::STATE_RECEIVER, slot, "latest"]),
+    )
+    .await;
+    u64::from_str_radix(&v["result"].as_str().unwrap()[2..], 16).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deposit_in_root_blocks_that_reorganise_away_is_never_credited() {
+    let Some(anvil) = std::env::var_os("BTTC_ANVIL") else {
+        assert!(
+            std::env::var_os("BTTC_REQUIRE_ANVIL").is_none(),
+            "BTTC_REQUIRE_ANVIL is set but BTTC_ANVIL (the anvil binary) is not"
+        );
+        eprintln!(
+            "NOT RUN: set BTTC_ANVIL to an anvil binary (scripts/test.sh installs one with npm)"
+        );
+        return;
+    };
+    let anvil_port = free_port();
+    let anvil = Command::new(anvil)
+        .args(["--port", &anvil_port.to_string(), "--block-time", "1", "--silent"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start anvil");
+    let _anvil = StopOnDrop(anvil);
+    let anvil_url = format!("http://127.0.0.1:{anvil_port}");
+    support::net::wait_height(&anvil_url, 1, T).await.unwrap();
+    // Deposits count once 5 anvil blocks deep.
+    let dir = tempfile::tempdir().unwrap();
+    let (_devnet, child, _) =
+        devnet_with(dir.path(), &["--root-rpc", &anvil_url, "--root.sync-confirmations", "5"]);
+    support::net::wait_height(&child, 1, T).await.unwrap();
+    let roots = deployed(dir.path()).await;
+    let bridge = &roots[0]["bridge"];
+    let addr = |k: &str| -> Address { bridge[k].as_str().unwrap().parse().unwrap() };
+    let (manager, predicate, btt) = (addr("rootChainManager"), addr("erc20Predicate"), addr("btt"));
+    let root = Root { url: anvil_url.clone(), key: DEV4_KEY.parse().unwrap() };
+    let approve = TestToken::approveCall { spender: predicate, amount: U256::MAX };
+    send(&root.url, &root.key, btt, approve.abi_encode()).await;
+    // The three mappings are delivered first.
+    let deadline = Instant::now() + T;
+    while delivered(&child, 31_337).await < 3 {
+        assert!(Instant::now() < deadline, "the mappings never arrived");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let deposit = |to: Address, n: u64| {
+        let data = Bytes::from(alloy_sol_types::SolValue::abi_encode(&tokens(n)));
+        RCM::depositForCall { user: to, rootToken: btt, depositData: data }.abi_encode()
+    };
+    let (lost, kept) = (Address::repeat_byte(0xe1), Address::repeat_byte(0xe2));
+
+    // Deposit 7 BTT to `lost`, then reorganise anvil back before it (under 5 blocks deep).
+    let snap = rpc(&anvil_url, "evm_snapshot", serde_json::json!([])).await["result"].clone();
+    send(&root.url, &root.key, manager, deposit(lost, 7)).await;
+    let reverted = rpc(&anvil_url, "evm_revert", serde_json::json!([snap])).await;
+    assert_eq!(reverted["result"], true, "{reverted}");
+    // The same record id now holds 9 BTT to `kept`.
+    send(&root.url, &root.key, manager, deposit(kept, 9)).await;
+    let deadline = Instant::now() + T;
+    while delivered(&child, 31_337).await < 4 {
+        assert!(Instant::now() < deadline, "the deposit never arrived");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // Past the next bttc blocks, on every validator: 9 to `kept`, nothing to `lost`.
+    let base: u16 = child.rsplit(':').next().unwrap().parse().unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for i in 0..4u16 {
+        let url = format!("http://127.0.0.1:{}", base + i);
+        assert_eq!(native(&url, kept).await, tokens(9), "validator {i}");
+        assert_eq!(native(&url, lost).await, U256::ZERO, "validator {i}");
+        assert_eq!(delivered(&url, 31_337).await, 4, "validator {i}");
+    }
 }

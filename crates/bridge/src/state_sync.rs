@@ -312,11 +312,18 @@ impl RootRecords {
         }
     }
 
-    fn start(&self, root_id: u64, name: &str, reads_exits: bool) {
+    /// Registers the watcher of root `name` (chain id `root_id`); refused, with the name of
+    /// the root already registered, when another root has that chain id (their record ids
+    /// would mix).
+    fn start(&self, root_id: u64, name: &str, reads_exits: bool) -> Result<(), String> {
         let mut roots = self.roots.write();
         let v = roots.entry(root_id).or_default();
+        if !v.name.is_empty() && v.name != name {
+            return Err(v.name.clone());
+        }
         v.name = name.to_string();
         v.reads_exits = reads_exits;
+        Ok(())
     }
 
     fn set_error(&self, root_id: u64, name: &str, error: Option<String>) {
@@ -398,7 +405,10 @@ impl Watcher {
                 }
             }
         };
-        self.records.start(root_id, &name, self.config.manager.is_some());
+        if let Err(other) = self.records.start(root_id, &name, self.config.manager.is_some()) {
+            tracing::error!(target: "bttc::bridge", root = %name, other = %other, root_id, "two roots with one chain id: deposits from this one are not read (their record ids would mix); give each bridge root its own chain");
+            return;
+        }
         info!(target: "bttc::bridge", root = %name, root_id, state_sender = %self.config.state_sender, manager = ?self.config.manager, "watching the root's StateSender");
         loop {
             match self.round(&root, root_id).await {
@@ -592,7 +602,8 @@ mod tests {
         assert_eq!((s[0].root_id, s[0].pending, s[0].last_id, s[0].read_to), (7, 1, 6, 50));
         assert_eq!((s[1].root_id, s[1].pending), (9, 1));
         // Exits are known for roots whose manager is read.
-        r.start(7, "a", true);
+        r.start(7, "a", true).unwrap();
+        assert_eq!(r.start(7, "other", false), Err("a".to_string()), "one chain id, two roots");
         r.insert_read(7, "a", 60, Vec::new(), vec![B256::repeat_byte(1)]);
         assert_eq!(r.exited("a", B256::repeat_byte(1)), Some(true));
         assert_eq!(r.exited("a", B256::repeat_byte(2)), Some(false));

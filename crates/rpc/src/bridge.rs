@@ -84,6 +84,21 @@ pub(crate) struct WithdrawalStatusJson {
     reason: Option<String>,
 }
 
+/// Where transaction `tx_hash` is: `(block, index in the block)`, `None` if unknown.
+fn locate(
+    ro: &bttc_storage::Provider<bttc_storage::Ro>,
+    tx_hash: B256,
+) -> RpcResult<Option<(u64, u64)>> {
+    let Some(tx_num) = ro.transaction_number(&tx_hash)? else { return Ok(None) };
+    let block = ro
+        .transaction_block(tx_num)?
+        .ok_or_else(|| RpcError::Internal(format!("transaction {tx_hash} has no block")))?;
+    let idx = ro
+        .block_indices(block)?
+        .ok_or_else(|| RpcError::Internal(format!("block {block} has no body indices")))?;
+    Ok(Some((block, tx_num - idx.first_tx)))
+}
+
 impl RpcContext {
     /// `bttc_getStateSyncStatus`.
     pub(crate) fn state_sync_status(&self) -> RpcResult<Vec<StateSyncStatusJson>> {
@@ -181,14 +196,8 @@ impl RpcContext {
         root: Option<String>,
     ) -> RpcResult<Option<ExitPayloadJson>> {
         let ro = self.ro()?;
-        let Some(tx_num) = ro.transaction_number(&tx_hash)? else { return Ok(None) };
-        let block = ro
-            .transaction_block(tx_num)?
-            .ok_or_else(|| RpcError::Internal(format!("transaction {tx_hash} has no block")))?;
-        let idx = ro
-            .block_indices(block)?
-            .ok_or_else(|| RpcError::Internal(format!("block {block} has no body indices")))?;
-        let tx_index = (tx_num - idx.first_tx) as usize;
+        let Some((block, tx_index)) = locate(&ro, tx_hash)? else { return Ok(None) };
+        let tx_index = tx_index as usize;
         let header = ro.header(block)?.ok_or(RpcError::HeaderNotFound)?;
         let receipts = ro.receipts(block)?.unwrap_or_default();
         let logs = receipts.get(tx_index).map(|r| r.logs().len()).unwrap_or_default();

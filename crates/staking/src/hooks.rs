@@ -179,21 +179,18 @@ fn credit<D: StateDB>(db: &mut D, who: Address, amount: U256) -> Result<(), BoxE
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LastCommitSigners;
 
+/// The block's LastCommit, if it carries a decodable one.
+fn last_commit(block: &Block) -> Option<bttc_primitives::LastCommit> {
+    bttc_primitives::LastCommit::decode(&block.header.extra_data).ok().flatten()
+}
+
 impl SignersSource for LastCommitSigners {
     fn state_syncs(&self, block: &Block) -> Vec<bttc_primitives::StateSyncRecord> {
-        bttc_primitives::LastCommit::decode(&block.header.extra_data)
-            .ok()
-            .flatten()
-            .map(|c| c.state_syncs)
-            .unwrap_or_default()
+        last_commit(block).map(|c| c.state_syncs).unwrap_or_default()
     }
 
     fn evidence(&self, block: &Block) -> Vec<alloy_primitives::Bytes> {
-        bttc_primitives::LastCommit::decode(&block.header.extra_data)
-            .ok()
-            .flatten()
-            .map(|c| c.evidence)
-            .unwrap_or_default()
+        last_commit(block).map(|c| c.evidence).unwrap_or_default()
     }
 
     fn signed_bitmap(&self, block: &Block) -> Result<U256, BoxError> {

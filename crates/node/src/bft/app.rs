@@ -652,7 +652,15 @@ impl ConsensusApp {
         } else {
             Builder::Proposer(p.proposer.0)
         };
-        let verdict = self.check_block(&block, p.height.0, builder);
+        let verdict = self.check_block(&block, p.height.0, builder).and_then(|()| {
+            // Deposits: only what this validator read itself, in order (a decided block's
+            // certificate stands for them when the block comes by sync).
+            let commit = bttc_primitives::LastCommit::decode(&block.header.extra_data)
+                .map_err(|e| e.to_string())?;
+            let records = commit.map(|c| c.state_syncs).unwrap_or_default();
+            let ro = self.chain.db().ro().map_err(|e| e.to_string())?;
+            super::state_syncs::check(&self.root_records, &ro, &records)
+        });
         if let Err(reason) = &verdict {
             warn!(target: "bttc::consensus", height = %p.height, %hash, proposer = %p.proposer, %reason, "invalid block proposed");
         }
@@ -739,9 +747,7 @@ impl ConsensusApp {
                 }
                 let set =
                     self.validators.validator_set(BlockHeight(n - 1)).map_err(|e| e.to_string())?;
-                super::last_commit::verify(&c, self.ctx.chain_id(), n - 1, h.parent_hash, &set)?;
-                let ro = self.chain.db().ro().map_err(|e| e.to_string())?;
-                super::state_syncs::check(&self.root_records, &ro, &c.state_syncs)
+                super::last_commit::verify(&c, self.ctx.chain_id(), n - 1, h.parent_hash, &set)
             }
         }
     }
