@@ -64,6 +64,13 @@ pub(crate) struct BridgeRecord {
     pub(crate) child_ether: Option<Address>,
 }
 
+/// The account that deploys the bridge's child tokens on a devnet's bttc: dev account 10 of
+/// the mnemonic, funded in the devnet genesis and not among the accounts the banner hands
+/// out, so its nonces never race a user's.
+pub(crate) fn bttc_deployer() -> bttc_node::DevAccount {
+    bttc_node::dev_accounts(11).swap_remove(10)
+}
+
 /// pos-portal's stand-in address for a root chain's native coin.
 pub(crate) const ETHER_ADDRESS: Address =
     alloy_primitives::address!("0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE");
@@ -184,7 +191,8 @@ async fn deploy_bridge(
 }
 
 /// Maps the root's test token and its native coin each to a `ChildERC20` on bttc (deployed
-/// by dev account 0 through `bttc_url`) unless that is done; records them in `roots.json`.
+/// by [`bttc_deployer`] through `bttc_url`; mapped on the root by dev account 0, the
+/// manager's owner) unless that is done; records them in `roots.json`.
 pub(crate) async fn ensure_child_tokens(
     l: &RootLayout<'_>,
     record: &mut RootRecord,
@@ -199,16 +207,17 @@ pub(crate) async fn ensure_child_tokens(
         bridge::{ChildERC20 as C20, RootChainManager as RCM},
     };
     let Some(bridge) = record.bridge.as_mut() else { return Ok(()) };
-    let deployer = alloy_signer_local::PrivateKeySigner::from_bytes(
+    let on_bttc = alloy_signer_local::PrivateKeySigner::from_bytes(&bttc_deployer().private_key)?;
+    // The root's RootChainManager is owned by dev account 0, which deployed it.
+    let owner = alloy_signer_local::PrivateKeySigner::from_bytes(
         &bttc_node::dev_accounts(1)[0].private_key,
     )?;
-    let from = deployer.address();
-    let wallet = EthereumWallet::from(deployer);
+    let (deployer, from) = (on_bttc.address(), owner.address());
     let bttc = ProviderBuilder::new()
-        .wallet(wallet.clone())
+        .wallet(EthereumWallet::from(on_bttc))
         .connect_http(crate::stake_cmd::rpc_url(bttc_url)?);
     let root = ProviderBuilder::new()
-        .wallet(wallet)
+        .wallet(EthereumWallet::from(owner))
         .connect_http(crate::stake_cmd::rpc_url(&record.rpc_url)?);
     let wanted = [
         (bridge.test_token, bridge.child_test_token, "Test Token", "TST"),
@@ -237,7 +246,7 @@ pub(crate) async fn ensure_child_tokens(
             childChainManager_: CHILD_CHAIN_MANAGER,
         };
         let init = [C20::BYTECODE.to_vec(), args.abi_encode()].concat();
-        let req = TransactionRequest::default().with_from(from).with_deploy_code(init);
+        let req = TransactionRequest::default().with_from(deployer).with_deploy_code(init);
         let r = bttc.send_transaction(req).await?.get_receipt().await?;
         let child = match (r.status(), r.contract_address) {
             (true, Some(a)) => a,
