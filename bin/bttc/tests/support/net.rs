@@ -12,14 +12,27 @@ use std::{
 
 /// A port nothing listens on right now, and never handed out before in this test process
 /// (tests run in parallel threads; two of them must not plan nodes on one port).
+///
+/// Ports come from 20000-31999, below Linux's ephemeral range (32768-60999): the kernel
+/// draws the local ports of outgoing connections from that range, so a port picked there
+/// can be taken by some client connection before the node binds it (CI's bft_network
+/// failure at d25d5cf: "Error listening on /ip4/127.0.0.1/tcp/39561"). The start depends on
+/// the process id, so test binaries run side by side start apart.
 pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(7_919);
     loop {
-        let p = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        if given().insert(p) {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let p = PORTS.start + (start.wrapping_add(n) % u32::from(PORTS.end - PORTS.start)) as u16;
+        if given().insert(p) && std::net::TcpListener::bind(("127.0.0.1", p)).is_ok() {
             return p;
         }
     }
 }
+
+/// Where test ports come from.
+const PORTS: std::ops::Range<u16> = 20_000..32_000;
 
 /// The ports handed out so far in this process.
 fn given() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<u16>> {
@@ -308,7 +321,7 @@ pub fn show(p: &Path) -> String {
 pub fn free_ports(n: u16) -> u16 {
     loop {
         let base = free_port();
-        if base < 60_000
+        if base + n <= PORTS.end
             && (1..n).all(|i| !given().contains(&(base + i)))
             && (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok())
         {
