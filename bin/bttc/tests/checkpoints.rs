@@ -522,7 +522,22 @@ async fn the_devnet_checkpoints_continuously_and_hands_a_new_set_over_on_its_roo
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     let from_validator = rpc(&url, "bttc_getExitPayload", serde_json::json!([delegation, 0])).await;
-    assert_eq!(from_full["result"], from_validator["result"], "{from_full}");
+    if from_full["result"] != from_validator["result"] {
+        // What each side holds, to tell a miscount from a different table.
+        let mut table = Vec::new();
+        for c in &cps {
+            let mine = rpc(&full_url, "bttc_getCheckpoint", serde_json::json!([c.end])).await;
+            let roots = &mine["result"]["roots"];
+            table
+                .push(format!("{}-{}: full {} {}", c.start, c.end, mine["result"]["start"], roots));
+        }
+        panic!(
+            "full node {} != validator {}\nroot checkpoints vs the full node's table:\n{}",
+            from_full["result"]["headerBlockId"],
+            from_validator["result"]["headerBlockId"],
+            table.join("\n")
+        );
+    }
     let _ = full.kill();
     let _ = full.wait();
 

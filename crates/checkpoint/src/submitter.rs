@@ -171,12 +171,14 @@ impl SubmitterStatus {
         )
     }
 
-    /// A checkpoint whose header block id is known on root `name` (the first root with one
-    /// when `name` is `None`): `(root name, RootChain, end, id)`, the latest such. Every
-    /// other checkpoint's id follows from it: ids step by 10,000 per checkpoint.
-    pub fn anchor(&self, name: Option<&str>) -> Option<(String, Address, u64, u64)> {
+    /// A checkpoint ending at or before block `at_most` whose header block id is known on
+    /// root `name` (the first root with one when `name` is `None`): `(root name, RootChain,
+    /// end, id)`, the latest such. Every other checkpoint's id follows from it: ids step by
+    /// 10,000 per checkpoint. `at_most` is the last checkpoint a node holds itself: ids are
+    /// counted over its own table, which must reach the anchor.
+    pub fn anchor(&self, name: Option<&str>, at_most: u64) -> Option<(String, Address, u64, u64)> {
         self.roots.read().values().filter(|r| name.is_none_or(|n| n == r.name)).find_map(|r| {
-            r.submissions.iter().rev().find_map(|(end, s)| match s {
+            r.submissions.range(..=at_most).rev().find_map(|(end, s)| match s {
                 Submission::Confirmed { header_block_id: Some(id), .. } => {
                     Some((r.name.clone(), r.root_chain, *end, id.saturating_to()))
                 }
@@ -573,5 +575,31 @@ impl<S: CheckpointStore> Submitter<S> {
             }
             tokio::time::sleep(cfg.poll.min(Duration::from_millis(500))).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_anchor_is_the_latest_landed_checkpoint_a_node_holds_itself() {
+        let s = SubmitterStatus::default();
+        let landed = |id: u64| Submission::Confirmed {
+            tx_hash: None,
+            root_block: None,
+            header_block_id: Some(U256::from(id)),
+        };
+        s.update("root", |r| {
+            r.name = "root".into();
+            r.submissions.insert(8, landed(40_000));
+            r.submissions.insert(10, Submission::Pending);
+            r.submissions.insert(20, landed(90_000));
+        });
+        // A node whose table ends at 12 cannot count up to the checkpoint ending at 20.
+        assert_eq!(s.anchor(None, 12).map(|a| (a.2, a.3)), Some((8, 40_000)));
+        assert_eq!(s.anchor(Some("root"), 20).map(|a| (a.2, a.3)), Some((20, 90_000)));
+        assert_eq!(s.anchor(None, 7), None);
+        assert_eq!(s.anchor(Some("other"), 20), None);
     }
 }

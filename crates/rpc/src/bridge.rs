@@ -171,12 +171,13 @@ impl RpcContext {
         Ok(Some(out))
     }
 
-    /// How many stored checkpoints end in `(from, to]`.
+    /// How many stored checkpoints end in `(from, to]`, walking them one after another;
+    /// `None` unless the walk ends exactly at `to` (the table does not reach it).
     fn checkpoints_between(
         ro: &bttc_storage::Provider<bttc_storage::Ro>,
         from: u64,
         to: u64,
-    ) -> RpcResult<u64> {
+    ) -> RpcResult<Option<u64>> {
         let (mut n, mut at) = (0u64, from + 1);
         while let Some((end, _)) = ro.checkpoint_from(at)? {
             if end > to {
@@ -185,7 +186,7 @@ impl RpcContext {
             n += 1;
             at = end + 1;
         }
-        Ok(n)
+        Ok((at == to + 1).then_some(n))
     }
 
     /// `bttc_getExitPayload`.
@@ -230,16 +231,23 @@ impl RpcContext {
             Some(k) => Some(k),
             // An older checkpoint than the ones this node saw land: count from one it did
             // (the root holds the same sequence of checkpoints as the local table).
-            None => match status.and_then(|s| s.anchor(root.as_deref())) {
-                Some((name, rc, anchor_end, anchor_id)) if anchor_end >= end => {
-                    let behind = Self::checkpoints_between(&ro, end, anchor_end)?;
-                    anchor_id
-                        .checked_sub(10_000 * behind)
-                        .filter(|id| *id > 0)
-                        .map(|id| (name, rc, id))
+            // Only an anchor this node's own table reaches: a node still catching up (a full
+            // node that read the root's latest id before it synced that far) would count
+            // too few checkpoints and name the wrong one.
+            None => {
+                let held = ro.last_checkpoint()?.map_or(0, |(e, _)| e);
+                match status.and_then(|s| s.anchor(root.as_deref(), held)) {
+                    Some((name, rc, anchor_end, anchor_id)) if anchor_end >= end => {
+                        Self::checkpoints_between(&ro, end, anchor_end)?.and_then(|behind| {
+                            anchor_id
+                                .checked_sub(10_000 * behind)
+                                .filter(|id| *id > 0)
+                                .map(|id| (name, rc, id))
+                        })
+                    }
+                    _ => None,
                 }
-                _ => None,
-            },
+            }
         };
         let Some((name, root_chain, id)) = known else {
             return Err(not_yet(format!(
