@@ -534,25 +534,8 @@ async fn delivered(url: &str, root_id: u64) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deposit_in_root_blocks_that_reorganise_away_is_never_credited() {
-    let Some(anvil) = std::env::var_os("BTTC_ANVIL") else {
-        assert!(
-            std::env::var_os("BTTC_REQUIRE_ANVIL").is_none(),
-            "BTTC_REQUIRE_ANVIL is set but BTTC_ANVIL (the anvil binary) is not"
-        );
-        eprintln!(
-            "NOT RUN: set BTTC_ANVIL to an anvil binary (scripts/test.sh installs one with npm)"
-        );
-        return;
-    };
-    let anvil_port = free_port();
-    let anvil = Command::new(anvil)
-        .args(["--port", &anvil_port.to_string(), "--block-time", "1", "--silent"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start anvil");
-    let _anvil = StopOnDrop(anvil);
-    let anvil_url = format!("http://127.0.0.1:{anvil_port}");
+    let Some(anvil) = support::net::anvil() else { return };
+    let anvil_url = anvil.url.clone();
     support::net::wait_height(&anvil_url, 1, T).await.unwrap();
     // Deposits count once 5 anvil blocks deep.
     let dir = tempfile::tempdir().unwrap();

@@ -731,28 +731,11 @@ async fn checkpoints_survive_a_killed_submitter_and_a_root_down_for_a_minute() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_devnet_checkpoints_to_anvil_and_a_second_root_each_in_its_own_sequence() {
-    let Some(anvil) = std::env::var_os("BTTC_ANVIL") else {
-        assert!(
-            std::env::var_os("BTTC_REQUIRE_ANVIL").is_none(),
-            "BTTC_REQUIRE_ANVIL is set but BTTC_ANVIL (the anvil binary) is not"
-        );
-        eprintln!(
-            "NOT RUN: set BTTC_ANVIL to an anvil binary (scripts/test.sh installs one with npm)"
-        );
-        return;
-    };
-    let anvil_port = free_port();
-    let anvil = Command::new(anvil)
-        .args(["--port", &anvil_port.to_string(), "--block-time", "1", "--silent"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start anvil");
     // Killed however the test ends.
-    let _anvil = KillOnDrop(anvil);
+    let Some(anvil) = support::net::anvil() else { return };
     let dir = tempfile::tempdir().unwrap();
     let mut second = RootProc::start(&dir.path().join("second"), free_port());
-    let anvil_url = format!("http://127.0.0.1:{anvil_port}");
+    let anvil_url = anvil.url.clone();
     let net = Devnet::start(
         4,
         &["--set", "checkpointInterval=4", "--root-rpc", &anvil_url, "--root-rpc", &second.url()],
@@ -812,14 +795,4 @@ async fn the_devnet_checkpoints_to_anvil_and_a_second_root_each_in_its_own_seque
     check_sequence("anvil after a reorg", &on_root(&anvil_url, anvil_rc).await, &net.urls).await;
     drop(net);
     second.kill9();
-}
-
-/// A child process killed when dropped.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

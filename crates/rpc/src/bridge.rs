@@ -125,14 +125,7 @@ impl RpcContext {
         let withdraw_to = alloy_primitives::keccak256("WithdrawTo(address,address,uint256)");
         let (block, tx_index, log_index) = {
             let ro = self.ro()?;
-            let Some(tx_num) = ro.transaction_number(&tx_hash)? else { return Ok(None) };
-            let block = ro
-                .transaction_block(tx_num)?
-                .ok_or_else(|| RpcError::Internal(format!("transaction {tx_hash} has no block")))?;
-            let idx = ro
-                .block_indices(block)?
-                .ok_or_else(|| RpcError::Internal(format!("block {block} has no body indices")))?;
-            let tx_index = tx_num - idx.first_tx;
+            let Some((block, tx_index)) = locate(&ro, tx_hash)? else { return Ok(None) };
             let receipts = ro.receipts(block)?.unwrap_or_default();
             let log = receipts
                 .get(tx_index as usize)

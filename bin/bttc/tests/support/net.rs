@@ -330,3 +330,40 @@ pub fn free_ports(n: u16) -> u16 {
         }
     }
 }
+
+/// An anvil process on a free port with 1 s blocks, killed when dropped.
+pub struct Anvil {
+    child: Child,
+    /// Its JSON-RPC URL.
+    pub url: String,
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts anvil from `BTTC_ANVIL`; `None` (the test then does not run, and says so) when it
+/// is not set, which `BTTC_REQUIRE_ANVIL` (CI) turns into a failure.
+pub fn anvil() -> Option<Anvil> {
+    let Some(bin) = std::env::var_os("BTTC_ANVIL") else {
+        assert!(
+            std::env::var_os("BTTC_REQUIRE_ANVIL").is_none(),
+            "BTTC_REQUIRE_ANVIL is set but BTTC_ANVIL (the anvil binary) is not"
+        );
+        eprintln!(
+            "NOT RUN: set BTTC_ANVIL to an anvil binary (scripts/test.sh installs one with npm)"
+        );
+        return None;
+    };
+    let port = free_port();
+    let child = Command::new(bin)
+        .args(["--port", &port.to_string(), "--block-time", "1", "--silent"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start anvil");
+    Some(Anvil { child, url: format!("http://127.0.0.1:{port}") })
+}
