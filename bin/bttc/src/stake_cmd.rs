@@ -231,8 +231,11 @@ pub(crate) async fn send_to(
         .with_to(to)
         .with_input(Bytes::from(data))
         .with_value(value);
-    // A refusal is reported with the contract's error before anything is sent.
-    if let Err(e) = provider.estimate_gas(req.clone()).await {
+    // A refusal is reported with the contract's error before anything is sent; the estimate
+    // gets a 25% margin, as the block the transaction lands in may cost more than the
+    // state it was estimated on (a staking transaction landing after an epoch's blockEnd).
+    let estimate = provider.estimate_gas(req.clone()).await;
+    if let Err(e) = estimate {
         let reason = e
             .as_error_resp()
             .and_then(|r| r.as_revert_data())
@@ -245,6 +248,8 @@ pub(crate) async fn send_to(
         };
         eyre::bail!("{name} refuses the transaction: {reason}");
     }
+    let gas = estimate.expect("refusals returned above");
+    let req = req.with_gas_limit(gas.saturating_add(gas / 4));
     let pending = provider.send_transaction(req).await.wrap_err("sending the transaction")?;
     let hash = *pending.tx_hash();
     println!("sent {hash} from {from}");
